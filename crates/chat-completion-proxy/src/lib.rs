@@ -1,0 +1,26 @@
+//! chat-completion-proxy: the drop-in replacement for OpenAI's ChatCompletion call on
+//! local LLM servers.
+//!
+//! This facade re-exports [`proxy_core`] and links the plugin crates chosen by Cargo
+//! features: one feature per wrapper family (`wrapper-chatml`, `wrapper-llama3`, …),
+//! all on through the default `full` feature. Plugins register themselves with
+//! `inventory`; a plugin crate that nothing references is not linked, so each enabled
+//! plugin is referenced below with a `use … as _;` line.
+#![deny(unused_crate_dependencies)]
+
+pub use proxy_core::*;
+
+#[cfg(feature = "wrapper-airoboros")]
+use wrapper_airoboros as _;
+#[cfg(feature = "wrapper-chatml")]
+use wrapper_chatml as _;
+#[cfg(feature = "wrapper-configurable")]
+use wrapper_configurable as _;
+#[cfg(feature = "wrapper-dolphin")]
+use wrapper_dolphin as _;
+#[cfg(feature = "wrapper-llama3")]
+use wrapper_llama3 as _;
+#[cfg(feature = "wrapper-summary")]
+use wrapper_summary as _;
+#[cfg(feature = "wrapper-zephyr")]
+use wrapper_zephyr as _;

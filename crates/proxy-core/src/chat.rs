@@ -1,0 +1,200 @@
+//! OpenAI Chat Completions wire types shared by every crate.
+//!
+//! Input types accept what OpenAI clients send: unknown fields are ignored, optional
+//! fields may be absent or `null`, and `content` may be a string, `null`, or an array
+//! of content parts.
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+/// The author of a chat message.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Role {
+    /// Instructions for the model; the first message of a MemGPT-style conversation.
+    System,
+    /// A message from the user (MemGPT sends JSON events here).
+    User,
+    /// A reply from the model, possibly with a function or tool call.
+    Assistant,
+    /// The result of a legacy `function_call`.
+    Function,
+    /// The result of a `tool_calls` entry.
+    Tool,
+}
+
+impl Role {
+    /// The role's name as it appears on the wire (`"system"`, `"user"`, ...).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::System => "system",
+            Role::User => "user",
+            Role::Assistant => "assistant",
+            Role::Function => "function",
+            Role::Tool => "tool",
+        }
+    }
+}
+
+/// One part of an array-valued `content`, as OpenAI clients send it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ContentPart {
+    /// The part's type (`"text"`, `"image_url"`, ...).
+    #[serde(rename = "type")]
+    pub kind: String,
+    /// The text of a `"text"` part.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub text: Option<String>,
+}
+
+/// A message's `content`: a plain string or an array of parts.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum MessageContent {
+    /// Plain text.
+    Text(String),
+    /// Content parts; the text parts are joined for prompt rendering.
+    Parts(Vec<ContentPart>),
+}
+
+impl MessageContent {
+    /// The text of this content: the string itself, or the text parts joined with `\n`.
+    pub fn to_text(&self) -> String {
+        match self {
+            MessageContent::Text(text) => text.clone(),
+            MessageContent::Parts(parts) => parts
+                .iter()
+                .filter_map(|part| part.text.as_deref())
+                .collect::<Vec<_>>()
+                .join("\n"),
+        }
+    }
+}
+
+/// A function call as it appears in a request message: `arguments` is a JSON string.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FunctionCall {
+    /// The called function's name.
+    pub name: String,
+    /// The arguments, encoded as a JSON object in a string.
+    #[serde(default)]
+    pub arguments: String,
+}
+
+/// One entry of an assistant message's `tool_calls`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ToolCall {
+    /// The call's id, echoed back in the `tool` message that answers it.
+    #[serde(default)]
+    pub id: String,
+    /// Always `"function"`.
+    #[serde(rename = "type", default = "function_type")]
+    pub kind: String,
+    /// The function called.
+    pub function: FunctionCall,
+}
+
+fn function_type() -> String {
+    "function".to_owned()
+}
+
+/// One message of a chat conversation.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ChatMessage {
+    /// Who wrote the message.
+    pub role: Role,
+    /// The text, if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub content: Option<MessageContent>,
+    /// An optional author name (AutoGen-style custom roles, or the function's name).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// A legacy function call made by an assistant message.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub function_call: Option<FunctionCall>,
+    /// Tool calls made by an assistant message.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tool_calls: Option<Vec<ToolCall>>,
+    /// For `tool` messages: the id of the call being answered.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tool_call_id: Option<String>,
+}
+
+impl ChatMessage {
+    /// A message with the given role and text content, and nothing else.
+    pub fn new(role: Role, content: impl Into<String>) -> Self {
+        ChatMessage {
+            role,
+            content: Some(MessageContent::Text(content.into())),
+            name: None,
+            function_call: None,
+            tool_calls: None,
+            tool_call_id: None,
+        }
+    }
+
+    /// The message's text; `None` when `content` is absent or `null`.
+    pub fn text(&self) -> Option<String> {
+        self.content.as_ref().map(MessageContent::to_text)
+    }
+
+    /// The message's text, or the empty string when there is none.
+    pub fn text_or_empty(&self) -> String {
+        self.text().unwrap_or_default()
+    }
+
+    /// The function calls this message makes: its `function_call`, or else each of its
+    /// `tool_calls`, in order.
+    pub fn calls(&self) -> Vec<&FunctionCall> {
+        if let Some(call) = &self.function_call {
+            return vec![call];
+        }
+        self.tool_calls
+            .iter()
+            .flatten()
+            .map(|tool_call| &tool_call.function)
+            .collect()
+    }
+}
+
+/// A function's JSON schema, as in the legacy `functions` request field.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FunctionSchema {
+    /// The function's name.
+    pub name: String,
+    /// What the function does.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    /// A JSON Schema object describing the arguments.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub parameters: Option<Value>,
+}
+
+/// One entry of the `tools` request field.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ToolSchema {
+    /// Always `"function"`.
+    #[serde(rename = "type", default = "function_type")]
+    pub kind: String,
+    /// The function offered.
+    pub function: FunctionSchema,
+}
+
+/// A parsed function call with its arguments as a JSON value (converted to a string
+/// only at the edge, see [`crate::python_json`]).
+#[derive(Debug, Clone, PartialEq)]
+pub struct ParsedFunctionCall {
+    /// The called function's name.
+    pub name: String,
+    /// The call's arguments (a JSON object for every well-formed call).
+    pub arguments: Value,
+}
+
+/// The assistant message a wrapper parses out of a model's raw text.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AssistantMessage {
+    /// The inner thoughts or plain text (`None` when there were none).
+    pub content: Option<String>,
+    /// The function call the model made, if any.
+    pub function_call: Option<ParsedFunctionCall>,
+}

@@ -1,0 +1,32 @@
+//! The core of chat-completion-proxy.
+//!
+//! It holds the OpenAI chat types ([`chat`]), the [`PromptWrapper`] extension point
+//! and its registry ([`registry`]), the choice of wrapper for a request
+//! ([`wrapper_choice`]), Python-compatible JSON text ([`python_json`]) and JSON repair
+//! for malformed model output ([`repair`]). It knows no concrete wrapper or backend:
+//! those are plugin crates that register themselves with
+//! [`register_wrapper!`].
+
+pub mod chat;
+pub mod python_json;
+pub mod registry;
+pub mod repair;
+pub mod wrapper;
+pub mod wrapper_choice;
+
+pub use chat::{
+    AssistantMessage, ChatMessage, ContentPart, FunctionCall, FunctionSchema, MessageContent,
+    ParsedFunctionCall, Role, ToolCall, ToolSchema,
+};
+pub use registry::{
+    available_wrappers, find_wrapper, wrapper_registry, RegistryError, WrapperRegistration,
+};
+pub use repair::{repair_json, RepairError};
+pub use wrapper::{GrammarStyle, PromptWrapper, RenderRequest, WrapperError};
+pub use wrapper_choice::{choose_wrapper, ChosenWrapper, DEFAULT_WRAPPER, SUMMARY_WRAPPER};
+
+/// Re-exports for the registration macros; not part of the public API.
+#[doc(hidden)]
+pub mod __private {
+    pub use inventory;
+}

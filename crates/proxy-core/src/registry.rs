@@ -1,0 +1,218 @@
+//! Plugin discovery: registrations collected at link time with `inventory`, gathered
+//! once per process into a sorted map.
+//!
+//! Plugins register with [`register_wrapper!`](crate::register_wrapper); nothing else
+//! needs to name `inventory`. The order in which `inventory` yields registrations is
+//! never relied upon.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::sync::OnceLock;
+
+use crate::wrapper::PromptWrapper;
+
+/// Why a plugin could not be looked up by name.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum RegistryError {
+    /// No plugin of this kind is registered under the name.
+    #[error("unknown {kind} `{name}`; available: {}", available.join(", "))]
+    Unknown {
+        /// `"wrapper"` or `"endpoint type"`.
+        kind: &'static str,
+        /// The name asked for.
+        name: String,
+        /// Every registered name, sorted.
+        available: Vec<String>,
+    },
+    /// Two plugins registered the same name; neither is used.
+    #[error("{kind} `{name}` is registered more than once (by {count} plugins); remove one of the crates that register it")]
+    Duplicate {
+        /// `"wrapper"` or `"endpoint type"`.
+        kind: &'static str,
+        /// The name registered twice.
+        name: String,
+        /// How many registrations share the name.
+        count: usize,
+    },
+}
+
+/// A sorted, once-built table of named plugins of one kind.
+pub struct Registry<T> {
+    kind: &'static str,
+    entries: BTreeMap<&'static str, T>,
+    duplicates: BTreeMap<&'static str, usize>,
+}
+
+impl<T> Registry<T> {
+    /// Builds a registry from `(name, entry)` pairs; names given more than once are
+    /// remembered as duplicates and refused on lookup.
+    pub fn build(kind: &'static str, items: impl IntoIterator<Item = (&'static str, T)>) -> Self {
+        let mut entries = BTreeMap::new();
+        let mut duplicates: BTreeMap<&'static str, usize> = BTreeMap::new();
+        for (name, entry) in items {
+            if entries.contains_key(name) || duplicates.contains_key(name) {
+                entries.remove(name);
+                *duplicates.entry(name).or_insert(1) += 1;
+            } else {
+                entries.insert(name, entry);
+            }
+        }
+        Registry {
+            kind,
+            entries,
+            duplicates,
+        }
+    }
+
+    /// Every usable name, sorted.
+    pub fn names(&self) -> Vec<&'static str> {
+        self.entries.keys().copied().collect()
+    }
+
+    /// The entries, sorted by name.
+    pub fn iter(&self) -> impl Iterator<Item = (&'static str, &T)> {
+        self.entries.iter().map(|(name, entry)| (*name, entry))
+    }
+
+    /// Looks a name up; the error lists the available names.
+    pub fn get(&self, name: &str) -> Result<&T, RegistryError> {
+        self.resolve(name).map(|(_, entry)| entry)
+    }
+
+    /// Looks a name up and returns the registered (`'static`) name with the entry.
+    pub fn resolve(&self, name: &str) -> Result<(&'static str, &T), RegistryError> {
+        if let Some((registered, entry)) = self.entries.get_key_value(name) {
+            return Ok((*registered, entry));
+        }
+        if let Some(count) = self.duplicates.get(name) {
+            return Err(RegistryError::Duplicate {
+                kind: self.kind,
+                name: name.to_owned(),
+                count: *count,
+            });
+        }
+        Err(RegistryError::Unknown {
+            kind: self.kind,
+            name: name.to_owned(),
+            available: self.names().into_iter().map(str::to_owned).collect(),
+        })
+    }
+}
+
+impl<T> fmt::Debug for Registry<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Registry")
+            .field("kind", &self.kind)
+            .field("names", &self.names())
+            .finish()
+    }
+}
+
+/// A wrapper plugin's registration, submitted with [`register_wrapper!`](crate::register_wrapper).
+#[derive(Debug)]
+pub struct WrapperRegistration {
+    /// The name users type (`"chatml"`, `"chatml-grammar"`, ...).
+    pub name: &'static str,
+    /// One line saying which model family the format is for.
+    pub description: &'static str,
+    /// Builds the wrapper; called once per process.
+    pub build: fn() -> Box<dyn PromptWrapper>,
+}
+
+inventory::collect!(WrapperRegistration);
+
+/// A registered wrapper, built once.
+pub struct RegisteredWrapper {
+    /// Its registration.
+    pub registration: &'static WrapperRegistration,
+    /// The wrapper itself.
+    pub wrapper: Box<dyn PromptWrapper>,
+}
+
+impl fmt::Debug for RegisteredWrapper {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.registration.fmt(f)
+    }
+}
+
+/// The process-wide wrapper registry.
+pub fn wrapper_registry() -> &'static Registry<RegisteredWrapper> {
+    static REGISTRY: OnceLock<Registry<RegisteredWrapper>> = OnceLock::new();
+    REGISTRY.get_or_init(|| {
+        Registry::build(
+            "wrapper",
+            inventory::iter::<WrapperRegistration>().map(|registration| {
+                (
+                    registration.name,
+                    RegisteredWrapper {
+                        registration,
+                        wrapper: (registration.build)(),
+                    },
+                )
+            }),
+        )
+    })
+}
+
+/// The names of every registered wrapper, sorted.
+pub fn available_wrappers() -> Vec<&'static str> {
+    wrapper_registry().names()
+}
+
+/// The wrapper registered under `name`; the error lists the available names.
+pub fn find_wrapper(name: &str) -> Result<&'static dyn PromptWrapper, RegistryError> {
+    wrapper_registry()
+        .get(name)
+        .map(|entry| entry.wrapper.as_ref())
+}
+
+/// Registers a [`PromptWrapper`] under one or more names.
+///
+/// ```ignore
+/// proxy_core::register_wrapper! {
+///     name: "my-format",
+///     description: "My model's prompt format",
+///     build: || Box::new(MyWrapper::default()),
+/// }
+/// ```
+#[macro_export]
+macro_rules! register_wrapper {
+    ($(name: $name:expr, description: $description:expr, build: $build:expr $(,)?);+ $(;)?) => {
+        $(
+            $crate::__private::inventory::submit! {
+                $crate::registry::WrapperRegistration {
+                    name: $name,
+                    description: $description,
+                    build: $build,
+                }
+            }
+        )+
+    };
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_are_sorted_and_lookup_lists_them() {
+        let registry = Registry::build("wrapper", [("b", 2), ("a", 1), ("c", 3)]);
+        assert_eq!(registry.names(), vec!["a", "b", "c"]);
+        assert_eq!(registry.get("b").ok(), Some(&2));
+        let error = registry.get("zz").err().map(|e| e.to_string());
+        assert_eq!(
+            error.as_deref(),
+            Some("unknown wrapper `zz`; available: a, b, c")
+        );
+    }
+
+    #[test]
+    fn duplicates_are_refused() {
+        let registry = Registry::build("wrapper", [("a", 1), ("b", 2), ("a", 3)]);
+        assert_eq!(registry.names(), vec!["b"]);
+        assert!(matches!(
+            registry.get("a"),
+            Err(RegistryError::Duplicate { count: 2, .. })
+        ));
+    }
+}

@@ -1,0 +1,1 @@
+//! The `airoboros` prompt wrapper family (in progress).

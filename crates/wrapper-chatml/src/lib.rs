@@ -1,0 +1,1 @@
+//! The `chatml` prompt wrapper family (in progress).

@@ -1,0 +1,1 @@
+//! The `configurable` prompt wrapper family (in progress).

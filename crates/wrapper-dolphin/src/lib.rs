@@ -1,0 +1,1 @@
+//! The `dolphin` prompt wrapper family (in progress).

@@ -1,0 +1,1 @@
+//! The `llama3` prompt wrapper family (in progress).

@@ -1,0 +1,1 @@
+//! The `summary` prompt wrapper family (in progress).

@@ -1,0 +1,1 @@
+//! The `zephyr` prompt wrapper family (in progress).

@@ -1,0 +1,1 @@
+//! A downstream wrapper plugin (in progress).

@@ -1,0 +1,77 @@
+//! Every reference parse: role, content, function name and parsed arguments.
+
+use chat_completion_proxy::find_wrapper;
+use serde_json::Value;
+use workspace_tests::{label, load_fixture, ParseCase, ParseFixtures};
+
+/// `(content, function name, parsed arguments)` of the reference's message.
+fn expected_parts(message: &Value) -> (Value, Option<String>, Option<Value>) {
+    let content = message.get("content").cloned().unwrap_or(Value::Null);
+    let call = message.get("function_call").filter(|call| !call.is_null());
+    let name = call
+        .and_then(|call| call.get("name"))
+        .and_then(Value::as_str)
+        .map(str::to_owned);
+    let arguments = call
+        .and_then(|call| call.get("arguments"))
+        .and_then(Value::as_str)
+        .map(|text| serde_json::from_str(text).unwrap_or(Value::String(text.to_owned())));
+    (content, name, arguments)
+}
+
+fn check(case: &ParseCase) -> Result<(), String> {
+    let wrapper = find_wrapper(&case.wrapper).map_err(|e| e.to_string())?;
+    let message = wrapper
+        .parse_output(&case.raw_output, case.first_message)
+        .map_err(|e| format!("error: {e}"))?;
+    assert_eq!(
+        case.expected_message.get("role").and_then(Value::as_str),
+        Some("assistant")
+    );
+    let got = (
+        message.content.map(Value::String).unwrap_or(Value::Null),
+        message.function_call.as_ref().map(|call| call.name.clone()),
+        message.function_call.map(|call| call.arguments),
+    );
+    let expected = expected_parts(&case.expected_message);
+    if got == expected {
+        Ok(())
+    } else {
+        Err(format!("expected {expected:?}\n    got      {got:?}"))
+    }
+}
+
+#[test]
+fn every_reference_parse_recovers_the_same_message() {
+    let Some(fixtures) = load_fixture::<ParseFixtures>("reference-parses.json") else {
+        return;
+    };
+    assert!(!fixtures.parses.is_empty());
+    let failures: Vec<String> = fixtures
+        .parses
+        .iter()
+        .filter_map(|case| {
+            check(case).err().map(|why| {
+                format!(
+                    "{}: {why}",
+                    label(&[
+                        &case.wrapper,
+                        &case.mutation,
+                        if case.first_message {
+                            "first_message"
+                        } else {
+                            ""
+                        }
+                    ])
+                )
+            })
+        })
+        .collect();
+    assert!(
+        failures.is_empty(),
+        "{} of {} parse cases differ:\n{}",
+        failures.len(),
+        fixtures.parses.len(),
+        failures.join("\n")
+    );
+}
