@@ -198,3 +198,60 @@ pub struct AssistantMessage {
     /// The function call the model made, if any.
     pub function_call: Option<ParsedFunctionCall>,
 }
+
+/// The assistant message of an OpenAI chat-completion response.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ResponseMessage {
+    /// Always [`Role::Assistant`].
+    pub role: Role,
+    /// The inner thoughts or plain text.
+    pub content: Option<String>,
+    /// The call the model made, as a one-element `tool_calls` list.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tool_calls: Option<Vec<ToolCall>>,
+    /// The same call in the legacy `function_call` form, for callers that sent
+    /// `functions` instead of `tools`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub function_call: Option<FunctionCall>,
+}
+
+/// A fresh, unique tool-call id (`call_` followed by 24 hex digits).
+pub fn new_tool_call_id() -> String {
+    let id = uuid::Uuid::new_v4().simple().to_string();
+    format!("call_{}", &id[..24])
+}
+
+impl AssistantMessage {
+    /// The call's arguments as the JSON string OpenAI clients expect (indented as the
+    /// reference writes them).
+    pub fn arguments_json(&self) -> Option<String> {
+        self.function_call
+            .as_ref()
+            .map(|call| crate::python_json::dumps_indented(&call.arguments))
+    }
+
+    /// Converts to the response form: the call (if any) as `tool_calls` with a fresh id,
+    /// and also as `function_call` when `legacy_function_call` is set.
+    pub fn to_response_message(&self, legacy_function_call: bool) -> ResponseMessage {
+        let call = self
+            .function_call
+            .as_ref()
+            .zip(self.arguments_json())
+            .map(|(call, arguments)| FunctionCall {
+                name: call.name.clone(),
+                arguments,
+            });
+        ResponseMessage {
+            role: Role::Assistant,
+            content: self.content.clone(),
+            tool_calls: call.clone().map(|function| {
+                vec![ToolCall {
+                    id: new_tool_call_id(),
+                    kind: function_type(),
+                    function,
+                }]
+            }),
+            function_call: if legacy_function_call { call } else { None },
+        }
+    }
+}

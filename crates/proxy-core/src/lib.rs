@@ -16,7 +16,7 @@ pub mod wrapper_choice;
 
 pub use chat::{
     AssistantMessage, ChatMessage, ContentPart, FunctionCall, FunctionSchema, MessageContent,
-    ParsedFunctionCall, Role, ToolCall, ToolSchema,
+    ParsedFunctionCall, ResponseMessage, Role, ToolCall, ToolSchema,
 };
 pub use registry::{
     available_wrappers, find_wrapper, wrapper_registry, RegistryError, WrapperRegistration,
