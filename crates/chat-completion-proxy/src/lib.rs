@@ -14,8 +14,9 @@ pub use proxy_core::*;
 use wrapper_airoboros as _;
 #[cfg(feature = "wrapper-chatml")]
 use wrapper_chatml as _;
+/// User-defined wrappers loaded from a file (the `wrapper-configurable` feature).
 #[cfg(feature = "wrapper-configurable")]
-use wrapper_configurable as _;
+pub use wrapper_configurable as configurable;
 #[cfg(feature = "wrapper-dolphin")]
 use wrapper_dolphin as _;
 #[cfg(feature = "wrapper-llama3")]

@@ -1,0 +1,145 @@
+//! The subcommands and what each one does.
+
+use std::io::{Read, Write};
+use std::path::PathBuf;
+
+use anyhow::{Context, Result};
+use chat_completion_proxy::{
+    available_wrappers, choose_wrapper, repair_json, ChatMessage, FunctionSchema, PromptWrapper,
+    RenderRequest, ToolSchema,
+};
+use clap::{Args, Parser, Subcommand};
+use serde::Deserialize;
+
+/// Drop-in replacement for OpenAI's ChatCompletion call on local LLM servers.
+#[derive(Debug, Parser)]
+#[command(name = "chat-completion-proxy", version, about)]
+pub struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// List the registered prompt wrappers, one per line.
+    Wrappers,
+    /// Read {"messages": [...], "functions"|"tools": [...]} on stdin and print the prompt.
+    Render(WrapperArgs),
+    /// Read a model's raw output on stdin and print the assistant message as JSON.
+    Parse(WrapperArgs),
+    /// Read text on stdin and print the JSON value recovered from it on one line.
+    Repair,
+}
+
+/// How the wrapper is chosen.
+#[derive(Debug, Args)]
+struct WrapperArgs {
+    /// A registered wrapper name (see `wrappers`); the default is `chatml`.
+    #[arg(long, conflicts_with = "wrapper_file")]
+    wrapper: Option<String>,
+    /// A user-defined wrapper file (TOML, see the README).
+    #[arg(long, value_name = "PATH")]
+    wrapper_file: Option<PathBuf>,
+    /// Pre-seed the agent's first reply with `send_message` (wrappers that support it).
+    #[arg(long)]
+    first_message: bool,
+}
+
+/// What `render` reads on stdin.
+#[derive(Debug, Deserialize)]
+struct RenderInput {
+    messages: Vec<ChatMessage>,
+    #[serde(default)]
+    functions: Option<Vec<FunctionSchema>>,
+    #[serde(default)]
+    tools: Option<Vec<ToolSchema>>,
+}
+
+/// Runs one command.
+pub fn run(cli: Cli) -> Result<()> {
+    match cli.command {
+        Command::Wrappers => {
+            let mut out = String::new();
+            for name in available_wrappers() {
+                out.push_str(name);
+                out.push('\n');
+            }
+            write_stdout(&out)
+        }
+        Command::Render(args) => render(&args),
+        Command::Parse(args) => parse(&args),
+        Command::Repair => {
+            let text = read_stdin()?;
+            let value = repair_json(&text)?;
+            write_stdout(&format!("{}\n", serde_json::to_string(&value)?))
+        }
+    }
+}
+
+fn render(args: &WrapperArgs) -> Result<()> {
+    let input: RenderInput = serde_json::from_str(&read_stdin()?)
+        .context("stdin must be a JSON object {\"messages\": [...], \"functions\": [...]}")?;
+    let functions: Vec<FunctionSchema> = match (input.functions, input.tools) {
+        (Some(functions), _) => functions,
+        (None, Some(tools)) => tools.into_iter().map(|tool| tool.function).collect(),
+        (None, None) => Vec::new(),
+    };
+    let loaded;
+    let wrapper: &dyn PromptWrapper = match &args.wrapper_file {
+        Some(path) => {
+            loaded = load_wrapper_file(path)?;
+            loaded.as_ref()
+        }
+        None => choose_wrapper(&input.messages, args.wrapper.as_deref())?.wrapper,
+    };
+    let mut request = RenderRequest::new(&input.messages, &functions);
+    request.first_message = args.first_message;
+    let prompt = wrapper.render_prompt(&request)?;
+    write_stdout(&prompt)
+}
+
+fn parse(args: &WrapperArgs) -> Result<()> {
+    let raw_output = read_stdin()?;
+    let loaded;
+    let wrapper: &dyn PromptWrapper = match &args.wrapper_file {
+        Some(path) => {
+            loaded = load_wrapper_file(path)?;
+            loaded.as_ref()
+        }
+        None => choose_wrapper(&[], args.wrapper.as_deref())?.wrapper,
+    };
+    let message = wrapper.parse_output(&raw_output, args.first_message)?;
+    let response = message.to_response_message(false);
+    write_stdout(&format!("{}\n", serde_json::to_string(&response)?))
+}
+
+#[cfg(feature = "wrapper-configurable")]
+fn load_wrapper_file(path: &std::path::Path) -> Result<Box<dyn PromptWrapper>> {
+    Ok(Box::new(chat_completion_proxy::configurable::load_wrapper_file(path)?))
+}
+
+#[cfg(not(feature = "wrapper-configurable"))]
+fn load_wrapper_file(path: &std::path::Path) -> Result<Box<dyn PromptWrapper>> {
+    anyhow::bail!(
+        "cannot load {}: this build has no `wrapper-configurable` feature; rebuild with it to use --wrapper-file",
+        path.display()
+    )
+}
+
+fn read_stdin() -> Result<String> {
+    let mut text = String::new();
+    std::io::stdin()
+        .read_to_string(&mut text)
+        .context("cannot read stdin as UTF-8 text")?;
+    Ok(text)
+}
+
+fn write_stdout(text: &str) -> Result<()> {
+    let mut stdout = std::io::stdout().lock();
+    match stdout.write_all(text.as_bytes()).and_then(|()| stdout.flush()) {
+        Ok(()) => Ok(()),
+        // A closed pipe (e.g. `| head`) is not an error worth reporting.
+        Err(error) if error.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+        Err(error) => Err(error).context("cannot write to stdout"),
+    }
+}

@@ -1,0 +1,187 @@
+//! The built binary, run as scripts run it (SPEC §9).
+
+use assert_cmd::Command;
+use serde_json::Value;
+
+fn cli() -> Command {
+    match Command::cargo_bin("chat-completion-proxy") {
+        Ok(command) => command,
+        Err(error) => panic!("the chat-completion-proxy binary is not built: {error}"),
+    }
+}
+
+fn example(name: &str) -> String {
+    let path = format!("{}/../../examples/{name}", env!("CARGO_MANIFEST_DIR"));
+    std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("cannot read {path}: {e}"))
+}
+
+/// Runs the command and returns (exit code, stdout, stderr).
+fn run(command: &mut Command, stdin: &str) -> (i32, String, String) {
+    let output = command
+        .write_stdin(stdin.to_owned())
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run the binary: {e}"));
+    (
+        output.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&output.stdout).into_owned(),
+        String::from_utf8_lossy(&output.stderr).into_owned(),
+    )
+}
+
+fn assert_one_line_error(code: i32, stdout: &str, stderr: &str, needle: &str) {
+    assert_eq!(code, 1, "exit status; stderr: {stderr}");
+    assert!(stdout.is_empty(), "nothing on stdout, got {stdout:?}");
+    assert_eq!(stderr.lines().count(), 1, "one line on stderr: {stderr:?}");
+    assert!(stderr.starts_with("error: "), "{stderr:?}");
+    assert!(stderr.contains(needle), "{stderr:?} should mention {needle:?}");
+    assert!(!stderr.contains("panicked"), "{stderr:?}");
+}
+
+/// One name per wrapper plugin feature, forwarded by the CLI to the facade.
+const ONE_NAME_PER_FEATURE: &[(&str, bool)] = &[
+    ("chatml", cfg!(feature = "wrapper-chatml")),
+    ("llama3", cfg!(feature = "wrapper-llama3")),
+    ("airoboros-l2-70b-2.1", cfg!(feature = "wrapper-airoboros")),
+    ("dolphin-2.1-mistral-7b", cfg!(feature = "wrapper-dolphin")),
+    ("zephyr-7B", cfg!(feature = "wrapper-zephyr")),
+    (
+        "experimental-wrapper-neural-chat-grammar-noforce",
+        cfg!(feature = "wrapper-configurable"),
+    ),
+    ("simple-summary", cfg!(feature = "wrapper-summary")),
+];
+
+#[test]
+fn wrappers_lists_exactly_the_compiled_in_plugins_sorted() {
+    let (code, stdout, _) = run(cli().arg("wrappers"), "");
+    assert_eq!(code, 0);
+    let names: Vec<&str> = stdout.lines().collect();
+    let mut sorted = names.clone();
+    sorted.sort_unstable();
+    assert_eq!(names, sorted);
+    for (name, enabled) in ONE_NAME_PER_FEATURE {
+        assert_eq!(names.contains(name), *enabled, "{name}: {names:?}");
+    }
+    if !cfg!(feature = "full") && cfg!(feature = "wrapper-chatml") {
+        assert!(names.iter().all(|name| name.starts_with("chatml")), "{names:?}");
+    }
+}
+
+#[cfg(feature = "wrapper-chatml")]
+mod chatml {
+    use super::*;
+
+    #[test]
+    fn render_prints_the_prompt_without_a_trailing_newline() {
+        let (code, stdout, stderr) = run(
+            cli().args(["render", "--wrapper", "chatml"]),
+            &example("conversation.json"),
+        );
+        assert_eq!(code, 0, "{stderr}");
+        assert!(stdout.starts_with("<|im_start|>system\n"), "{stdout}");
+        assert!(
+            stdout.ends_with("<|im_start|>assistant\n{\n  \"function\":"),
+            "{stdout}"
+        );
+        assert!(stdout.contains("\"message\": \"Hi Sam!"), "{stdout}");
+    }
+
+    #[test]
+    fn render_accepts_tools_like_functions() {
+        let mut body: Value =
+            serde_json::from_str(&example("conversation.json")).unwrap_or_default();
+        let functions = body["functions"].take();
+        let tools: Vec<Value> = functions
+            .as_array()
+            .into_iter()
+            .flatten()
+            .map(|function| serde_json::json!({"type": "function", "function": function}))
+            .collect();
+        body["tools"] = Value::Array(tools);
+        let (code, with_tools, stderr) = run(
+            cli().args(["render", "--wrapper", "chatml"]),
+            &body.to_string(),
+        );
+        assert_eq!(code, 0, "{stderr}");
+        let (_, with_functions, _) = run(
+            cli().args(["render", "--wrapper", "chatml"]),
+            &example("conversation.json"),
+        );
+        assert_eq!(with_tools, with_functions);
+    }
+
+    #[test]
+    fn parse_prints_the_assistant_message_with_a_tool_call() {
+        let (code, stdout, stderr) = run(
+            cli().args(["parse", "--wrapper", "chatml"]),
+            &example("chatml-reply.txt"),
+        );
+        assert_eq!(code, 0, "{stderr}");
+        let message: Value = serde_json::from_str(&stdout).unwrap_or_default();
+        assert_eq!(message["role"], "assistant");
+        assert_eq!(
+            message["content"],
+            "Ada told me her favourite tea. I should store it."
+        );
+        let call = &message["tool_calls"][0];
+        assert!(call["id"].as_str().is_some_and(|id| id.starts_with("call_")));
+        assert_eq!(call["type"], "function");
+        assert_eq!(call["function"]["name"], "core_memory_append");
+        let arguments: Value =
+            serde_json::from_str(call["function"]["arguments"].as_str().unwrap_or("")).unwrap_or_default();
+        assert_eq!(
+            arguments,
+            serde_json::json!({"name": "human", "content": "Favourite tea: oolong", "request_heartbeat": true})
+        );
+    }
+
+    #[test]
+    fn parse_of_text_without_json_is_a_one_line_error() {
+        let (code, stdout, stderr) = run(
+            cli().args(["parse", "--wrapper", "chatml"]),
+            "I am not JSON at all\nnot even close",
+        );
+        assert_one_line_error(code, &stdout, &stderr, "I am not JSON at all");
+    }
+
+    #[test]
+    fn missing_system_message_is_a_one_line_error() {
+        let body = r#"{"messages": [{"role": "user", "content": "hi"}]}"#;
+        let (code, stdout, stderr) = run(cli().args(["render", "--wrapper", "chatml"]), body);
+        assert_one_line_error(code, &stdout, &stderr, "system");
+    }
+}
+
+#[test]
+fn unknown_wrapper_is_a_one_line_error_listing_the_available_ones() {
+    let (code, stdout, stderr) = run(
+        cli().args(["render", "--wrapper", "no-such-wrapper"]),
+        &example("conversation.json"),
+    );
+    assert_one_line_error(code, &stdout, &stderr, "unknown wrapper `no-such-wrapper`; available:");
+}
+
+#[test]
+fn invalid_json_on_stdin_is_a_one_line_error() {
+    let (code, stdout, stderr) = run(cli().args(["render", "--wrapper", "chatml"]), "{not json");
+    assert_one_line_error(code, &stdout, &stderr, "stdin must be a JSON object");
+}
+
+#[test]
+fn repair_prints_the_recovered_value_on_one_line() {
+    let (code, stdout, stderr) = run(
+        cli().arg("repair"),
+        "Sure! {\"function\": \"send\\_message\", \"params\": {\"message\": \"hi\"}}<|im_end|>",
+    );
+    assert_eq!(code, 0, "{stderr}");
+    assert_eq!(
+        stdout,
+        "{\"function\":\"send_message\",\"params\":{\"message\":\"hi\"}}\n"
+    );
+}
+
+#[test]
+fn repair_without_any_json_is_a_one_line_error() {
+    let (code, stdout, stderr) = run(cli().arg("repair"), "nothing to see here");
+    assert_one_line_error(code, &stdout, &stderr, "no JSON");
+}
