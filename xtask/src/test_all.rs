@@ -110,7 +110,8 @@ fn run_step(command: &mut Command, label: &str) -> Result<()> {
     Ok(())
 }
 
-fn workspace_root() -> PathBuf {
+/// The workspace's root folder.
+pub fn workspace_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
         .parent()
         .map(Path::to_path_buf)
