@@ -8,6 +8,7 @@
 //! [`register_wrapper!`].
 
 pub mod chat;
+pub mod completion;
 pub mod python_json;
 pub mod registry;
 pub mod repair;
@@ -17,6 +18,9 @@ pub mod wrapper_choice;
 pub use chat::{
     AssistantMessage, ChatMessage, ContentPart, FunctionCall, FunctionSchema, MessageContent,
     ParsedFunctionCall, ResponseMessage, Role, ToolCall, ToolSchema,
+};
+pub use completion::{
+    ChatCompletionRequest, ChatCompletionResponse, Choice, FinishReason, StopSequences, Usage,
 };
 pub use registry::{
     available_wrappers, find_wrapper, wrapper_registry, RegistryError, WrapperRegistration,

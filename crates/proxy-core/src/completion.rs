@@ -1,0 +1,156 @@
+//! The OpenAI chat-completion request and response, as this proxy accepts and returns
+//! them.
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::chat::{ChatMessage, FunctionSchema, ResponseMessage, ToolSchema};
+
+/// A `stop` field: one string or several.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum StopSequences {
+    /// A single stop string.
+    One(String),
+    /// Several stop strings.
+    Many(Vec<String>),
+}
+
+impl StopSequences {
+    /// The stop strings as a list.
+    pub fn to_vec(&self) -> Vec<String> {
+        match self {
+            StopSequences::One(one) => vec![one.clone()],
+            StopSequences::Many(many) => many.clone(),
+        }
+    }
+}
+
+/// An OpenAI chat-completion request, plus the MemGPT-style extras (`first_message`,
+/// `wrapper`, `function_correction`). Unknown fields are ignored.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct ChatCompletionRequest {
+    /// The model name (required by some backends, e.g. ollama and vLLM).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub model: Option<String>,
+    /// The conversation.
+    pub messages: Vec<ChatMessage>,
+    /// Legacy function schemas.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub functions: Option<Vec<FunctionSchema>>,
+    /// Legacy `function_call` choice (`"auto"`, `"none"`, or `{"name": …}`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub function_call: Option<Value>,
+    /// Tool schemas.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tools: Option<Vec<ToolSchema>>,
+    /// Tool choice (`"auto"`, `"none"`, `"required"`, or `{"type": "function", …}`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tool_choice: Option<Value>,
+    /// Sampling temperature.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub temperature: Option<f64>,
+    /// Nucleus sampling.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub top_p: Option<f64>,
+    /// Most tokens to generate.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_tokens: Option<u64>,
+    /// Extra stop strings.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stop: Option<StopSequences>,
+    /// Sampling seed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub seed: Option<i64>,
+    /// Presence penalty.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub presence_penalty: Option<f64>,
+    /// Frequency penalty.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub frequency_penalty: Option<f64>,
+    /// End-user id (passed to vLLM).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user: Option<String>,
+    /// Stream the answer (server only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stream: Option<bool>,
+    /// MemGPT extra: pre-seed the agent's first reply with `send_message`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub first_message: Option<bool>,
+    /// MemGPT extra: the wrapper to use, overriding the configured one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub wrapper: Option<String>,
+    /// MemGPT extra: switch the heartbeat correction on or off.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub function_correction: Option<bool>,
+}
+
+impl ChatCompletionRequest {
+    /// The functions offered: `functions`, or else the functions of `tools`.
+    pub fn function_schemas(&self) -> Vec<FunctionSchema> {
+        match (&self.functions, &self.tools) {
+            (Some(functions), _) => functions.clone(),
+            (None, Some(tools)) => tools.iter().map(|tool| tool.function.clone()).collect(),
+            (None, None) => Vec::new(),
+        }
+    }
+
+    /// Whether the caller uses the legacy `functions` form (and so expects
+    /// `message.function_call` and `finish_reason: "function_call"`).
+    pub fn uses_legacy_functions(&self) -> bool {
+        self.functions.is_some() && self.tools.is_none()
+    }
+}
+
+/// Why generation stopped.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FinishReason {
+    /// The model finished, or hit a stop sequence.
+    Stop,
+    /// The token limit was reached.
+    Length,
+    /// The answer is a tool call.
+    ToolCalls,
+    /// The answer is a legacy function call.
+    FunctionCall,
+}
+
+/// Token counts of one completion.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Usage {
+    /// Tokens in the prompt.
+    pub prompt_tokens: u64,
+    /// Tokens generated.
+    pub completion_tokens: u64,
+    /// Their sum.
+    pub total_tokens: u64,
+}
+
+/// The one choice of a response.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Choice {
+    /// Always 0.
+    pub index: u32,
+    /// The assistant message.
+    pub message: ResponseMessage,
+    /// Why generation stopped.
+    pub finish_reason: FinishReason,
+}
+
+/// An OpenAI chat-completion response.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ChatCompletionResponse {
+    /// `chatcmpl-…`.
+    pub id: String,
+    /// Always `"chat.completion"`.
+    pub object: String,
+    /// Unix time of creation, in seconds.
+    pub created: u64,
+    /// The model name.
+    pub model: String,
+    /// Exactly one choice.
+    pub choices: Vec<Choice>,
+    /// Token counts.
+    pub usage: Usage,
+}
