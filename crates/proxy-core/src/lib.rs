@@ -9,6 +9,7 @@
 
 pub mod chat;
 pub mod completion;
+pub mod function_correction;
 pub mod python_json;
 pub mod registry;
 pub mod repair;
