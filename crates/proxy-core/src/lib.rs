@@ -7,12 +7,15 @@
 //! those are plugin crates that register themselves with
 //! [`register_wrapper!`].
 
+pub mod backend;
 pub mod chat;
 pub mod completion;
 pub mod function_correction;
 pub mod python_json;
 pub mod registry;
 pub mod repair;
+pub mod settings;
+pub mod tokens;
 pub mod wrapper;
 pub mod wrapper_choice;
 

@@ -1,0 +1,299 @@
+//! The HTTP code every backend shares: endpoint checks, path joining, auth headers,
+//! POSTing JSON and turning every failure into a [`BackendError`].
+//!
+//! The caller owns the [`reqwest::Client`] (and so its timeouts and connection pool);
+//! a client timeout shows up here as [`BackendError::Timeout`].
+
+use reqwest::header::{HeaderName, HeaderValue, CONTENT_TYPE};
+use serde::de::DeserializeOwned;
+use serde_json::Value;
+
+use super::auth::BackendAuth;
+use super::completion::{BackendCompletion, BackendFinishReason};
+use super::error::BackendError;
+use super::reply::{error_message, mentions_context_overflow};
+
+/// Checks that `endpoint` is an `http://` or `https://` URL and appends `path` to it,
+/// with exactly one `/` between them (MemGPT's `urljoin(endpoint.strip("/") + "/",
+/// path.strip("/"))`: any path already in the endpoint is kept).
+pub fn endpoint_uri(endpoint: &str, path: &str) -> Result<String, BackendError> {
+    let trimmed = endpoint.trim();
+    let lowercase = trimmed.to_ascii_lowercase();
+    if !(lowercase.starts_with("http://") || lowercase.starts_with("https://")) {
+        return Err(BackendError::InvalidEndpoint {
+            endpoint: endpoint.to_owned(),
+            reason: "it must begin with http:// or https://".to_owned(),
+        });
+    }
+    let base = trimmed.trim_end_matches('/');
+    let valid = reqwest::Url::parse(base).map(|url| url.host().is_some());
+    match valid {
+        Ok(true) => Ok(format!("{base}/{}", path.trim_start_matches('/'))),
+        Ok(false) => Err(BackendError::InvalidEndpoint {
+            endpoint: endpoint.to_owned(),
+            reason: "it names no host".to_owned(),
+        }),
+        Err(error) => Err(BackendError::InvalidEndpoint {
+            endpoint: endpoint.to_owned(),
+            reason: format!("it is not a valid URL ({error})"),
+        }),
+    }
+}
+
+/// One call to a backend server.
+#[derive(Debug, Clone, Copy)]
+pub struct BackendCall<'a> {
+    /// The server's base URL, as the user gave it.
+    pub endpoint: &'a str,
+    /// The API path (`/completion`, `/v1/completions`, …).
+    pub path: &'a str,
+    /// Optional credentials.
+    pub auth: Option<&'a BackendAuth>,
+    /// Which server should be running there, for error messages ("llama.cpp server").
+    pub server: &'static str,
+}
+
+/// A successful reply: the decoded value, with the raw body and URI kept as evidence.
+#[derive(Debug, Clone)]
+pub struct JsonReply<T> {
+    /// The decoded reply.
+    pub value: T,
+    /// The reply body, as text.
+    pub body: String,
+    /// The full URI that was called.
+    pub uri: String,
+    /// Which server answered.
+    pub server: &'static str,
+}
+
+impl<T> JsonReply<T> {
+    /// Builds the completion from what the backend read out of this reply; empty text
+    /// is [`BackendError::EmptyResponse`].
+    pub fn into_completion(
+        self,
+        text: String,
+        completion_tokens: Option<u64>,
+        prompt_tokens: Option<u64>,
+        finish_reason: BackendFinishReason,
+    ) -> Result<BackendCompletion, BackendError> {
+        if text.is_empty() {
+            return Err(BackendError::EmptyResponse {
+                body: self.body,
+                uri: self.uri,
+                server: self.server,
+            });
+        }
+        Ok(BackendCompletion {
+            text,
+            completion_tokens,
+            prompt_tokens,
+            finish_reason,
+        })
+    }
+
+    /// An [`BackendError::InvalidResponse`] about this reply.
+    pub fn invalid(&self, detail: impl Into<String>) -> BackendError {
+        BackendError::InvalidResponse {
+            detail: detail.into(),
+            body: self.body.clone(),
+            uri: self.uri.clone(),
+            server: self.server,
+        }
+    }
+}
+
+/// POSTs `body` as JSON and decodes a successful reply as `T`.
+///
+/// Errors: a bad endpoint or auth header before sending; connection failure,
+/// timeout, other transport failure; a non-success status (context-overflow bodies
+/// become [`BackendError::ContextWindowExceeded`]); a 200 whose body is not JSON or
+/// not shaped like `T`; a 200 whose body is an error object (`{"error": …}`).
+pub async fn post_json<T: DeserializeOwned>(
+    http: &reqwest::Client,
+    call: &BackendCall<'_>,
+    body: &Value,
+) -> Result<JsonReply<T>, BackendError> {
+    let uri = endpoint_uri(call.endpoint, call.path)?;
+    let mut request = http
+        .post(&uri)
+        .header(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    if let Some(auth) = call.auth {
+        let (name, value) = auth_header(auth)?;
+        request = request.header(name, value);
+    }
+    let response = request
+        .json(body)
+        .send()
+        .await
+        .map_err(|error| transport_error(error, call, &uri))?;
+    let status = response.status();
+    let text = response
+        .text()
+        .await
+        .map_err(|error| transport_error(error, call, &uri))?;
+    if !status.is_success() {
+        if mentions_context_overflow(&text) {
+            return Err(BackendError::ContextWindowExceeded {
+                status: status.as_u16(),
+                body: text,
+                uri,
+            });
+        }
+        return Err(BackendError::Http {
+            status: status.as_u16(),
+            body: text,
+            uri,
+            server: call.server,
+        });
+    }
+    decode_success(text, uri, call.server)
+}
+
+/// Reads a 200 body: JSON, not an error object, shaped like `T`.
+fn decode_success<T: DeserializeOwned>(
+    text: String,
+    uri: String,
+    server: &'static str,
+) -> Result<JsonReply<T>, BackendError> {
+    let json: Value = match serde_json::from_str(&text) {
+        Ok(json) => json,
+        Err(error) => {
+            return Err(BackendError::InvalidResponse {
+                detail: format!("the body is not JSON: {error}"),
+                body: text,
+                uri,
+                server,
+            })
+        }
+    };
+    if let Some(message) = error_message(&json) {
+        if mentions_context_overflow(&text) {
+            return Err(BackendError::ContextWindowExceeded {
+                status: 200,
+                body: text,
+                uri,
+            });
+        }
+        return Err(BackendError::ErrorReply {
+            message,
+            body: text,
+            uri,
+            server,
+        });
+    }
+    match serde_json::from_value(json) {
+        Ok(value) => Ok(JsonReply {
+            value,
+            body: text,
+            uri,
+            server,
+        }),
+        Err(error) => Err(BackendError::InvalidResponse {
+            detail: format!("unexpected JSON shape: {error}"),
+            body: text,
+            uri,
+            server,
+        }),
+    }
+}
+
+/// The header for `auth`, checked so that a key with, say, a newline is a clear error.
+fn auth_header(auth: &BackendAuth) -> Result<(HeaderName, HeaderValue), BackendError> {
+    let (name, value) = auth.header();
+    let value = HeaderValue::from_str(&value).map_err(|_| BackendError::InvalidAuth {
+        reason: "the auth key contains characters not allowed in an HTTP header".to_owned(),
+    })?;
+    Ok((HeaderName::from_static(name), value))
+}
+
+/// Sorts a reqwest failure into timeout, connection or other transport error.
+fn transport_error(error: reqwest::Error, call: &BackendCall<'_>, uri: &str) -> BackendError {
+    if error.is_timeout() {
+        return BackendError::Timeout {
+            uri: uri.to_owned(),
+            server: call.server,
+        };
+    }
+    let detail = error_chain(&error);
+    if error.is_connect() {
+        BackendError::Connection {
+            endpoint: call.endpoint.to_owned(),
+            uri: uri.to_owned(),
+            server: call.server,
+            detail,
+        }
+    } else {
+        BackendError::Transport {
+            uri: uri.to_owned(),
+            server: call.server,
+            detail,
+        }
+    }
+}
+
+/// The error's message followed by its sources' (reqwest hides "connection refused"
+/// in a source).
+fn error_chain(error: &dyn std::error::Error) -> String {
+    let mut message = error.to_string();
+    let mut source = error.source();
+    while let Some(inner) = source {
+        message.push_str(": ");
+        message.push_str(&inner.to_string());
+        source = inner.source();
+    }
+    message
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn joins_without_doubling_slashes() {
+        for (endpoint, path, expected) in [
+            (
+                "http://localhost:8080",
+                "/completion",
+                "http://localhost:8080/completion",
+            ),
+            (
+                "http://localhost:8080/",
+                "/completion",
+                "http://localhost:8080/completion",
+            ),
+            (
+                "http://localhost:8080//",
+                "completion",
+                "http://localhost:8080/completion",
+            ),
+            (
+                "https://api.groq.com/openai",
+                "/v1/chat/completions",
+                "https://api.groq.com/openai/v1/chat/completions",
+            ),
+        ] {
+            assert_eq!(endpoint_uri(endpoint, path).ok().as_deref(), Some(expected));
+        }
+    }
+
+    #[test]
+    fn refuses_endpoints_without_http_scheme() {
+        for endpoint in ["localhost:8080", "ftp://host", "", "http://"] {
+            let result = endpoint_uri(endpoint, "/completion");
+            assert!(
+                matches!(result, Err(BackendError::InvalidEndpoint { .. })),
+                "{endpoint}: {result:?}"
+            );
+        }
+        let message = endpoint_uri("localhost:8080", "/x")
+            .err()
+            .map(|e| e.to_string());
+        assert!(message.is_some_and(|m| m.contains("must begin with http:// or https://")));
+    }
+
+    #[test]
+    fn a_bad_auth_key_is_an_auth_error_not_a_panic() {
+        let result = auth_header(&BackendAuth::BearerToken("a\nb".into()));
+        assert!(matches!(result, Err(BackendError::InvalidAuth { .. })));
+    }
+}

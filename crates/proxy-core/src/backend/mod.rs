@@ -1,0 +1,81 @@
+//! The `CompletionBackend` extension point: one inference server's raw-completion API
+//! (prompt string in, text out).
+//!
+//! # Design
+//!
+//! * [`CompletionBackend`] is picked by endpoint type at run time, so it is used as a
+//!   `dyn` trait object. Native `async fn` in traits is not dyn-compatible (its future
+//!   type is unnamed), so the trait uses [`async_trait`], which boxes the future —
+//!   one allocation per HTTP request, nothing next to the request itself.
+//! * Backends are stateless and built once per process by their registration
+//!   ([`BackendRegistration`], [`register_backend!`](crate::register_backend)); the
+//!   caller passes the [`reqwest::Client`] so that timeouts and the connection pool are
+//!   the application's choice. A client timeout becomes [`BackendError::Timeout`].
+//! * A backend builds the request body in this order (later wins): the completion
+//!   settings ([`crate::settings`]: preset, then the user's settings file), then the
+//!   backend's own fields (SPEC §3: `max_length`, `num_ctx`, …), then the caller's
+//!   [`SamplingOverrides`] under the backend's field names ([`fields`]).
+//! * Everything about HTTP that is the same for every server — endpoint checks, path
+//!   joining, auth headers, status and error-body handling, context-overflow
+//!   detection — lives in [`http`] and [`reply`]; OpenAI-shaped replies in [`openai`].
+//!   A backend crate only says which path, which body and where the text is.
+//! * Checking the prompt against the context window *before* sending is the
+//!   orchestrator's job (it counts with [`crate::tokens`]); a server that reports an
+//!   overflow anyway gives [`BackendError::ContextWindowExceeded`].
+//!
+//! Token counting: [`crate::tokens::count_tokens`] (cl100k_base, offline, as the
+//! reference) is what the context-window check and the usage fallback use.
+//! [`CompletionBackend::count_tokens`] asks the server's own tokenizer where it has
+//! one (llama.cpp, vLLM, koboldcpp); it is exact for the loaded model but costs a
+//! request, so callers use it only when they opt in.
+
+pub mod auth;
+pub mod completion;
+pub mod error;
+pub mod fields;
+pub mod http;
+pub mod openai;
+pub mod registration;
+pub mod reply;
+pub mod request;
+
+pub use auth::BackendAuth;
+pub use completion::{BackendCompletion, BackendFinishReason};
+pub use error::BackendError;
+pub use http::{endpoint_uri, post_json, BackendCall, JsonReply};
+pub use registration::{
+    available_backends, backend_registry, find_backend, BackendRegistration, RegisteredBackend,
+};
+pub use request::{BackendRequest, SamplingOverrides, TokenCountRequest};
+
+/// One inference server's raw-completion API. Implementations must be stateless
+/// enough to share (`Send + Sync`): one instance serves every request.
+#[async_trait::async_trait]
+pub trait CompletionBackend: Send + Sync {
+    /// Sends `request.prompt` and returns the completion text.
+    ///
+    /// Errors: [`BackendError::InvalidEndpoint`] (no `http(s)://`),
+    /// [`BackendError::InvalidRequest`] (e.g. a model is required but missing),
+    /// [`BackendError::Connection`], [`BackendError::Timeout`],
+    /// [`BackendError::Http`] (non-success status, with status, body and URI),
+    /// [`BackendError::ErrorReply`] (an error object in a 200 body),
+    /// [`BackendError::InvalidResponse`] (a body that is not the expected JSON),
+    /// [`BackendError::ContextWindowExceeded`], [`BackendError::EmptyResponse`].
+    async fn complete(
+        &self,
+        http: &reqwest::Client,
+        request: &BackendRequest<'_>,
+    ) -> Result<BackendCompletion, BackendError>;
+
+    /// Counts `request.text` with the server's own tokenizer; `Ok(None)` when the
+    /// server has none (the default), so the caller falls back to
+    /// [`crate::tokens::count_tokens`].
+    async fn count_tokens(
+        &self,
+        http: &reqwest::Client,
+        request: &TokenCountRequest<'_>,
+    ) -> Result<Option<u64>, BackendError> {
+        let _ = (http, request);
+        Ok(None)
+    }
+}

@@ -1,0 +1,109 @@
+//! Backend plugins: registrations collected with `inventory`, looked up by endpoint
+//! type through the generic [`Registry`].
+
+use std::fmt;
+use std::sync::OnceLock;
+
+use super::CompletionBackend;
+use crate::registry::{Registry, RegistryError};
+
+/// A backend plugin's registration, submitted with
+/// [`register_backend!`](crate::register_backend). Const-constructible.
+#[derive(Debug)]
+pub struct BackendRegistration {
+    /// The endpoint type users give (`"llamacpp"`, `"webui-legacy"`, …).
+    pub name: &'static str,
+    /// One line saying which server this talks to.
+    pub description: &'static str,
+    /// Where that server listens by default.
+    pub default_endpoint: &'static str,
+    /// Whether it accepts a GBNF grammar (if not, a grammar is dropped with a warning).
+    pub supports_grammar: bool,
+    /// Whether [`CompletionBackend::count_tokens`] asks the server's tokenizer.
+    pub supports_tokenize: bool,
+    /// Builds the backend; called once per process.
+    pub build: fn() -> Box<dyn CompletionBackend>,
+}
+
+inventory::collect!(BackendRegistration);
+
+/// A registered backend, built once.
+pub struct RegisteredBackend {
+    /// Its registration (name, default endpoint, capabilities).
+    pub registration: &'static BackendRegistration,
+    /// The backend itself.
+    pub backend: Box<dyn CompletionBackend>,
+}
+
+impl fmt::Debug for RegisteredBackend {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.registration.fmt(f)
+    }
+}
+
+/// The process-wide backend registry (kind `"endpoint type"`).
+pub fn backend_registry() -> &'static Registry<RegisteredBackend> {
+    static REGISTRY: OnceLock<Registry<RegisteredBackend>> = OnceLock::new();
+    REGISTRY.get_or_init(|| {
+        Registry::build(
+            "endpoint type",
+            inventory::iter::<BackendRegistration>().map(|registration| {
+                (
+                    registration.name,
+                    RegisteredBackend {
+                        registration,
+                        backend: (registration.build)(),
+                    },
+                )
+            }),
+        )
+    })
+}
+
+/// The names of every registered endpoint type, sorted.
+pub fn available_backends() -> Vec<&'static str> {
+    backend_registry().names()
+}
+
+/// The backend registered for endpoint type `name`, with its registration; the error
+/// lists the available endpoint types.
+pub fn find_backend(name: &str) -> Result<&'static RegisteredBackend, RegistryError> {
+    backend_registry().get(name)
+}
+
+/// Registers a [`CompletionBackend`] under one or more endpoint types.
+///
+/// ```ignore
+/// proxy_core::register_backend! {
+///     name: "my-server",
+///     description: "My inference server's raw completion API",
+///     default_endpoint: "http://localhost:9000",
+///     supports_grammar: false,
+///     supports_tokenize: false,
+///     build: || Box::new(MyServerBackend),
+/// }
+/// ```
+#[macro_export]
+macro_rules! register_backend {
+    ($(
+        name: $name:expr,
+        description: $description:expr,
+        default_endpoint: $default_endpoint:expr,
+        supports_grammar: $supports_grammar:expr,
+        supports_tokenize: $supports_tokenize:expr,
+        build: $build:expr $(,)?
+    );+ $(;)?) => {
+        $(
+            $crate::__private::inventory::submit! {
+                $crate::backend::BackendRegistration {
+                    name: $name,
+                    description: $description,
+                    default_endpoint: $default_endpoint,
+                    supports_grammar: $supports_grammar,
+                    supports_tokenize: $supports_tokenize,
+                    build: $build,
+                }
+            }
+        )+
+    };
+}

@@ -1,0 +1,201 @@
+//! What a backend is asked to do: [`BackendRequest`] (one completion),
+//! [`SamplingOverrides`] (the caller's OpenAI sampling fields) and
+//! [`TokenCountRequest`] (ask the server's own tokenizer).
+
+use serde_json::{Map, Value};
+
+use super::auth::BackendAuth;
+use crate::completion::ChatCompletionRequest;
+
+/// The OpenAI sampling fields a caller may set per request. Each backend writes them
+/// under its own field names (e.g. `max_tokens` is `n_predict` for llama.cpp,
+/// `max_length` for koboldcpp, `options.num_predict` for ollama); they win over the
+/// completion settings and over the backend's own defaults.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct SamplingOverrides {
+    /// Sampling temperature.
+    pub temperature: Option<f64>,
+    /// Nucleus sampling.
+    pub top_p: Option<f64>,
+    /// Most tokens to generate.
+    pub max_tokens: Option<u64>,
+    /// Extra stop strings, added after the settings' stop list.
+    pub stop: Vec<String>,
+    /// Sampling seed.
+    pub seed: Option<i64>,
+    /// Presence penalty.
+    pub presence_penalty: Option<f64>,
+    /// Frequency penalty.
+    pub frequency_penalty: Option<f64>,
+}
+
+impl SamplingOverrides {
+    /// The sampling fields of an OpenAI chat-completion request.
+    pub fn from_chat_request(request: &ChatCompletionRequest) -> Self {
+        SamplingOverrides {
+            temperature: request.temperature,
+            top_p: request.top_p,
+            max_tokens: request.max_tokens,
+            stop: request
+                .stop
+                .as_ref()
+                .map(|stop| stop.to_vec())
+                .unwrap_or_default(),
+            seed: request.seed,
+            presence_penalty: request.presence_penalty,
+            frequency_penalty: request.frequency_penalty,
+        }
+    }
+}
+
+/// One raw-completion request: a rendered prompt plus everything a backend needs to
+/// send it. Built by the orchestrator; backends only read it.
+#[derive(Debug, Clone)]
+pub struct BackendRequest<'a> {
+    /// The server's base URL (`http://localhost:8080`); the backend adds its path.
+    pub endpoint: &'a str,
+    /// Optional credentials.
+    pub auth: Option<&'a BackendAuth>,
+    /// The rendered prompt.
+    pub prompt: &'a str,
+    /// The model's context window, in tokens.
+    pub context_window: u64,
+    /// Tokens in `prompt` (counted by the caller; webui uses it for `max_tokens`).
+    pub prompt_tokens: u64,
+    /// A GBNF grammar to constrain decoding, for backends that support one.
+    pub grammar: Option<&'a str>,
+    /// The model name (required by ollama, vLLM and Groq).
+    pub model: Option<&'a str>,
+    /// The end user's id (sent to vLLM).
+    pub user: Option<&'a str>,
+    /// The merged completion settings (preset + user file), written into the body
+    /// before the backend's own fields; see [`crate::settings`].
+    pub settings: &'a Map<String, Value>,
+    /// The caller's sampling fields, written last.
+    pub overrides: SamplingOverrides,
+}
+
+impl<'a> BackendRequest<'a> {
+    /// A request with no auth, grammar, model, user or overrides; `prompt_tokens` is
+    /// counted with [`crate::tokens::count_tokens`] (cl100k_base).
+    pub fn new(
+        endpoint: &'a str,
+        prompt: &'a str,
+        context_window: u64,
+        settings: &'a Map<String, Value>,
+    ) -> Self {
+        BackendRequest {
+            endpoint,
+            auth: None,
+            prompt,
+            context_window,
+            prompt_tokens: crate::tokens::count_tokens(prompt),
+            grammar: None,
+            model: None,
+            user: None,
+            settings,
+            overrides: SamplingOverrides::default(),
+        }
+    }
+
+    /// The stop strings: the settings' `stop` list, then the caller's extra ones
+    /// (duplicates dropped). `None` when neither gives any, so no stop field is sent.
+    pub fn stop_sequences(&self) -> Option<Vec<String>> {
+        let from_settings = self.settings.get("stop");
+        let mut stops: Vec<String> = match from_settings {
+            Some(Value::Array(items)) => items
+                .iter()
+                .filter_map(|item| item.as_str().map(str::to_owned))
+                .collect(),
+            Some(Value::String(one)) => vec![one.clone()],
+            _ => Vec::new(),
+        };
+        for extra in &self.overrides.stop {
+            if !stops.contains(extra) {
+                stops.push(extra.clone());
+            }
+        }
+        if stops.is_empty() && from_settings.is_none() {
+            None
+        } else {
+            Some(stops)
+        }
+    }
+
+    /// The model name, or an error telling the user to set one.
+    pub fn require_model(&self, backend: &'static str) -> Result<&'a str, super::BackendError> {
+        match self.model {
+            Some(model) if !model.trim().is_empty() => Ok(model),
+            _ => Err(super::BackendError::InvalidRequest {
+                backend,
+                reason: "model name not specified; set the model to the one the server should run (e.g. `dolphin2.2-mistral`)".to_owned(),
+            }),
+        }
+    }
+}
+
+/// A request to count tokens with the server's own tokenizer.
+#[derive(Debug, Clone, Copy)]
+pub struct TokenCountRequest<'a> {
+    /// The server's base URL.
+    pub endpoint: &'a str,
+    /// Optional credentials.
+    pub auth: Option<&'a BackendAuth>,
+    /// The model name (vLLM's `/tokenize` wants it).
+    pub model: Option<&'a str>,
+    /// The text to count.
+    pub text: &'a str,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn settings(value: Value) -> Map<String, Value> {
+        value.as_object().cloned().unwrap_or_default()
+    }
+
+    #[test]
+    fn stop_sequences_append_caller_stops_without_duplicates() {
+        let settings = settings(json!({"stop": ["a", "b"]}));
+        let mut request = BackendRequest::new("http://x", "hi", 100, &settings);
+        request.overrides.stop = vec!["b".into(), "c".into()];
+        assert_eq!(
+            request.stop_sequences(),
+            Some(vec!["a".into(), "b".into(), "c".into()])
+        );
+    }
+
+    #[test]
+    fn no_stop_anywhere_means_no_field() {
+        let settings = settings(json!({"temperature": 0}));
+        let request = BackendRequest::new("http://x", "hi", 100, &settings);
+        assert_eq!(request.stop_sequences(), None);
+    }
+
+    #[test]
+    fn missing_or_blank_model_is_a_clear_error() {
+        let settings = Map::new();
+        let mut request = BackendRequest::new("http://x", "hi", 100, &settings);
+        let error = request.require_model("ollama").err().map(|e| e.to_string());
+        assert!(error.is_some_and(|e| e.contains("model name not specified")));
+        request.model = Some("  ");
+        assert!(request.require_model("ollama").is_err());
+        request.model = Some("llama3");
+        assert_eq!(request.require_model("ollama").ok(), Some("llama3"));
+    }
+
+    #[test]
+    fn overrides_come_from_the_chat_request() {
+        let chat: ChatCompletionRequest = serde_json::from_value(json!({
+            "messages": [], "temperature": 0.5, "max_tokens": 20, "stop": "END", "seed": 3
+        }))
+        .unwrap_or_default();
+        let overrides = SamplingOverrides::from_chat_request(&chat);
+        assert_eq!(overrides.temperature, Some(0.5));
+        assert_eq!(overrides.max_tokens, Some(20));
+        assert_eq!(overrides.stop, vec!["END".to_owned()]);
+        assert_eq!(overrides.seed, Some(3));
+    }
+}
