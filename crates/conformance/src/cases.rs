@@ -1,0 +1,247 @@
+//! The conformance cases. Each takes the backend's [`Fixture`], starts its own
+//! loopback server where it needs one, and checks one behaviour every backend shares.
+
+use std::time::Duration;
+
+use proxy_core::backend::{BackendAuth, BackendError, BackendFinishReason};
+use serde_json::{json, Value};
+use wiremock::matchers::{header, method, path};
+use wiremock::{Mock, MockServer, ResponseTemplate};
+
+use crate::{client, client_with_timeout, complete, Fixture};
+
+/// A server that answers the fixture's path with `status` and JSON `body`.
+async fn server_replying(fixture: &Fixture, status: u16, body: &Value) -> MockServer {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path(fixture.path))
+        .respond_with(ResponseTemplate::new(status).set_body_json(body))
+        .mount(&server)
+        .await;
+    server
+}
+
+/// A server that answers the fixture's path with `status` and a raw text body.
+async fn server_replying_text(fixture: &Fixture, status: u16, body: &str) -> MockServer {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path(fixture.path))
+        .respond_with(ResponseTemplate::new(status).set_body_string(body))
+        .mount(&server)
+        .await;
+    server
+}
+
+async fn request_count(server: &MockServer) -> usize {
+    server.received_requests().await.unwrap_or_default().len()
+}
+
+/// A well-formed reply gives its text, and the request was a JSON POST to the path.
+pub async fn success(fixture: Fixture) {
+    let server = server_replying(&fixture, 200, &fixture.success_reply).await;
+    let result = complete(fixture.backend.as_ref(), &client(), &server.uri(), None).await;
+    let completion = result.map_err(|e| e.to_string());
+    assert_eq!(
+        completion.as_ref().map(|c| c.text.as_str()),
+        Ok(fixture.success_text)
+    );
+    assert_ne!(
+        completion.map(|c| c.finish_reason).ok(),
+        Some(BackendFinishReason::Length),
+        "a successful short reply must not claim the token limit"
+    );
+    let requests = server.received_requests().await.unwrap_or_default();
+    assert_eq!(requests.len(), 1);
+    let content_type = requests
+        .first()
+        .and_then(|r| r.headers.get("content-type"))
+        .and_then(|v| v.to_str().ok());
+    assert_eq!(content_type, Some("application/json"));
+}
+
+/// Nothing listening: a connection error naming the endpoint.
+pub async fn connection_refused(fixture: Fixture) {
+    let port = match std::net::TcpListener::bind("127.0.0.1:0") {
+        Ok(listener) => listener.local_addr().map(|a| a.port()).unwrap_or(9),
+        Err(_) => 9,
+    };
+    let endpoint = format!("http://127.0.0.1:{port}");
+    let result = complete(fixture.backend.as_ref(), &client(), &endpoint, None).await;
+    assert!(
+        matches!(&result, Err(BackendError::Connection { .. })),
+        "{result:?}"
+    );
+    let message = result.err().map(|e| e.to_string()).unwrap_or_default();
+    assert!(
+        message.starts_with(&format!("Unable to connect to endpoint {endpoint}")),
+        "{message}"
+    );
+}
+
+/// A 500 with a body: the error carries status, body and the full URI.
+pub async fn http_error_carries_status_body_and_uri(fixture: Fixture) {
+    let server = server_replying_text(&fixture, 500, "model crashed: out of memory").await;
+    let result = complete(fixture.backend.as_ref(), &client(), &server.uri(), None).await;
+    assert!(
+        matches!(&result, Err(BackendError::Http { status: 500, .. })),
+        "{result:?}"
+    );
+    if let Err(BackendError::Http { body, uri, .. }) = &result {
+        assert_eq!(body, "model crashed: out of memory");
+        assert_eq!(uri, &format!("{}{}", server.uri(), fixture.path));
+    }
+    let message = result.err().map(|e| e.to_string()).unwrap_or_default();
+    assert!(message.contains("Make sure that the"), "{message}");
+    assert!(
+        message.contains("out of memory") && message.contains("500"),
+        "{message}"
+    );
+}
+
+/// A 200 whose body is not JSON: a clear invalid-response error with the body.
+pub async fn garbage_reply(fixture: Fixture) {
+    let server = server_replying_text(&fixture, 200, "<html>It works!</html>").await;
+    let result = complete(fixture.backend.as_ref(), &client(), &server.uri(), None).await;
+    assert!(
+        matches!(&result, Err(BackendError::InvalidResponse { body, .. }) if body.contains("It works!")),
+        "{result:?}"
+    );
+    let message = result.err().map(|e| e.to_string()).unwrap_or_default();
+    assert!(message.contains("not JSON"), "{message}");
+}
+
+/// A 200 with JSON that is not this server's reply: an invalid-response error.
+pub async fn wrong_shape_reply(fixture: Fixture) {
+    let server = server_replying(&fixture, 200, &json!({"status": "ok"})).await;
+    let result = complete(fixture.backend.as_ref(), &client(), &server.uri(), None).await;
+    assert!(
+        matches!(&result, Err(BackendError::InvalidResponse { .. })),
+        "{result:?}"
+    );
+}
+
+/// A 200 whose body is an error object is an error, not a completion.
+pub async fn error_body_in_a_200_reply(fixture: Fixture) {
+    let server = server_replying(&fixture, 200, &fixture.error_reply).await;
+    let result = complete(fixture.backend.as_ref(), &client(), &server.uri(), None).await;
+    assert!(
+        matches!(&result, Err(BackendError::ErrorReply { .. })),
+        "{result:?}"
+    );
+}
+
+/// Empty completion text is [`BackendError::EmptyResponse`].
+pub async fn empty_text(fixture: Fixture) {
+    let server = server_replying(&fixture, 200, &fixture.empty_reply).await;
+    let result = complete(fixture.backend.as_ref(), &client(), &server.uri(), None).await;
+    assert!(
+        matches!(&result, Err(BackendError::EmptyResponse { .. })),
+        "{result:?}"
+    );
+    assert_eq!(result.err().map(|e| e.kind()), Some("empty_response"));
+}
+
+/// The server's own context-overflow reply becomes the context-window error.
+pub async fn context_overflow(fixture: Fixture) {
+    let (status, body) = fixture.overflow_reply.clone();
+    let server = server_replying(&fixture, status, &body).await;
+    let result = complete(fixture.backend.as_ref(), &client(), &server.uri(), None).await;
+    assert!(
+        matches!(&result, Err(BackendError::ContextWindowExceeded { status: s, .. }) if *s == status),
+        "{result:?}"
+    );
+    let message = result.err().map(|e| e.to_string()).unwrap_or_default();
+    assert!(
+        message.starts_with("Request exceeds maximum context length"),
+        "{message}"
+    );
+}
+
+/// Runs a success against a server that only answers when `header: value` is sent.
+async fn succeeds_with_auth(fixture: Fixture, auth: BackendAuth, name: &str, value: &str) {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path(fixture.path))
+        .and(header(name, value))
+        .respond_with(ResponseTemplate::new(200).set_body_json(&fixture.success_reply))
+        .mount(&server)
+        .await;
+    let result = complete(
+        fixture.backend.as_ref(),
+        &client(),
+        &server.uri(),
+        Some(&auth),
+    )
+    .await;
+    assert_eq!(
+        result.map(|c| c.text).map_err(|e| e.to_string()),
+        Ok(fixture.success_text.to_owned())
+    );
+}
+
+/// `bearer_token` sends `Authorization: Bearer KEY`.
+pub async fn bearer_token_auth(fixture: Fixture) {
+    let auth = BackendAuth::BearerToken("sekrit".into());
+    succeeds_with_auth(fixture, auth, "authorization", "Bearer sekrit").await;
+}
+
+/// `api_key` sends `api-key: KEY`.
+pub async fn api_key_auth(fixture: Fixture) {
+    let auth = BackendAuth::ApiKey("sekrit".into());
+    succeeds_with_auth(fixture, auth, "api-key", "sekrit").await;
+}
+
+/// An auth type without a key is refused before anything is sent.
+pub async fn auth_type_without_key(fixture: Fixture) {
+    let server = server_replying(&fixture, 200, &fixture.success_reply).await;
+    let result = BackendAuth::from_parts(Some("bearer_token"), None);
+    assert!(
+        matches!(&result, Err(BackendError::InvalidAuth { .. })),
+        "{result:?}"
+    );
+    if let Ok(auth) = result {
+        let _ = complete(
+            fixture.backend.as_ref(),
+            &client(),
+            &server.uri(),
+            auth.as_ref(),
+        )
+        .await;
+    }
+    assert_eq!(request_count(&server).await, 0);
+}
+
+/// An endpoint without `http://`/`https://` is refused before anything is sent.
+pub async fn endpoint_without_scheme(fixture: Fixture) {
+    let server = server_replying(&fixture, 200, &fixture.success_reply).await;
+    let endpoint = server.uri().replace("http://", "");
+    let result = complete(fixture.backend.as_ref(), &client(), &endpoint, None).await;
+    assert!(
+        matches!(&result, Err(BackendError::InvalidEndpoint { .. })),
+        "{result:?}"
+    );
+    let message = result.err().map(|e| e.to_string()).unwrap_or_default();
+    assert!(message.contains("http:// or https://"), "{message}");
+    assert_eq!(request_count(&server).await, 0);
+}
+
+/// A server slower than the client's timeout gives the timeout error.
+pub async fn timeout(fixture: Fixture) {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path(fixture.path))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .set_body_json(&fixture.success_reply)
+                .set_delay(Duration::from_secs(3)),
+        )
+        .mount(&server)
+        .await;
+    let http = client_with_timeout(Duration::from_millis(200));
+    let result = complete(fixture.backend.as_ref(), &http, &server.uri(), None).await;
+    assert!(
+        matches!(&result, Err(BackendError::Timeout { .. })),
+        "{result:?}"
+    );
+    assert_eq!(result.err().map(|e| e.kind()), Some("timeout"));
+}

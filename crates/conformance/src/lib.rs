@@ -1,0 +1,133 @@
+//! The conformance suite every backend crate runs, plus the helpers its contract
+//! tests share.
+//!
+//! A backend crate describes itself with a [`Fixture`] (its backend, its completion
+//! path, and replies shaped like its real server's) and expands
+//! [`conformance_suite!`] in an integration test. Each case then runs against a
+//! [`wiremock`] server on loopback, over real HTTP:
+//! success; connection refused; HTTP 500 with a body; 200 with garbage; 200 with JSON
+//! of the wrong shape; 200 with an error body; empty completion text; the server
+//! reporting a context overflow; bearer-token and api-key auth; an auth type without
+//! a key; an endpoint without `http(s)://`; a server that never answers (timeout).
+//!
+//! Checking that a prompt longer than the context window is refused before any
+//! request is the orchestrator's job and is tested there.
+
+pub mod cases;
+
+use std::time::Duration;
+
+use proxy_core::backend::{
+    BackendAuth, BackendCompletion, BackendError, BackendRequest, CompletionBackend,
+};
+use proxy_core::settings::SettingsPreset;
+use serde_json::{Map, Value};
+use wiremock::MockServer;
+
+/// The prompt every conformance request sends.
+pub const PROMPT: &str = "<|im_start|>user\nSay hi<|im_end|>\n<|im_start|>assistant\n";
+
+/// The context window every conformance request declares.
+pub const CONTEXT_WINDOW: u64 = 8192;
+
+/// The model every conformance request names (ollama, vLLM and Groq need one).
+pub const MODEL: &str = "test-model";
+
+/// One backend as the suite sees it.
+pub struct Fixture {
+    /// The backend under test.
+    pub backend: Box<dyn CompletionBackend>,
+    /// Its completion path (`/completion`, `/v1/completions`, …).
+    pub path: &'static str,
+    /// A successful reply, shaped like the real server's.
+    pub success_reply: Value,
+    /// The text `success_reply` carries.
+    pub success_text: &'static str,
+    /// A successful reply whose text is empty.
+    pub empty_reply: Value,
+    /// A 200 reply whose body is an error object.
+    pub error_reply: Value,
+    /// How this server reports a prompt that overflows the context: status and body.
+    pub overflow_reply: (u16, Value),
+}
+
+/// The completion settings the suite sends: the `simple` preset.
+pub fn settings() -> Map<String, Value> {
+    SettingsPreset::Simple.settings()
+}
+
+/// A request for [`PROMPT`] to `endpoint`, with [`MODEL`] and the given settings.
+pub fn request<'a>(endpoint: &'a str, settings: &'a Map<String, Value>) -> BackendRequest<'a> {
+    let mut request = BackendRequest::new(endpoint, PROMPT, CONTEXT_WINDOW, settings);
+    request.model = Some(MODEL);
+    request
+}
+
+/// An HTTP client with a timeout long enough for any loopback mock.
+pub fn client() -> reqwest::Client {
+    client_with_timeout(Duration::from_secs(10))
+}
+
+/// An HTTP client with the given overall timeout.
+pub fn client_with_timeout(timeout: Duration) -> reqwest::Client {
+    match reqwest::Client::builder().timeout(timeout).build() {
+        Ok(client) => client,
+        Err(_) => reqwest::Client::new(),
+    }
+}
+
+/// Sends [`PROMPT`] through `backend` to `endpoint` with `auth`.
+pub async fn complete(
+    backend: &dyn CompletionBackend,
+    http: &reqwest::Client,
+    endpoint: &str,
+    auth: Option<&BackendAuth>,
+) -> Result<BackendCompletion, BackendError> {
+    let settings = settings();
+    let mut request = request(endpoint, &settings);
+    request.auth = auth;
+    backend.complete(http, &request).await
+}
+
+/// Every request `server` received, in order.
+pub async fn received_requests(server: &MockServer) -> Vec<wiremock::Request> {
+    server.received_requests().await.unwrap_or_default()
+}
+
+/// The JSON bodies of every request `server` received, in order.
+pub async fn received_bodies(server: &MockServer) -> Vec<Value> {
+    server
+        .received_requests()
+        .await
+        .unwrap_or_default()
+        .iter()
+        .map(|request| serde_json::from_slice(&request.body).unwrap_or(Value::Null))
+        .collect()
+}
+
+/// Expands to a `suite` test module running every case of [`cases`] against
+/// the [`Fixture`] returned by `$fixture()` (a function in the calling module, e.g.
+/// `conformance_suite!(fixture);`). The calling crate needs `tokio` (with
+/// macros) among its dev-dependencies.
+#[macro_export]
+macro_rules! conformance_suite {
+    ($fixture:path) => {
+        mod suite {
+            #[allow(unused_imports)]
+            use super::*;
+            $crate::conformance_suite!(@cases $fixture;
+                success, connection_refused, http_error_carries_status_body_and_uri,
+                garbage_reply, wrong_shape_reply, error_body_in_a_200_reply,
+                empty_text, context_overflow, bearer_token_auth, api_key_auth,
+                auth_type_without_key, endpoint_without_scheme, timeout);
+        }
+    };
+    (@cases $fixture:path; $($case:ident),+) => {
+        $(
+            #[::tokio::test]
+            async fn $case() {
+                $crate::cases::$case($fixture()).await;
+            }
+        )+
+    };
+}
