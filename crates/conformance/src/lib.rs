@@ -107,12 +107,24 @@ pub async fn received_bodies(server: &MockServer) -> Vec<Value> {
 
 /// Expands to a `suite` test module running every case of [`cases`] against
 /// the [`Fixture`] returned by `$fixture()` (a function in the calling module, e.g.
-/// `conformance_suite!(fixture);`). The calling crate needs `tokio` (with
+/// `conformance_suite!(fixture);`). A crate with several endpoint types names a
+/// module per fixture: `conformance_suite!(legacy_suite, legacy_fixture);`. The calling crate needs `tokio` (with
 /// macros) among its dev-dependencies.
 #[macro_export]
 macro_rules! conformance_suite {
+    (@cases $fixture:path; $($case:ident),+) => {
+        $(
+            #[::tokio::test]
+            async fn $case() {
+                $crate::cases::$case($fixture()).await;
+            }
+        )+
+    };
     ($fixture:path) => {
-        mod suite {
+        $crate::conformance_suite!(suite, $fixture);
+    };
+    ($module:ident, $fixture:path) => {
+        mod $module {
             #[allow(unused_imports)]
             use super::*;
             $crate::conformance_suite!(@cases $fixture;
@@ -121,13 +133,5 @@ macro_rules! conformance_suite {
                 empty_text, context_overflow, bearer_token_auth, api_key_auth,
                 auth_type_without_key, endpoint_without_scheme, timeout);
         }
-    };
-    (@cases $fixture:path; $($case:ident),+) => {
-        $(
-            #[::tokio::test]
-            async fn $case() {
-                $crate::cases::$case($fixture()).await;
-            }
-        )+
     };
 }
