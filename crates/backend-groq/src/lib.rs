@@ -1,0 +1,112 @@
+//! The `groq` endpoint type: Groq's hosted OpenAI-compatible API. Groq has no text
+//! completion endpoint, so the rendered prompt goes as one user message to
+//! `POST /v1/chat/completions` (under the default endpoint
+//! `https://api.groq.com/openai`); Groq applies the model's chat template on top.
+//!
+//! Body: the completion settings, `stop` = at most 4 strings (Groq's limit): the
+//! caller's, then `"\nUSER"`, `"\nASSISTANT"`, `"\nFUNCTION"`, `"  }\n}\n"` (the
+//! settings' stop list is replaced, as in the reference), `model` (required),
+//! `max_tokens` = the context window, `messages`, then the caller's other sampling
+//! fields. Reply: OpenAI chat shape; overflow is a 400 with code
+//! `context_length_exceeded`. Auth is `Authorization: Bearer $GROQ_API_KEY`. No
+//! grammar support, no tokenize endpoint.
+
+use async_trait::async_trait;
+use proxy_core::backend::fields::{warn_grammar_unsupported, write_overrides, SamplingFieldNames};
+use proxy_core::backend::http::BackendCall;
+use proxy_core::backend::openai::{complete_chat, prompt_as_user_message};
+use proxy_core::backend::{BackendCompletion, BackendError, BackendRequest, CompletionBackend};
+use serde_json::{json, Value};
+
+/// The completion path.
+pub const COMPLETION_PATH: &str = "/v1/chat/completions";
+/// Groq accepts at most this many stop strings.
+pub const MAX_STOP_SEQUENCES: usize = 4;
+/// The stop strings sent when the caller gives none.
+pub const DEFAULT_STOP: [&str; MAX_STOP_SEQUENCES] =
+    ["\nUSER", "\nASSISTANT", "\nFUNCTION", "  }\n}\n"];
+const SERVER: &str = "Groq inference server";
+
+/// The Groq backend.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct GroqBackend;
+
+/// The caller's stop strings, then the defaults, capped at Groq's 4.
+pub fn stop_sequences(extra: &[String]) -> Vec<String> {
+    let mut stops: Vec<String> = Vec::new();
+    let candidates = extra.iter().map(String::as_str).chain(DEFAULT_STOP);
+    for stop in candidates {
+        if !stops.iter().any(|s| s == stop) {
+            stops.push(stop.to_owned());
+        }
+    }
+    if stops.len() > MAX_STOP_SEQUENCES {
+        tracing::warn!(
+            "Groq accepts at most {MAX_STOP_SEQUENCES} stop strings; sending {:?}",
+            &stops[..MAX_STOP_SEQUENCES]
+        );
+        stops.truncate(MAX_STOP_SEQUENCES);
+    }
+    stops
+}
+
+/// Settings, `stop`, `model`, `max_tokens`, `messages`, then the overrides.
+pub fn body(request: &BackendRequest<'_>, model: &str) -> Value {
+    let mut body = request.settings.clone();
+    body.insert(
+        "stop".into(),
+        json!(stop_sequences(&request.overrides.stop)),
+    );
+    body.insert("model".into(), json!(model));
+    body.insert("max_tokens".into(), json!(request.context_window));
+    body.insert("messages".into(), prompt_as_user_message(request.prompt));
+    write_overrides(
+        &mut body,
+        &request.overrides,
+        &SamplingFieldNames::OPENAI,
+        "groq",
+    );
+    Value::Object(body)
+}
+
+#[async_trait]
+impl CompletionBackend for GroqBackend {
+    async fn complete(
+        &self,
+        http: &reqwest::Client,
+        request: &BackendRequest<'_>,
+    ) -> Result<BackendCompletion, BackendError> {
+        let model = request.require_model("groq")?;
+        warn_grammar_unsupported(request, "groq");
+        let call = BackendCall {
+            endpoint: request.endpoint,
+            path: COMPLETION_PATH,
+            auth: request.auth,
+            server: SERVER,
+        };
+        complete_chat(http, &call, &body(request, model)).await
+    }
+}
+
+proxy_core::register_backend! {
+    name: "groq",
+    description: "Groq cloud, /v1/chat/completions with the prompt as one user message (model and API key required)",
+    default_endpoint: "https://api.groq.com/openai",
+    supports_grammar: false,
+    supports_tokenize: false,
+    build: || Box::new(GroqBackend),
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn stop_list_is_the_four_defaults_or_the_callers_first() {
+        assert_eq!(stop_sequences(&[]), DEFAULT_STOP.map(String::from).to_vec());
+        assert_eq!(
+            stop_sequences(&["<|eot_id|>".to_owned(), "\nUSER".to_owned()]),
+            vec!["<|eot_id|>", "\nUSER", "\nASSISTANT", "\nFUNCTION"]
+        );
+    }
+}

@@ -1,0 +1,120 @@
+//! Wire contract with vLLM's `/v1/completions` and `/tokenize`: the exact request
+//! bodies, the required model, and replies shaped like the real server's.
+
+use backend_vllm::VllmBackend;
+use conformance::{client, received_bodies, request, settings, MODEL, PROMPT};
+use proxy_core::backend::{
+    BackendAuth, BackendCompletion, BackendError, BackendFinishReason, CompletionBackend,
+    TokenCountRequest,
+};
+use proxy_core::settings::SIMPLE_STOP;
+use serde_json::json;
+use wiremock::matchers::{header, method, path};
+use wiremock::{Mock, MockServer, ResponseTemplate};
+
+#[tokio::test]
+async fn sends_model_user_and_fixed_max_tokens_and_reads_choices() {
+    // Setup
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/v1/completions"))
+        .and(header("authorization", "Bearer vk"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+            "id": "cmpl-1", "object": "text_completion", "created": 1750000000, "model": MODEL,
+            "choices": [{"index": 0, "text": "{\"a\":\"hi\"}", "logprobs": null, "finish_reason": "stop", "stop_reason": null}],
+            "usage": {"prompt_tokens": 12, "total_tokens": 20, "completion_tokens": 8}
+        })))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let settings = settings();
+    let auth = BackendAuth::BearerToken("vk".into());
+    let endpoint = server.uri();
+    let mut request = request(&endpoint, &settings);
+    request.auth = Some(&auth);
+    request.user = Some("agent-7");
+    request.overrides.temperature = Some(0.2);
+
+    // Exec
+    let completion = VllmBackend.complete(&client(), &request).await;
+
+    // Check
+    assert_eq!(
+        completion,
+        Ok(BackendCompletion {
+            text: "{\"a\":\"hi\"}".into(),
+            completion_tokens: Some(8),
+            prompt_tokens: Some(12),
+            finish_reason: BackendFinishReason::Stop,
+        })
+    );
+    assert_eq!(
+        received_bodies(&server).await,
+        vec![json!({
+            "stop": SIMPLE_STOP,
+            "prompt": PROMPT,
+            "max_tokens": 3000,
+            "stream": false,
+            "user": "agent-7",
+            "model": MODEL,
+            "temperature": 0.2,
+        })]
+    );
+}
+
+#[tokio::test]
+async fn a_missing_model_is_a_clear_error_before_any_request() {
+    // Setup
+    let server = MockServer::start().await;
+    let settings = settings();
+    let endpoint = server.uri();
+    let mut request = request(&endpoint, &settings);
+    request.model = None;
+
+    // Exec
+    let result = VllmBackend.complete(&client(), &request).await;
+
+    // Check
+    assert!(
+        matches!(
+            &result,
+            Err(BackendError::InvalidRequest {
+                backend: "vllm",
+                ..
+            })
+        ),
+        "{result:?}"
+    );
+    assert!(received_bodies(&server).await.is_empty());
+}
+
+#[tokio::test]
+async fn counts_tokens_with_the_servers_tokenizer() {
+    // Setup
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/tokenize"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+            "count": 3, "max_model_len": 8192, "tokens": [1, 2, 3], "token_strs": null
+        })))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let endpoint = server.uri();
+    let request = TokenCountRequest {
+        endpoint: &endpoint,
+        auth: None,
+        model: Some(MODEL),
+        text: "hello world!",
+    };
+
+    // Exec
+    let count = VllmBackend.count_tokens(&client(), &request).await;
+
+    // Check
+    assert_eq!(count, Ok(Some(3)));
+    assert_eq!(
+        received_bodies(&server).await,
+        vec![json!({"prompt": "hello world!", "model": MODEL})]
+    );
+}
