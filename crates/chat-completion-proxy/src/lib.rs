@@ -10,6 +10,20 @@
 
 pub use proxy_core::*;
 
+#[cfg(feature = "backend-groq")]
+use backend_groq as _;
+#[cfg(feature = "backend-koboldcpp")]
+use backend_koboldcpp as _;
+#[cfg(feature = "backend-llamacpp")]
+use backend_llamacpp as _;
+#[cfg(feature = "backend-lmstudio")]
+use backend_lmstudio as _;
+#[cfg(feature = "backend-ollama")]
+use backend_ollama as _;
+#[cfg(feature = "backend-vllm")]
+use backend_vllm as _;
+#[cfg(feature = "backend-webui")]
+use backend_webui as _;
 #[cfg(feature = "wrapper-airoboros")]
 use wrapper_airoboros as _;
 #[cfg(feature = "wrapper-chatml")]
