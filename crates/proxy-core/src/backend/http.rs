@@ -114,6 +114,7 @@ pub async fn post_json<T: DeserializeOwned>(
     body: &Value,
 ) -> Result<JsonReply<T>, BackendError> {
     let uri = endpoint_uri(call.endpoint, call.path)?;
+    tracing::debug!("POST {uri} ({})", call.server);
     let mut request = http
         .post(&uri)
         .header(CONTENT_TYPE, HeaderValue::from_static("application/json"));
@@ -131,6 +132,7 @@ pub async fn post_json<T: DeserializeOwned>(
         .text()
         .await
         .map_err(|error| transport_error(error, call, &uri))?;
+    tracing::trace!("{uri} answered {status}: {text}");
     if !status.is_success() {
         if mentions_context_overflow(&text) {
             return Err(BackendError::ContextWindowExceeded {
