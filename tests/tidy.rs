@@ -47,7 +47,10 @@ fn feature_list(manifest: &str, feature: &str) -> Vec<String> {
 #[test]
 fn there_are_plugin_crates() {
     let plugins = plugin_crates();
-    assert!(plugins.iter().any(|name| name == "wrapper-chatml"), "{plugins:?}");
+    assert!(
+        plugins.iter().any(|name| name == "wrapper-chatml"),
+        "{plugins:?}"
+    );
 }
 
 #[test]
@@ -60,7 +63,10 @@ fn every_plugin_crate_is_a_facade_feature_in_full_and_linked() {
             manifest.contains(&format!("\n{plugin} = [\"dep:{plugin}\"]")),
             "facade Cargo.toml lacks the feature line `{plugin} = [\"dep:{plugin}\"]`"
         );
-        assert!(full.contains(&plugin), "facade feature `full` lacks `{plugin}`");
+        assert!(
+            full.contains(&plugin),
+            "facade feature `full` lacks `{plugin}`"
+        );
         let module = plugin.replace('-', "_");
         assert!(
             lib.contains(&format!("#[cfg(feature = \"{plugin}\")]"))
@@ -76,10 +82,15 @@ fn every_plugin_crate_is_forwarded_by_the_cli_and_in_its_full_feature() {
     let full = feature_list(&manifest, "full");
     for plugin in plugin_crates() {
         assert!(
-            manifest.contains(&format!("\n{plugin} = [\"chat-completion-proxy/{plugin}\"]")),
+            manifest.contains(&format!(
+                "\n{plugin} = [\"chat-completion-proxy/{plugin}\"]"
+            )),
             "CLI Cargo.toml lacks `{plugin} = [\"chat-completion-proxy/{plugin}\"]`"
         );
-        assert!(full.contains(&plugin), "CLI feature `full` lacks `{plugin}`");
+        assert!(
+            full.contains(&plugin),
+            "CLI feature `full` lacks `{plugin}`"
+        );
     }
 }
 
@@ -88,7 +99,10 @@ fn every_plugin_crate_is_in_the_readme_and_architecture_map() {
     let readme = read("README.md");
     let architecture = read("ARCHITECTURE.md");
     for plugin in plugin_crates() {
-        assert!(readme.contains(&plugin), "README.md does not mention `{plugin}`");
+        assert!(
+            readme.contains(&plugin),
+            "README.md does not mention `{plugin}`"
+        );
         assert!(
             architecture.contains(&plugin),
             "ARCHITECTURE.md does not mention `{plugin}`"

@@ -115,7 +115,9 @@ fn parse(args: &WrapperArgs) -> Result<()> {
 
 #[cfg(feature = "wrapper-configurable")]
 fn load_wrapper_file(path: &std::path::Path) -> Result<Box<dyn PromptWrapper>> {
-    Ok(Box::new(chat_completion_proxy::configurable::load_wrapper_file(path)?))
+    Ok(Box::new(
+        chat_completion_proxy::configurable::load_wrapper_file(path)?,
+    ))
 }
 
 #[cfg(not(feature = "wrapper-configurable"))]
@@ -136,7 +138,10 @@ fn read_stdin() -> Result<String> {
 
 fn write_stdout(text: &str) -> Result<()> {
     let mut stdout = std::io::stdout().lock();
-    match stdout.write_all(text.as_bytes()).and_then(|()| stdout.flush()) {
+    match stdout
+        .write_all(text.as_bytes())
+        .and_then(|()| stdout.flush())
+    {
         Ok(()) => Ok(()),
         // A closed pipe (e.g. `| head`) is not an error worth reporting.
         Err(error) if error.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),

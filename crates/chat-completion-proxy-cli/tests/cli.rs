@@ -33,7 +33,10 @@ fn assert_one_line_error(code: i32, stdout: &str, stderr: &str, needle: &str) {
     assert!(stdout.is_empty(), "nothing on stdout, got {stdout:?}");
     assert_eq!(stderr.lines().count(), 1, "one line on stderr: {stderr:?}");
     assert!(stderr.starts_with("error: "), "{stderr:?}");
-    assert!(stderr.contains(needle), "{stderr:?} should mention {needle:?}");
+    assert!(
+        stderr.contains(needle),
+        "{stderr:?} should mention {needle:?}"
+    );
     assert!(!stderr.contains("panicked"), "{stderr:?}");
 }
 
@@ -63,7 +66,10 @@ fn wrappers_lists_exactly_the_compiled_in_plugins_sorted() {
         assert_eq!(names.contains(name), *enabled, "{name}: {names:?}");
     }
     if !cfg!(feature = "full") && cfg!(feature = "wrapper-chatml") {
-        assert!(names.iter().all(|name| name.starts_with("chatml")), "{names:?}");
+        assert!(
+            names.iter().all(|name| name.starts_with("chatml")),
+            "{names:?}"
+        );
     }
 }
 
@@ -124,11 +130,14 @@ mod chatml {
             "Ada told me her favourite tea. I should store it."
         );
         let call = &message["tool_calls"][0];
-        assert!(call["id"].as_str().is_some_and(|id| id.starts_with("call_")));
+        assert!(call["id"]
+            .as_str()
+            .is_some_and(|id| id.starts_with("call_")));
         assert_eq!(call["type"], "function");
         assert_eq!(call["function"]["name"], "core_memory_append");
         let arguments: Value =
-            serde_json::from_str(call["function"]["arguments"].as_str().unwrap_or("")).unwrap_or_default();
+            serde_json::from_str(call["function"]["arguments"].as_str().unwrap_or(""))
+                .unwrap_or_default();
         assert_eq!(
             arguments,
             serde_json::json!({"name": "human", "content": "Favourite tea: oolong", "request_heartbeat": true})
@@ -158,7 +167,12 @@ fn unknown_wrapper_is_a_one_line_error_listing_the_available_ones() {
         cli().args(["render", "--wrapper", "no-such-wrapper"]),
         &example("conversation.json"),
     );
-    assert_one_line_error(code, &stdout, &stderr, "unknown wrapper `no-such-wrapper`; available:");
+    assert_one_line_error(
+        code,
+        &stdout,
+        &stderr,
+        "unknown wrapper `no-such-wrapper`; available:",
+    );
 }
 
 #[test]

@@ -74,7 +74,10 @@ fn enabled_wrapper_plugins_are_present_and_disabled_ones_absent() {
         .flat_map(|(_, _, names)| names.iter().copied())
         .collect();
     expected.sort_unstable();
-    assert_eq!(available, expected, "no wrapper beyond the enabled plugins'");
+    assert_eq!(
+        available, expected,
+        "no wrapper beyond the enabled plugins'"
+    );
 }
 
 #[test]

@@ -233,14 +233,14 @@ impl AssistantMessage {
     /// Converts to the response form: the call (if any) as `tool_calls` with a fresh id,
     /// and also as `function_call` when `legacy_function_call` is set.
     pub fn to_response_message(&self, legacy_function_call: bool) -> ResponseMessage {
-        let call = self
-            .function_call
-            .as_ref()
-            .zip(self.arguments_json())
-            .map(|(call, arguments)| FunctionCall {
-                name: call.name.clone(),
-                arguments,
-            });
+        let call =
+            self.function_call
+                .as_ref()
+                .zip(self.arguments_json())
+                .map(|(call, arguments)| FunctionCall {
+                    name: call.name.clone(),
+                    arguments,
+                });
         ResponseMessage {
             role: Role::Assistant,
             content: self.content.clone(),

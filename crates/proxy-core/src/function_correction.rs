@@ -22,7 +22,12 @@ fn is_user_message(message: &ChatMessage) -> bool {
     };
     python_json::loads(&text)
         .ok()
-        .and_then(|content| content.get("type").and_then(Value::as_str).map(str::to_owned))
+        .and_then(|content| {
+            content
+                .get("type")
+                .and_then(Value::as_str)
+                .map(str::to_owned)
+        })
         .is_some_and(|kind| kind == "user_message")
 }
 
@@ -72,8 +77,13 @@ mod tests {
 
     #[test]
     fn adds_heartbeat_after_a_user_message() {
-        let history = [user(r#"{"type": "user_message", "message": "remember this"}"#)];
-        let mut message = reply("core_memory_append", json!({"name": "human", "content": "x"}));
+        let history = [user(
+            r#"{"type": "user_message", "message": "remember this"}"#,
+        )];
+        let mut message = reply(
+            "core_memory_append",
+            json!({"name": "human", "content": "x"}),
+        );
         assert!(correct_heartbeat(&history, &mut message));
         assert_eq!(
             message.function_call.map(|call| call.arguments),
@@ -102,7 +112,10 @@ mod tests {
             "plain text, not JSON",
         ] {
             let mut message = reply("archival_memory_search", json!({"query": "tea"}));
-            assert!(!correct_heartbeat(&[user(content)], &mut message), "{content}");
+            assert!(
+                !correct_heartbeat(&[user(content)], &mut message),
+                "{content}"
+            );
         }
         let mut message = reply("archival_memory_search", json!({"query": "tea"}));
         assert!(!correct_heartbeat(&[], &mut message));
