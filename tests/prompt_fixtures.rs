@@ -1,4 +1,5 @@
 //! Every reference prompt, rendered byte for byte.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // a test fails loudly
 
 use chat_completion_proxy::{find_wrapper, RenderRequest};
 use workspace_tests::{label, load_fixture, PromptCase, PromptFixtures};

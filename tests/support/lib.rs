@@ -1,6 +1,9 @@
 //! Shared support for the workspace's cross-crate tests: loading the reference
 //! fixtures from `../shared/fixtures`.
 
+// Test support: a broken fixture must fail the test that loads it, loudly.
+#![allow(clippy::panic)]
+
 use std::path::PathBuf;
 
 use chat_completion_proxy::{ChatMessage, FunctionSchema};

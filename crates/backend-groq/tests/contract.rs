@@ -1,6 +1,7 @@
 //! Wire contract with Groq's `/openai/v1/chat/completions`: the exact request body
 //! (prompt as one user message, at most 4 stop strings), and replies shaped like the
 //! real service's.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // a test fails loudly
 
 use backend_groq::GroqBackend;
 use conformance::{client, received_bodies, request, settings, CONTEXT_WINDOW, MODEL, PROMPT};

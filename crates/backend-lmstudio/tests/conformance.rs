@@ -1,4 +1,5 @@
 //! The shared backend conformance suite, run against `lmstudio` and `lmstudio-legacy`.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // a test fails loudly
 
 use backend_lmstudio::{LmStudioBackend, LmStudioLegacyBackend};
 use conformance::Fixture;

@@ -1,6 +1,7 @@
 //! Wire contract with LM Studio: the exact request bodies of `lmstudio`
 //! (`/v1/completions`) and `lmstudio-legacy` (`/v1/chat/completions`), and replies
 //! shaped like the real server's (REST v0 extras included).
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // a test fails loudly
 
 use backend_lmstudio::{LmStudioBackend, LmStudioLegacyBackend};
 use conformance::{client, received_bodies, request, settings, CONTEXT_WINDOW, PROMPT};

@@ -1,6 +1,7 @@
 //! Wire contract with ollama's `/api/generate`: the exact request body (raw mode,
 //! options with `num_ctx`), the required model, and replies shaped like the real
 //! server's.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // a test fails loudly
 
 use backend_ollama::OllamaBackend;
 use conformance::{client, received_bodies, request, settings, CONTEXT_WINDOW, MODEL, PROMPT};

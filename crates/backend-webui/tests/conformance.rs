@@ -1,4 +1,5 @@
 //! The shared backend conformance suite, run against `webui` and `webui-legacy`.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // a test fails loudly
 
 use backend_webui::{WebUiBackend, WebUiLegacyBackend};
 use conformance::Fixture;

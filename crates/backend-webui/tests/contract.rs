@@ -1,6 +1,7 @@
 //! Wire contract with text-generation-webui: the exact request bodies of `webui`
 //! (`/v1/completions`) and `webui-legacy` (`/api/v1/generate`), and replies shaped
 //! like the real server's.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // a test fails loudly
 
 use backend_webui::{WebUiBackend, WebUiLegacyBackend};
 use conformance::{client, received_bodies, request, settings, CONTEXT_WINDOW, PROMPT};

@@ -11,6 +11,8 @@ pub mod backend;
 pub mod chat;
 pub mod completion;
 pub mod function_correction;
+pub mod inner_monologue;
+pub mod legacy_format;
 pub mod python_json;
 pub mod registry;
 pub mod repair;

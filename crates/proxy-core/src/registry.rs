@@ -168,11 +168,41 @@ pub fn find_wrapper(name: &str) -> Result<&'static dyn PromptWrapper, RegistryEr
 
 /// Registers a [`PromptWrapper`] under one or more names.
 ///
-/// ```ignore
+/// The registration is collected at link time: the wrapper is listed by
+/// [`available_wrappers`] and found by [`find_wrapper`] in any program that links the
+/// crate holding it (reference the crate with `use my_plugin as _;` if nothing else
+/// names it).
+///
+/// ```
+/// use proxy_core::{AssistantMessage, ChatMessage, PromptWrapper, RenderRequest, Role, WrapperError};
+///
+/// /// Each message's text on its own line.
+/// struct LinesWrapper;
+///
+/// impl PromptWrapper for LinesWrapper {
+///     fn render_prompt(&self, request: &RenderRequest<'_>) -> Result<String, WrapperError> {
+///         let lines: Vec<String> = request.messages.iter().map(ChatMessage::text_or_empty).collect();
+///         Ok(lines.join("\n"))
+///     }
+///
+///     fn parse_output(&self, raw_output: &str, _first_message: bool) -> Result<AssistantMessage, WrapperError> {
+///         Ok(AssistantMessage { content: Some(raw_output.trim().to_owned()), function_call: None })
+///     }
+/// }
+///
 /// proxy_core::register_wrapper! {
 ///     name: "my-format",
 ///     description: "My model's prompt format",
-///     build: || Box::new(MyWrapper::default()),
+///     build: || Box::new(LinesWrapper),
+/// }
+///
+/// fn main() -> Result<(), Box<dyn std::error::Error>> {
+///     assert!(proxy_core::available_wrappers().contains(&"my-format"));
+///     let wrapper = proxy_core::find_wrapper("my-format")?;
+///     let messages = [ChatMessage::new(Role::System, "Be brief."), ChatMessage::new(Role::User, "hi")];
+///     assert_eq!(wrapper.render_prompt(&RenderRequest::new(&messages, &[]))?, "Be brief.\nhi");
+///     assert_eq!(wrapper.parse_output(" ok ", false)?.content.as_deref(), Some("ok"));
+///     Ok(())
 /// }
 /// ```
 #[macro_export]

@@ -1,1 +1,122 @@
-//! The `airoboros` prompt wrapper family (in progress).
+//! The `airoboros` prompt wrapper family, for Airoboros L2 70B 2.1
+//! (<https://huggingface.co/jondurbin/airoboros-l2-70b-2.1>), with inner monologue.
+//!
+//! Registered names:
+//! - `airoboros-l2-70b-2.1`: the prompt ends with `ASSISTANT:` and the start of the
+//!   answer, `\n{\n  "function":`, which is put back in front of the model's text
+//!   before parsing;
+//! - `airoboros-l2-70b-2.1-grammar`: the same without that answer start, for use with
+//!   a grammar that puts `inner_thoughts` first in `params`.
+//!
+//! The format (a port of MemGPT's `Airoboros21InnerMonologueWrapper`): the system
+//! prompt, the airoboros-style function listing (see [`proxy_core::legacy_format`]),
+//! `### INPUT`, then `USER: …` (MemGPT user events reduced to their `message`),
+//! `ASSISTANT:` followed by each call as `{"function": …, "params": {"inner_thoughts":
+//! …, …}}`, `FUNCTION RETURN: …`, and finally `### RESPONSE` and `ASSISTANT:`. A `name`
+//! on a user or assistant message (AutoGen) shows as `USER (name):`.
+//!
+//! As in the reference (and pinned by its fixtures), an assistant message without a
+//! call shows as a bare `ASSISTANT:`: its text is not in the prompt. `first_message`
+//! is ignored, and the wrapper adds no stop sequences: the completion settings' stop
+//! list already holds `\nUSER:`, `\nASSISTANT:`, `\nFUNCTION RETURN:`, `\n### ` and
+//! the end of an answer object (`  }\n}\n`).
+
+use proxy_core::inner_monologue::user_body;
+use proxy_core::legacy_format::{
+    function_return_line, push_calls, start_prompt, AnswerFormat, Turn,
+};
+use proxy_core::{
+    AssistantMessage, ChatMessage, GrammarStyle, PromptWrapper, RenderRequest, WrapperError,
+};
+
+/// What the prompt ends with (after `ASSISTANT:`) in the non-grammar variant: the start
+/// of the answer object, `\n{\n  "function":`, so the model continues with the
+/// function's name (the same text as the ChatML formats').
+pub const ASSISTANT_PREFIX_EXTRA: &str = proxy_core::inner_monologue::FORCED_PREFIX_EXTRA;
+
+/// The Airoboros 2.1 inner-monologue prompt format.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AiroborosWrapper {
+    /// Its prefix is the text after the final `ASSISTANT:` that pre-seeds the answer.
+    answer: AnswerFormat,
+}
+
+impl AiroborosWrapper {
+    /// `airoboros-l2-70b-2.1`: the answer is pre-seeded with [`ASSISTANT_PREFIX_EXTRA`].
+    pub fn new() -> Self {
+        AiroborosWrapper {
+            answer: AnswerFormat::prefixed(ASSISTANT_PREFIX_EXTRA, true),
+        }
+    }
+
+    /// `airoboros-l2-70b-2.1-grammar`: no pre-seeded answer; a grammar shapes it.
+    pub fn with_grammar() -> Self {
+        AiroborosWrapper {
+            answer: AnswerFormat::grammar_constrained(true),
+        }
+    }
+}
+
+impl Default for AiroborosWrapper {
+    fn default() -> Self {
+        AiroborosWrapper::new()
+    }
+}
+
+/// `USER`, or `USER (name)` for a message with an author name (AutoGen agents).
+fn speaker(label: &str, message: &ChatMessage) -> String {
+    match &message.name {
+        Some(name) => format!("{label} ({})", name.trim()),
+        None => label.to_owned(),
+    }
+}
+
+impl PromptWrapper for AiroborosWrapper {
+    fn render_prompt(&self, request: &RenderRequest<'_>) -> Result<String, WrapperError> {
+        let (mut prompt, turns) = start_prompt(request, "", true)?;
+        prompt.push_str("\n### INPUT");
+        for (index, turn) in &turns {
+            match turn {
+                Turn::User(message) => {
+                    let text = user_body(message, true, None);
+                    prompt.push_str(&format!("\n{}: {text}", speaker("USER", message)));
+                }
+                Turn::Assistant(message) => {
+                    prompt.push_str(&format!("\n{}:", speaker("ASSISTANT", message)));
+                    push_calls(&mut prompt, message, *index, true)?;
+                }
+                Turn::FunctionReturn(message) => {
+                    prompt.push('\n');
+                    prompt.push_str(&function_return_line(message));
+                }
+            }
+        }
+        prompt.push_str("\n### RESPONSE\nASSISTANT:");
+        prompt.push_str(self.answer.prefix);
+        Ok(prompt)
+    }
+
+    fn parse_output(
+        &self,
+        raw_output: &str,
+        _first_message: bool,
+    ) -> Result<AssistantMessage, WrapperError> {
+        self.answer.parse(raw_output)
+    }
+
+    fn grammar_style(&self) -> Option<GrammarStyle> {
+        self.answer.grammar_style()
+    }
+}
+
+proxy_core::register_wrapper! {
+    name: "airoboros-l2-70b-2.1",
+    description: "Airoboros L2 70B 2.1 (legacy): inner thoughts inside the call's params",
+    build: || Box::new(AiroborosWrapper::new());
+    name: "airoboros-l2-70b-2.1-grammar",
+    description: "Airoboros L2 70B 2.1 (legacy), for grammar-constrained answers",
+    build: || Box::new(AiroborosWrapper::with_grammar());
+}
+
+#[cfg(test)]
+mod tests;

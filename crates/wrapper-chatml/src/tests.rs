@@ -1,0 +1,175 @@
+use proxy_core::chat::{FunctionCall, ParsedFunctionCall, ToolCall};
+use proxy_core::{
+    find_wrapper, AssistantMessage, ChatMessage, FunctionSchema, GrammarStyle, RenderRequest, Role,
+    WrapperError,
+};
+use serde_json::json;
+
+const NAMES: [&str; 10] = [
+    "chatml",
+    "chatml-grammar",
+    "chatml-noforce",
+    "chatml-noforce-grammar",
+    "chatml-noforce-roles",
+    "chatml-noforce-roles-grammar",
+    "chatml-hints",
+    "chatml-hints-grammar",
+    "chatml-noforce-hints",
+    "chatml-noforce-hints-grammar",
+];
+
+fn wrapper(name: &str) -> &'static dyn proxy_core::PromptWrapper {
+    find_wrapper(name).unwrap()
+}
+
+fn functions() -> Vec<FunctionSchema> {
+    vec![FunctionSchema {
+        name: "send_message".into(),
+        description: Some("Sends a message to the human user.".into()),
+        parameters: Some(json!({
+            "type": "object",
+            "properties": {"message": {"type": "string", "description": "Message contents."}},
+            "required": ["message"]
+        })),
+    }]
+}
+
+fn call(name: &str, arguments: &str) -> FunctionCall {
+    FunctionCall {
+        name: name.into(),
+        arguments: arguments.into(),
+    }
+}
+
+#[test]
+fn all_ten_names_are_registered_with_their_shape() {
+    for name in NAMES {
+        let wrapper = wrapper(name);
+        let noforce = name.contains("noforce");
+        let expected_style = match (name.contains("grammar"), noforce) {
+            (false, _) => None,
+            (true, false) => Some(GrammarStyle::InnerThoughtsInParams),
+            (true, true) => Some(GrammarStyle::InnerThoughtsTopLevel),
+        };
+        assert_eq!(wrapper.grammar_style(), expected_style, "{name}");
+        assert_eq!(wrapper.supports_first_message(), !noforce, "{name}");
+        assert!(wrapper.stop_sequences().is_empty(), "{name}");
+    }
+}
+
+#[test]
+fn small_conversation_renders_byte_for_byte() {
+    let messages = vec![
+        ChatMessage::new(Role::System, "You are Sam."),
+        ChatMessage::new(Role::User, r#"{"type": "user_message", "message": "hi"}"#),
+    ];
+    let functions = functions();
+    let prompt = wrapper("chatml").render_prompt(&RenderRequest::new(&messages, &functions));
+    let expected = "<|im_start|>system\nYou are Sam.\nPlease select the most suitable function and parameters from the list of available functions below, based on the ongoing conversation. Provide your response in JSON format.\nAvailable functions:\nsend_message:\n  description: Sends a message to the human user.\n  params:\n    inner_thoughts: Deep inner monologue private to you only.\n    message: Message contents.<|im_end|>\n<|im_start|>user\n{\n  \"type\": \"user_message\",\n  \"message\": \"hi\"\n}<|im_end|>\n<|im_start|>assistant\n{\n  \"function\":";
+    assert_eq!(prompt.unwrap(), expected);
+    let grammar = wrapper("chatml-grammar")
+        .render_prompt(&RenderRequest::new(&messages, &functions))
+        .unwrap();
+    assert!(grammar.ends_with("}<|im_end|>\n<|im_start|>assistant"));
+}
+
+#[test]
+fn tool_calls_and_tool_messages_render_like_functions() {
+    let mut assistant = ChatMessage::new(Role::Assistant, "Save it, then say so.");
+    assistant.tool_calls = Some(vec![
+        ToolCall {
+            id: "call_1".into(),
+            kind: "function".into(),
+            function: call(
+                "core_memory_append",
+                r#"{"name": "human", "content": "likes tea"}"#,
+            ),
+        },
+        ToolCall {
+            id: "call_2".into(),
+            kind: "function".into(),
+            function: call("send_message", r#"{"message": "Noted!"}"#),
+        },
+    ]);
+    let mut tool = ChatMessage::new(Role::Tool, r#"{"status": "OK"}"#);
+    tool.tool_call_id = Some("call_1".into());
+    let messages = vec![ChatMessage::new(Role::System, "S"), assistant, tool];
+    let prompt = wrapper("chatml")
+        .render_prompt(&RenderRequest::new(&messages, &[]))
+        .unwrap();
+    let expected_turns = "<|im_start|>assistant\n{\n  \"function\": \"core_memory_append\",\n  \"params\": {\n    \"inner_thoughts\": \"Save it, then say so.\",\n    \"name\": \"human\",\n    \"content\": \"likes tea\"\n  }\n}\n{\n  \"function\": \"send_message\",\n  \"params\": {\n    \"inner_thoughts\": \"Save it, then say so.\",\n    \"message\": \"Noted!\"\n  }\n}<|im_end|>\n<|im_start|>assistant\nFUNCTION RETURN:\n{\n  \"status\": \"OK\"\n}<|im_end|>";
+    assert!(prompt.contains(expected_turns), "{prompt}");
+    let roles = wrapper("chatml-noforce-roles")
+        .render_prompt(&RenderRequest::new(&messages, &[]))
+        .unwrap();
+    assert!(roles.contains("<|im_start|>tool\n{\n  \"status\": \"OK\"\n}<|im_end|>"));
+}
+
+#[test]
+fn custom_role_names_are_used_for_user_and_assistant() {
+    let mut user = ChatMessage::new(Role::User, "Hello team");
+    user.name = Some(" Product_Manager ".into());
+    let messages = vec![ChatMessage::new(Role::System, "S"), user];
+    let prompt = wrapper("chatml-noforce")
+        .render_prompt(&RenderRequest::new(&messages, &[]))
+        .unwrap();
+    assert!(prompt.contains("\n<|im_start|>product_manager\nHello team<|im_end|>\n"));
+}
+
+#[test]
+fn missing_system_message_is_a_formatting_error() {
+    let messages = vec![ChatMessage::new(Role::User, "hi")];
+    let error = wrapper("chatml")
+        .render_prompt(&RenderRequest::new(&messages, &[]))
+        .unwrap_err();
+    assert!(matches!(error, WrapperError::MissingSystemMessage { .. }));
+    assert_eq!(error.kind(), "prompt_formatting_error");
+}
+
+#[test]
+fn forced_reply_continues_the_prefix() {
+    let raw = " \"send_message\",\n  \"params\": {\n    \"inner_thoughts\": \"Greet.\",\n    \"message\": \"Hi!\",\n    \"request_heartbeat\": true\n  }\n}";
+    let message = wrapper("chatml").parse_output(raw, false).unwrap();
+    assert_eq!(
+        message,
+        AssistantMessage {
+            content: Some("Greet.".into()),
+            function_call: Some(ParsedFunctionCall {
+                name: "send_message".into(),
+                arguments: json!({"message": "Hi!"}),
+            }),
+        }
+    );
+}
+
+#[test]
+fn noforce_reply_may_skip_the_call() {
+    let message = wrapper("chatml-noforce")
+        .parse_output(" \"Nothing to say yet.\",\n  \"function\": null\n}", false)
+        .unwrap();
+    assert_eq!(message.content.as_deref(), Some("Nothing to say yet."));
+    assert_eq!(message.function_call, None);
+    let message = wrapper("chatml-noforce-grammar")
+        .parse_output(
+            r#"{"inner_thoughts": "hm", "function": "none", "params": {}}"#,
+            false,
+        )
+        .unwrap();
+    assert_eq!(message.function_call, None);
+}
+
+#[test]
+fn reply_without_params_is_a_missing_field_error_with_the_text() {
+    let error = wrapper("chatml-grammar")
+        .parse_output(r#"{"function": "send_message"}"#, false)
+        .unwrap_err();
+    match error {
+        WrapperError::MissingField { field, raw_output } => {
+            assert_eq!(field, "params");
+            assert_eq!(raw_output, r#"{"function": "send_message"}"#);
+        }
+        other => panic!("unexpected error {other}"),
+    }
+    let error = wrapper("chatml").parse_output("", false).unwrap_err();
+    assert_eq!(error.kind(), "output_parsing_error");
+}
