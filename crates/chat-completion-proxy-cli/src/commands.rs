@@ -29,6 +29,11 @@ enum Command {
     Parse(WrapperArgs),
     /// Read text on stdin and print the JSON value recovered from it on one line.
     Repair,
+    /// List the registered endpoint types with their default endpoints, one per line.
+    Backends,
+    /// Read an OpenAI chat-completion request on stdin, run it against a server, and
+    /// print the response JSON.
+    Complete(Box<crate::complete::CompleteArgs>),
 }
 
 /// How the wrapper is chosen.
@@ -68,6 +73,8 @@ pub fn run(cli: Cli) -> Result<()> {
         }
         Command::Render(args) => render(&args),
         Command::Parse(args) => parse(&args),
+        Command::Backends => write_stdout(&crate::complete::backends()),
+        Command::Complete(args) => write_stdout(&crate::complete::complete(&args, &read_stdin()?)?),
         Command::Repair => {
             let text = read_stdin()?;
             let value = repair_json(&text)?;
@@ -114,14 +121,14 @@ fn parse(args: &WrapperArgs) -> Result<()> {
 }
 
 #[cfg(feature = "wrapper-configurable")]
-fn load_wrapper_file(path: &std::path::Path) -> Result<Box<dyn PromptWrapper>> {
+pub(crate) fn load_wrapper_file(path: &std::path::Path) -> Result<Box<dyn PromptWrapper>> {
     Ok(Box::new(
         chat_completion_proxy::configurable::load_wrapper_file(path)?,
     ))
 }
 
 #[cfg(not(feature = "wrapper-configurable"))]
-fn load_wrapper_file(path: &std::path::Path) -> Result<Box<dyn PromptWrapper>> {
+pub(crate) fn load_wrapper_file(path: &std::path::Path) -> Result<Box<dyn PromptWrapper>> {
     anyhow::bail!(
         "cannot load {}: this build has no `wrapper-configurable` feature; rebuild with it to use --wrapper-file",
         path.display()

@@ -1,4 +1,5 @@
 //! The built binary, run as scripts run it (SPEC §9).
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // a test fails loudly
 
 use assert_cmd::Command;
 use serde_json::Value;

@@ -24,6 +24,8 @@ use backend_ollama as _;
 use backend_vllm as _;
 #[cfg(feature = "backend-webui")]
 use backend_webui as _;
+#[cfg(feature = "grammar-gbnf")]
+use grammar_gbnf as _;
 #[cfg(feature = "wrapper-airoboros")]
 use wrapper_airoboros as _;
 #[cfg(feature = "wrapper-chatml")]

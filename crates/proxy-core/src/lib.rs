@@ -11,8 +11,10 @@ pub mod backend;
 pub mod chat;
 pub mod completion;
 pub mod function_correction;
+pub mod grammar;
 pub mod inner_monologue;
 pub mod legacy_format;
+pub mod orchestrator;
 pub mod python_json;
 pub mod registry;
 pub mod repair;
@@ -27,6 +29,10 @@ pub use chat::{
 };
 pub use completion::{
     ChatCompletionRequest, ChatCompletionResponse, Choice, FinishReason, StopSequences, Usage,
+};
+pub use orchestrator::{
+    get_chat_completion, ModelTarget, ProxyClient, ProxyClientBuilder, ProxyError, TokenCounting,
+    WrapperSelection,
 };
 pub use registry::{
     available_wrappers, find_wrapper, wrapper_registry, RegistryError, WrapperRegistration,

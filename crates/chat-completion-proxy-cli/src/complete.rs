@@ -1,0 +1,135 @@
+//! `complete` and `backends`: the whole pipeline against a real server.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::{Context, Result};
+use chat_completion_proxy::backend::{available_backends, find_backend, BackendAuth};
+use chat_completion_proxy::settings::SettingsPreset;
+use chat_completion_proxy::{
+    ChatCompletionRequest, ModelTarget, ProxyClient, TokenCounting, WrapperSelection,
+};
+use clap::{Args, ValueEnum};
+
+/// Arguments of `complete`.
+#[derive(Debug, Args)]
+pub struct CompleteArgs {
+    /// The kind of server (see `backends`).
+    #[arg(long, value_name = "TYPE")]
+    endpoint_type: String,
+    /// The server's base URL; defaults to the endpoint type's usual address.
+    #[arg(long, value_name = "URL")]
+    endpoint: Option<String>,
+    /// The model's context window in tokens; longer prompts are refused before sending.
+    #[arg(long, value_name = "N")]
+    context_window: u64,
+    /// A registered wrapper name (see `wrappers`); the request's `wrapper` field wins.
+    #[arg(long, conflicts_with = "wrapper_file")]
+    wrapper: Option<String>,
+    /// A user-defined wrapper file (TOML, see the README).
+    #[arg(long, value_name = "PATH")]
+    wrapper_file: Option<PathBuf>,
+    /// Pre-seed the agent's first reply with `send_message` (wrappers that support it).
+    #[arg(long)]
+    first_message: bool,
+    /// The backend's model name (required by ollama, vLLM and Groq); defaults to the
+    /// request's `model`.
+    #[arg(long)]
+    model: Option<String>,
+    /// `bearer_token` (Authorization: Bearer KEY) or `api_key` (api-key: KEY).
+    #[arg(long, value_name = "TYPE", requires = "auth_key")]
+    auth_type: Option<String>,
+    /// The key for --auth-type; `CCP_AUTH_KEY` keeps it out of the process list.
+    #[arg(long, value_name = "KEY", env = "CCP_AUTH_KEY", hide_env_values = true)]
+    auth_key: Option<String>,
+    /// Completion settings preset; the user's settings file goes on top.
+    #[arg(long, value_name = "NAME", default_value = "simple")]
+    preset: String,
+    /// Seconds to wait for a connection to the server.
+    #[arg(long, value_name = "SECONDS", default_value_t = 10.0)]
+    connect_timeout: f64,
+    /// Seconds to wait for the whole completion.
+    #[arg(long, value_name = "SECONDS", default_value_t = 600.0)]
+    timeout: f64,
+    /// How to count prompt tokens.
+    #[arg(long, value_enum, default_value_t = Tokenizer::Server)]
+    tokenizer: Tokenizer,
+    /// Do not apply MemGPT's heartbeat correction (the request's
+    /// `function_correction` field also switches it).
+    #[arg(long)]
+    no_function_correction: bool,
+}
+
+/// How `complete` counts prompt tokens.
+#[derive(Debug, Clone, Copy, ValueEnum)]
+enum Tokenizer {
+    /// The server's tokenizer where the backend has one, else cl100k_base.
+    Server,
+    /// Always cl100k_base.
+    Cl100k,
+}
+
+/// `backends`: one endpoint type per line with its default endpoint.
+pub fn backends() -> String {
+    let mut out = String::new();
+    for name in available_backends() {
+        let endpoint = find_backend(name)
+            .map(|backend| backend.registration.default_endpoint)
+            .unwrap_or_default();
+        out.push_str(&format!("{name}\t{endpoint}\n"));
+    }
+    out
+}
+
+fn seconds(value: f64, flag: &str) -> Result<Duration> {
+    Duration::try_from_secs_f64(value)
+        .with_context(|| format!("--{flag} must be a non-negative number of seconds"))
+}
+
+/// `complete`: reads an OpenAI chat-completion request, prints the response JSON.
+pub fn complete(args: &CompleteArgs, stdin: &str) -> Result<String> {
+    let request: ChatCompletionRequest = serde_json::from_str(stdin).context(
+        "stdin must be an OpenAI chat-completion request (a JSON object with \"messages\")",
+    )?;
+    let backend = find_backend(&args.endpoint_type)?;
+    let mut target = ModelTarget::new(
+        args.endpoint_type.clone(),
+        args.endpoint
+            .clone()
+            .unwrap_or_else(|| backend.registration.default_endpoint.to_owned()),
+        args.context_window,
+    );
+    target.model = args.model.clone();
+    target.auth = BackendAuth::from_parts(args.auth_type.as_deref(), args.auth_key.as_deref())?;
+    target.settings_preset = args.preset.parse::<SettingsPreset>()?;
+    target.wrapper = match (&args.wrapper_file, &args.wrapper) {
+        (Some(path), _) => WrapperSelection::Custom {
+            name: path.display().to_string(),
+            wrapper: Arc::from(crate::commands::load_wrapper_file(path)?),
+        },
+        (None, Some(name)) => WrapperSelection::Named(name.clone()),
+        (None, None) => WrapperSelection::Default,
+    };
+    let mut request = request;
+    if args.first_message {
+        request.first_message = Some(true);
+    }
+    if args.no_function_correction && request.function_correction.is_none() {
+        request.function_correction = Some(false);
+    }
+    let client = ProxyClient::builder()
+        .connect_timeout(seconds(args.connect_timeout, "connect-timeout")?)
+        .request_timeout(seconds(args.timeout, "timeout")?)
+        .token_counting(match args.tokenizer {
+            Tokenizer::Server => TokenCounting::ServerWhereAvailable,
+            Tokenizer::Cl100k => TokenCounting::Cl100k,
+        })
+        .build()?;
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")?;
+    let response = runtime.block_on(client.get_chat_completion(&target, &request))?;
+    Ok(format!("{}\n", serde_json::to_string_pretty(&response)?))
+}

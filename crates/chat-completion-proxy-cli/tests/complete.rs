@@ -1,0 +1,188 @@
+//! `complete` and `backends`: the built binary against a loopback server speaking
+//! llama.cpp's wire format (needs the llamacpp backend and the chatml wrapper).
+#![cfg(all(feature = "backend-llamacpp", feature = "wrapper-chatml"))]
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // a test fails loudly
+
+use assert_cmd::Command;
+use serde_json::{json, Value};
+use wiremock::matchers::{body_partial_json, header, method, path};
+use wiremock::{Mock, MockServer, ResponseTemplate};
+
+const REQUEST: &str = r#"{
+  "model": "local",
+  "messages": [
+    {"role": "system", "content": "You are MemGPT."},
+    {"role": "user", "content": "{\"type\": \"user_message\", \"message\": \"Hi!\"}"}
+  ],
+  "tools": [{"type": "function", "function": {"name": "send_message", "description": "Sends a message.",
+    "parameters": {"type": "object", "properties": {"message": {"type": "string", "description": "Text."}}, "required": ["message"]}}}]
+}"#;
+
+/// Runs the binary off the async runtime and returns (exit code, stdout, stderr).
+async fn run(args: Vec<String>, stdin: &'static str) -> (i32, String, String) {
+    tokio::task::spawn_blocking(move || {
+        let output = Command::cargo_bin("chat-completion-proxy")
+            .unwrap()
+            .args(&args)
+            .env("CCP_COMPLETION_SETTINGS", "/nonexistent/settings.json")
+            .write_stdin(stdin)
+            .output()
+            .unwrap();
+        (
+            output.status.code().unwrap_or(-1),
+            String::from_utf8_lossy(&output.stdout).into_owned(),
+            String::from_utf8_lossy(&output.stderr).into_owned(),
+        )
+    })
+    .await
+    .unwrap()
+}
+
+fn complete_args(endpoint: &str, extra: &[&str]) -> Vec<String> {
+    [
+        "complete",
+        "--endpoint-type",
+        "llamacpp",
+        "--endpoint",
+        endpoint,
+        "--context-window",
+        "2048",
+    ]
+    .iter()
+    .chain(extra)
+    .map(|arg| (*arg).to_owned())
+    .collect()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn complete_prints_an_openai_response_with_a_tool_call() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/completion"))
+        .and(header("authorization", "Bearer k3y"))
+        .and(body_partial_json(json!({"temperature": 0.0})))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+            "content": " \"send_message\",\n  \"params\": {\"inner_thoughts\": \"Say hi.\", \"message\": \"Hello!\"}\n}",
+            "tokens_predicted": 12, "stop_type": "eos"
+        })))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let stdin: &'static str = Box::leak(
+        REQUEST
+            .replace(
+                "\"model\": \"local\",",
+                "\"model\": \"local\", \"temperature\": 0.0,",
+            )
+            .into_boxed_str(),
+    );
+    let args = complete_args(
+        &server.uri(),
+        &[
+            "--wrapper",
+            "chatml",
+            "--tokenizer",
+            "cl100k",
+            "--auth-type",
+            "bearer_token",
+            "--auth-key",
+            "k3y",
+        ],
+    );
+    let (code, stdout, stderr) = run(args, stdin).await;
+    assert_eq!(code, 0, "{stderr}");
+    let response: Value = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(response["object"], "chat.completion");
+    assert_eq!(response["model"], "local");
+    let choice = &response["choices"][0];
+    assert_eq!(choice["finish_reason"], "tool_calls");
+    assert_eq!(choice["message"]["content"], "Say hi.");
+    assert_eq!(
+        choice["message"]["tool_calls"][0]["function"]["name"],
+        "send_message"
+    );
+    assert_eq!(response["usage"]["completion_tokens"], 12);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn complete_errors_are_one_line() {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let endpoint = format!("http://127.0.0.1:{port}");
+    let cases: Vec<(Vec<String>, &str)> = vec![
+        (
+            complete_args(&endpoint, &["--tokenizer", "cl100k", "--wrapper", "chatml"]),
+            "Unable to connect to endpoint",
+        ),
+        (
+            [
+                "complete",
+                "--endpoint-type",
+                "llama",
+                "--context-window",
+                "10",
+            ]
+            .map(String::from)
+            .to_vec(),
+            "unknown endpoint type `llama`",
+        ),
+        (complete_args("localhost:8080", &[]), "not usable"),
+        (
+            complete_args(&endpoint, &["--auth-type", "bearer_token"]),
+            "--auth-key",
+        ),
+        (
+            complete_args(&endpoint, &["--preset", "fast"]),
+            "unknown completion settings preset",
+        ),
+    ];
+    for (args, needle) in cases {
+        let (code, stdout, stderr) = run(args.clone(), REQUEST).await;
+        assert_eq!(
+            code,
+            if needle == "--auth-key" { 2 } else { 1 },
+            "{args:?}: {stderr}"
+        );
+        assert!(stdout.is_empty(), "{args:?}: {stdout}");
+        assert!(
+            stderr.contains(needle),
+            "{args:?}: {stderr:?} should mention {needle}"
+        );
+        assert!(!stderr.contains("panicked"), "{stderr}");
+        if code == 1 {
+            assert_eq!(stderr.lines().count(), 1, "{stderr:?}");
+        }
+    }
+    let (code, _, stderr) = run(
+        complete_args(&endpoint, &["--wrapper", "chatml"]),
+        "not json",
+    )
+    .await;
+    assert_eq!(code, 1);
+    assert!(
+        stderr.contains("OpenAI chat-completion request"),
+        "{stderr}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn backends_lists_endpoint_types_with_default_endpoints() {
+    let (code, stdout, _) = run(vec!["backends".to_owned()], "").await;
+    assert_eq!(code, 0);
+    assert!(
+        stdout
+            .lines()
+            .any(|line| line == "llamacpp\thttp://localhost:8080"),
+        "{stdout}"
+    );
+    let names: Vec<&str> = stdout
+        .lines()
+        .filter_map(|line| line.split('\t').next())
+        .collect();
+    let mut sorted = names.clone();
+    sorted.sort_unstable();
+    assert_eq!(names, sorted);
+}

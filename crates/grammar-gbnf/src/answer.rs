@@ -1,0 +1,149 @@
+//! The answer shapes: the `root` rule, one `call` alternative per function, and each
+//! function's `params` object.
+//!
+//! ```text
+//! InnerThoughtsInParams:
+//!   root ::= ws "{" ws "\"function\":" ws call ws "}"
+//!   call ::= send-message-call | …
+//!   send-message-call ::= "\"send_message\"" "," ws "\"params\":" ws send-message-params
+//!   send-message-params ::= "{" ws "\"inner_thoughts\":" ws string "," ws "\"message\":" ws string ws "}"
+//! InnerThoughtsTopLevel:
+//!   root ::= ws "{" ws "\"inner_thoughts\":" ws string ( "," ws "\"function\":" ws ( "null" | call ) )? ws "}"
+//! ```
+//!
+//! Whitespace is allowed before the answer (the `-grammar` prompts end right after the
+//! assistant header, so models usually start with a newline), after `{`, `[`, `:` and
+//! `,`, and before `}` and `]`; never twice in a row, so
+//! the layout of a text never makes it ambiguous.
+//! Nothing may follow the closing `}`: the backend then ends the reply.
+
+use proxy_core::grammar::GrammarError;
+use proxy_core::inner_monologue::INNER_THOUGHTS_KWARG;
+use proxy_core::{FunctionSchema, GrammarStyle};
+use serde_json::Value;
+
+use crate::names::sanitize;
+use crate::primitives::Primitive;
+use crate::schema::{Builder, Member, UNSUPPORTED};
+use crate::syntax::{json_literal, key_literal};
+
+/// The names of the rules written by this module.
+const ROOT: &str = "root";
+const CALL: &str = "call";
+
+/// The GBNF grammar whose sentences are the answers calling one of `functions` in the
+/// shape `style`.
+pub(crate) fn grammar(
+    functions: &[FunctionSchema],
+    style: GrammarStyle,
+) -> Result<String, GrammarError> {
+    if functions.is_empty() {
+        return Err(GrammarError {
+            reason: "no functions were given; send at least one function (`functions` or \
+                     `tools`) or use a wrapper without `-grammar`"
+                .to_owned(),
+        });
+    }
+    if let Some(index) = functions
+        .iter()
+        .position(|function| function.name.is_empty())
+    {
+        return Err(GrammarError {
+            reason: format!("function {index} has an empty name; give every function a name"),
+        });
+    }
+    let mut builder = Builder::new(&[ROOT, CALL]);
+    let ws = builder.primitive(Primitive::Ws);
+    let function_key = key_literal("function");
+    let root = match style {
+        GrammarStyle::InnerThoughtsInParams => {
+            format!(r#"{ws} "{{" {ws} {function_key} {ws} {CALL} {ws} "}}""#)
+        }
+        GrammarStyle::InnerThoughtsTopLevel => {
+            let string = builder.primitive(Primitive::String);
+            format!(
+                r#"{ws} "{{" {ws} {} {ws} {string} ( "," {ws} {function_key} {ws} ( {} | {CALL} ) )? {ws} "}}""#,
+                key_literal(INNER_THOUGHTS_KWARG),
+                json_literal(&Value::Null),
+            )
+        }
+    };
+    builder.define_fixed(ROOT, root);
+    let call_slot = builder.define_fixed(CALL, String::new());
+    let calls: Vec<String> = functions
+        .iter()
+        .map(|function| call_rule(&mut builder, function, style))
+        .collect();
+    builder.close_rule(call_slot, calls.join(" | "));
+    Ok(builder.finish())
+}
+
+/// The rule for calling `function`: its name, then its params; returns the rule's name.
+fn call_rule(builder: &mut Builder, function: &FunctionSchema, style: GrammarStyle) -> String {
+    builder.set_function(&function.name);
+    let base = sanitize(&function.name);
+    let (slot, name) = builder.open_rule(&format!("{base}-call"));
+    let params = params_rule(builder, function, style, &format!("{base}-params"));
+    let ws = builder.primitive(Primitive::Ws);
+    let body = format!(
+        r#"{} "," {ws} {} {ws} {params}"#,
+        json_literal(&Value::String(function.name.clone())),
+        key_literal("params"),
+    );
+    builder.close_rule(slot, body);
+    name
+}
+
+/// The rule for `function`'s params object; returns the rule's name.
+fn params_rule(
+    builder: &mut Builder,
+    function: &FunctionSchema,
+    style: GrammarStyle,
+    base: &str,
+) -> String {
+    let (slot, name) = builder.open_rule(base);
+    let path = function.name.as_str();
+    let (mut members, open) = match &function.parameters {
+        None => (Vec::new(), false),
+        Some(Value::Object(map)) if is_plain_object(map) => {
+            (builder.members(map, &name, path), false)
+        }
+        Some(_) => {
+            builder.generic(path, "the parameters are not a plain object schema");
+            (Vec::new(), true)
+        }
+    };
+    if style == GrammarStyle::InnerThoughtsInParams {
+        members.retain(|member| member.key != INNER_THOUGHTS_KWARG);
+        let string = builder.primitive(Primitive::String);
+        members.insert(
+            0,
+            Member {
+                key: INNER_THOUGHTS_KWARG.to_owned(),
+                value: string.to_owned(),
+                required: true,
+            },
+        );
+    }
+    let body = builder.object_body(&members, open);
+    builder.close_rule(slot, body);
+    name
+}
+
+/// Whether a `parameters` schema is an object described by `properties` alone (no
+/// combinators, no unsupported keywords).
+fn is_plain_object(map: &serde_json::Map<String, Value>) -> bool {
+    let kind_is_object = match map.get("type") {
+        None => true,
+        Some(Value::String(kind)) => kind == "object",
+        Some(_) => false,
+    };
+    let properties_ok = map.get("properties").is_none_or(Value::is_object);
+    let combinators = ["anyOf", "oneOf", "enum", "const"];
+    kind_is_object
+        && properties_ok
+        && !UNSUPPORTED
+            .iter()
+            .chain(&combinators)
+            .any(|keyword| map.contains_key(*keyword))
+}

@@ -1,0 +1,83 @@
+//! chat-completion-proxy grammar generator plugin: GBNF, the grammar format of
+//! llama.cpp (and of koboldcpp and text-generation-webui, which accept the same text).
+//!
+//! [`GbnfGenerator`] turns a request's function JSON schemas into a grammar whose every
+//! sentence is exactly one answer in the wrapper's shape
+//! ([`GrammarStyle`]):
+//!
+//! - `InnerThoughtsInParams`:
+//!   `{"function": "<name>", "params": {"inner_thoughts": "…", …its params…}}`;
+//! - `InnerThoughtsTopLevel` (`noforce`): `{"inner_thoughts": "…"}`, optionally followed
+//!   by `"function": null` or by `"function": "<name>", "params": {…}`.
+//!
+//! Each function's name selects its own params rule, and the params follow its schema
+//! (see the `schema` module for what is enforced). What a schema cannot say in GBNF
+//! (`$ref`, `not`, `patternProperties`, …) becomes a generic JSON value for that field,
+//! with a `tracing` warning: the grammar is always valid.
+//!
+//! Choices that matter to a real server:
+//! - whitespace is bounded to 20 characters wherever it may appear (and at the start,
+//!   where models usually emit a newline after the assistant header): unbounded
+//!   whitespace lets small models loop until the token limit; digits are bounded too;
+//! - only syntax every llama.cpp grammar parser accepts: literals with `\\`, `\"`,
+//!   `\n`, `\r`, `\t`, `\xHH` escapes, character classes, `( )`, `|`, `*`, `?`; bounded
+//!   repetition is written as nested optional groups rather than `{m,n}`, which
+//!   llama.cpp only parses since 2024 (copies of older parsers live on in other servers);
+//! - one rule a line, rule names made of lowercase letters, digits and `-` (derived
+//!   from the function and parameter names, de-duplicated);
+//! - no needless ambiguity (whitespace never twice in a row, repeated alternatives
+//!   dropped), so the sampler tracks few parses;
+//! - properties in the schema's order (the order the prompt lists them in), optional
+//!   ones skippable, one comma between two present members.
+//!
+//! The generator returns no function documentation: the wrapper's own function listing
+//! stays in the prompt.
+//!
+//! Registered as `"gbnf"` with
+//! [`register_grammar_generator!`](proxy_core::register_grammar_generator).
+
+mod answer;
+mod names;
+mod primitives;
+mod schema;
+mod syntax;
+
+#[cfg(test)]
+mod gbnf_check;
+#[cfg(test)]
+mod tests;
+
+use proxy_core::grammar::{GeneratedGrammar, GrammarError, GrammarGenerator};
+use proxy_core::{FunctionSchema, GrammarStyle};
+
+/// The GBNF grammar generator (registered as `"gbnf"`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct GbnfGenerator;
+
+impl GbnfGenerator {
+    /// The grammar text for `functions` in the answer shape `style`.
+    ///
+    /// Fails when `functions` is empty or a function's name is empty.
+    pub fn gbnf(
+        &self,
+        functions: &[FunctionSchema],
+        style: GrammarStyle,
+    ) -> Result<String, GrammarError> {
+        answer::grammar(functions, style)
+    }
+}
+
+impl GrammarGenerator for GbnfGenerator {
+    fn generate(
+        &self,
+        functions: &[FunctionSchema],
+        style: GrammarStyle,
+    ) -> Result<GeneratedGrammar, GrammarError> {
+        Ok(GeneratedGrammar {
+            gbnf: self.gbnf(functions, style)?,
+            documentation: None,
+        })
+    }
+}
+
+proxy_core::register_grammar_generator! { name: "gbnf", build: || Box::new(GbnfGenerator) }

@@ -1,0 +1,97 @@
+//! The grammar extension point: turning a request's function schemas into a grammar
+//! that constrains the model's output (constrained decoding).
+//!
+//! The orchestrator asks for a grammar only for wrappers with a
+//! [`GrammarStyle`](crate::wrapper::GrammarStyle) (the `-grammar` variants) and only
+//! sends it to backends that accept one
+//! ([`BackendRegistration::supports_grammar`](crate::backend::BackendRegistration));
+//! elsewhere it logs a warning and sends the prompt unconstrained. A generator plugin
+//! registers itself with [`register_grammar_generator!`](crate::register_grammar_generator);
+//! a [`ProxyClient`](crate::orchestrator::ProxyClient) can also be given one directly.
+
+use std::sync::OnceLock;
+
+use crate::chat::FunctionSchema;
+use crate::wrapper::GrammarStyle;
+
+/// A generated grammar.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GeneratedGrammar {
+    /// The grammar text in the backend's format (GBNF for llama.cpp and friends).
+    pub gbnf: String,
+    /// A description of the functions matching the grammar, for the prompt in place of
+    /// the wrapper's own function listing; `None` keeps the wrapper's listing.
+    pub documentation: Option<String>,
+}
+
+/// Why a grammar could not be generated.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("cannot build a grammar from the function schemas: {reason}")]
+pub struct GrammarError {
+    /// What is wrong, and what to change.
+    pub reason: String,
+}
+
+/// Builds a grammar whose every sentence is one answer in a wrapper's answer shape.
+pub trait GrammarGenerator: Send + Sync {
+    /// The grammar for `functions` in the answer shape `style`.
+    fn generate(
+        &self,
+        functions: &[FunctionSchema],
+        style: GrammarStyle,
+    ) -> Result<GeneratedGrammar, GrammarError>;
+}
+
+/// A grammar generator plugin's registration, submitted with
+/// [`register_grammar_generator!`](crate::register_grammar_generator).
+#[derive(Debug)]
+pub struct GrammarGeneratorRegistration {
+    /// The generator's name (`"gbnf"`).
+    pub name: &'static str,
+    /// Builds the generator; called once per process.
+    pub build: fn() -> Box<dyn GrammarGenerator>,
+}
+
+inventory::collect!(GrammarGeneratorRegistration);
+
+/// The linked-in grammar generator, if a plugin registered one (the first by name when
+/// several did).
+pub fn registered_grammar_generator() -> Option<&'static dyn GrammarGenerator> {
+    static GENERATOR: OnceLock<Option<Box<dyn GrammarGenerator>>> = OnceLock::new();
+    GENERATOR
+        .get_or_init(|| {
+            inventory::iter::<GrammarGeneratorRegistration>()
+                .min_by_key(|registration| registration.name)
+                .map(|registration| (registration.build)())
+        })
+        .as_deref()
+}
+
+/// Registers a grammar generator plugin.
+///
+/// ```
+/// use proxy_core::grammar::{GeneratedGrammar, GrammarError, GrammarGenerator};
+/// use proxy_core::{FunctionSchema, GrammarStyle};
+///
+/// struct AnyJson;
+///
+/// impl GrammarGenerator for AnyJson {
+///     fn generate(&self, _: &[FunctionSchema], _: GrammarStyle) -> Result<GeneratedGrammar, GrammarError> {
+///         Ok(GeneratedGrammar { gbnf: "root ::= \"{}\"".to_owned(), documentation: None })
+///     }
+/// }
+///
+/// proxy_core::register_grammar_generator! { name: "any-json", build: || Box::new(AnyJson) }
+///
+/// let generator = proxy_core::grammar::registered_grammar_generator();
+/// let grammar = generator.map(|g| g.generate(&[], GrammarStyle::InnerThoughtsInParams));
+/// assert_eq!(grammar.and_then(Result::ok).map(|g| g.gbnf), Some("root ::= \"{}\"".to_owned()));
+/// ```
+#[macro_export]
+macro_rules! register_grammar_generator {
+    (name: $name:expr, build: $build:expr $(,)?) => {
+        $crate::__private::inventory::submit! {
+            $crate::grammar::GrammarGeneratorRegistration { name: $name, build: $build }
+        }
+    };
+}

@@ -1,0 +1,88 @@
+//! [`ProxyError`]: every way a chat completion can fail, with a stable
+//! [`kind`](ProxyError::kind) for logs and HTTP status mapping.
+
+use crate::backend::BackendError;
+use crate::grammar::GrammarError;
+use crate::registry::RegistryError;
+use crate::wrapper::WrapperError;
+
+/// Why [`get_chat_completion`](super::get_chat_completion) failed.
+#[derive(Debug, thiserror::Error)]
+pub enum ProxyError {
+    /// The request or the target is incomplete or asks for something unsupported.
+    #[error("invalid request: {reason}")]
+    InvalidRequest {
+        /// What is wrong, and what to send instead.
+        reason: String,
+    },
+    /// An unknown wrapper or endpoint type (the message lists the available ones).
+    #[error("invalid request: {0}")]
+    UnknownPlugin(#[from] RegistryError),
+    /// The prompt does not fit the model's context window; nothing was sent.
+    #[error("Request exceeds maximum context length ({prompt_tokens} > {context_window} tokens); shorten the conversation or raise the context window")]
+    ContextWindowExceeded {
+        /// Tokens in the rendered prompt.
+        prompt_tokens: u64,
+        /// The model's context window.
+        context_window: u64,
+    },
+    /// The wrapper could not render the prompt or parse the model's output.
+    #[error(transparent)]
+    Wrapper(#[from] WrapperError),
+    /// The grammar generator refused the function schemas.
+    #[error(transparent)]
+    Grammar(#[from] GrammarError),
+    /// The backend call failed.
+    #[error(transparent)]
+    Backend(#[from] BackendError),
+    /// The HTTP client could not be built (e.g. no TLS backend).
+    #[error("cannot build the HTTP client: {0}")]
+    HttpClient(String),
+}
+
+impl ProxyError {
+    /// A stable, machine-readable name for the kind of error: `invalid_request`,
+    /// `context_window_exceeded`, `prompt_formatting_error`, `output_parsing_error`,
+    /// `invalid_wrapper_definition`, `grammar_error`, `http_client_error`, or one of
+    /// [`BackendError::kind`]'s names.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            ProxyError::InvalidRequest { .. } | ProxyError::UnknownPlugin(_) => "invalid_request",
+            ProxyError::ContextWindowExceeded { .. } => "context_window_exceeded",
+            ProxyError::Wrapper(error) => error.kind(),
+            ProxyError::Grammar(_) => "grammar_error",
+            ProxyError::Backend(error) => error.kind(),
+            ProxyError::HttpClient(_) => "http_client_error",
+        }
+    }
+
+    pub(crate) fn invalid(reason: impl Into<String>) -> Self {
+        ProxyError::InvalidRequest {
+            reason: reason.into(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn context_window_message_matches_the_reference_wording() {
+        let error = ProxyError::ContextWindowExceeded {
+            prompt_tokens: 5000,
+            context_window: 4096,
+        };
+        assert!(error
+            .to_string()
+            .starts_with("Request exceeds maximum context length (5000 > 4096 tokens)"));
+        assert_eq!(error.kind(), "context_window_exceeded");
+    }
+
+    #[test]
+    fn kinds_pass_through_from_the_parts() {
+        let backend = ProxyError::from(BackendError::InvalidAuth { reason: "x".into() });
+        assert_eq!(backend.kind(), "invalid_auth");
+        assert_eq!(ProxyError::invalid("no").kind(), "invalid_request");
+    }
+}
