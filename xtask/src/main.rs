@@ -3,8 +3,12 @@
 //!
 //! - `demo`: the main job on the example conversation in `examples/`.
 //! - `test-all`: every check the project has, in the order CI runs them.
+//! - `e2e`: the end-to-end tests on a real llama.cpp server with a real model.
+//! - `fidelity`: valid-call rates per wrapper on that model.
 
 mod demo;
+mod e2e;
+mod llama_server;
 mod plugins;
 mod test_all;
 
@@ -15,6 +19,8 @@ fn main() -> ExitCode {
     let result = match args.first().map(String::as_str) {
         Some("test-all") => test_all::run(),
         Some("demo") => demo::run(&test_all::workspace_root()),
+        Some("e2e") => e2e::run(&test_all::workspace_root()),
+        Some("fidelity") => e2e::fidelity(&test_all::workspace_root(), &args[1..]),
         Some(other) => Err(anyhow::anyhow!("unknown task `{other}`\n\n{USAGE}")),
         None => Err(anyhow::anyhow!("{USAGE}")),
     };
@@ -31,6 +37,9 @@ const USAGE: &str = "usage: cargo xtask <task>
 
 tasks:
   demo       render examples/conversation.json with chatml and parse an example reply
+  e2e        end-to-end tests on a real llama.cpp server and model (built/downloaded on
+             first use into ~/.cache/chat-completion-proxy/e2e, or $CCP_E2E_CACHE)
+  fidelity   [--runs N] valid-call rates per wrapper on the real model (a measurement)
   test-all   fmt check, clippy -D warnings, all tests with all features, the facade with
              each plugin feature alone and with none, the CLI's forwarded features, and the
-             reference fixtures through the release binary";
+             reference fixtures through the release binary, then e2e";

@@ -25,7 +25,17 @@ pub fn run() -> Result<()> {
             "warnings",
         ],
     )?;
-    cargo(&root, &["test", "--workspace", "--all-features"])?;
+    // The end-to-end package needs a running server; `e2e` below provides one.
+    cargo(
+        &root,
+        &[
+            "test",
+            "--workspace",
+            "--all-features",
+            "--exclude",
+            crate::e2e::E2E_PACKAGE,
+        ],
+    )?;
     for feature in facade_plugin_features()? {
         cargo(
             &root,
@@ -54,6 +64,7 @@ pub fn run() -> Result<()> {
         ],
     )?;
     check_fixtures_through_cli(&root)?;
+    crate::e2e::run(&root)?;
     println!(
         "xtask test-all: every check passed in {:.0?}",
         started.elapsed()

@@ -186,3 +186,86 @@ async fn backends_lists_endpoint_types_with_default_endpoints() {
     sorted.sort_unstable();
     assert_eq!(names, sorted);
 }
+
+/// A reply in each endpoint type's wire format, carrying the same chatml answer.
+fn wire_reply(endpoint_type: &str, text: &str) -> (&'static str, Value) {
+    match endpoint_type {
+        "llamacpp" => ("/completion", json!({"content": text, "stop_type": "eos"})),
+        "koboldcpp" | "webui-legacy" => ("/api/v1/generate", json!({"results": [{"text": text}]})),
+        "ollama" => (
+            "/api/generate",
+            json!({"response": text, "done": true, "eval_count": 5}),
+        ),
+        "webui" | "lmstudio" | "vllm" => (
+            "/v1/completions",
+            json!({"choices": [{"text": text, "finish_reason": "stop"}], "usage": {"completion_tokens": 5}}),
+        ),
+        "lmstudio-legacy" | "groq" => (
+            "/v1/chat/completions",
+            json!({"choices": [{"message": {"role": "assistant", "content": text}, "finish_reason": "stop"}],
+                   "usage": {"completion_tokens": 5}}),
+        ),
+        other => panic!("no wire format for {other}"),
+    }
+}
+
+#[cfg(all(
+    feature = "backend-koboldcpp",
+    feature = "backend-ollama",
+    feature = "backend-webui",
+    feature = "backend-lmstudio",
+    feature = "backend-vllm",
+    feature = "backend-groq"
+))]
+#[tokio::test(flavor = "multi_thread")]
+async fn complete_works_for_every_endpoint_type() {
+    let text = " \"send_message\",\n  \"params\": {\"inner_thoughts\": \"Say hi.\", \"message\": \"Hello!\"}\n}";
+    let (code, listing, _) = run(vec!["backends".to_owned()], "").await;
+    assert_eq!(code, 0);
+    let endpoint_types: Vec<String> = listing
+        .lines()
+        .filter_map(|line| line.split('\t').next().map(str::to_owned))
+        .collect();
+    assert_eq!(endpoint_types.len(), 9, "{listing}");
+    for endpoint_type in endpoint_types {
+        let server = MockServer::start().await;
+        let (path_, body) = wire_reply(&endpoint_type, text);
+        Mock::given(method("POST"))
+            .and(path(path_))
+            .respond_with(ResponseTemplate::new(200).set_body_json(body))
+            .expect(1)
+            .mount(&server)
+            .await;
+        let args: Vec<String> = [
+            "complete",
+            "--endpoint-type",
+            &endpoint_type,
+            "--endpoint",
+            &server.uri(),
+            "--context-window",
+            "2048",
+            "--wrapper",
+            "chatml",
+            "--tokenizer",
+            "cl100k",
+            "--model",
+            "some-model",
+            "--auth-type",
+            "bearer_token",
+            "--auth-key",
+            "k",
+        ]
+        .iter()
+        .map(|arg| (*arg).to_owned())
+        .collect();
+        let (code, stdout, stderr) = run(args, REQUEST).await;
+        assert_eq!(code, 0, "{endpoint_type}: {stderr}");
+        let response: Value = serde_json::from_str(&stdout).unwrap();
+        let call = &response["choices"][0]["message"]["tool_calls"][0]["function"];
+        assert_eq!(call["name"], "send_message", "{endpoint_type}: {stdout}");
+        assert_eq!(
+            response["choices"][0]["message"]["content"], "Say hi.",
+            "{endpoint_type}"
+        );
+    }
+}

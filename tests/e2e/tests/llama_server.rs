@@ -1,0 +1,160 @@
+//! End to end on a real llama.cpp server with a real model (SmolLM2-135M-Instruct):
+//! the whole pipeline through every endpoint type llama-server speaks, with and without
+//! grammars. Run with `cargo xtask e2e`.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // a test fails loudly
+
+use chat_completion_proxy::grammar::registered_grammar_generator;
+use chat_completion_proxy::{
+    ChatCompletionResponse, FunctionSchema, GrammarStyle, ModelTarget, ProxyClient,
+    WrapperSelection,
+};
+use e2e_tests::{check_call, context_size, fixture_conversations, server_url, Conversation};
+use serde_json::{json, Value};
+
+fn target(endpoint_type: &str, wrapper: &str) -> ModelTarget {
+    let url = server_url().unwrap();
+    let mut target = ModelTarget::new(endpoint_type, url, context_size());
+    target.wrapper = WrapperSelection::Named(wrapper.to_owned());
+    target.model = Some("smollm2".to_owned());
+    target
+}
+
+fn client() -> ProxyClient {
+    ProxyClient::builder().settings_file(None).build().unwrap()
+}
+
+async fn complete(target: &ModelTarget, conversation: &Conversation) -> ChatCompletionResponse {
+    client()
+        .get_chat_completion(target, &conversation.request)
+        .await
+        .unwrap_or_else(|error| {
+            panic!(
+                "{} via {} with {:?}: {error}",
+                conversation.case, target.endpoint_type, target.wrapper
+            )
+        })
+}
+
+#[tokio::test]
+async fn grammar_wrappers_on_llamacpp_always_call_a_given_function_with_valid_arguments() {
+    for wrapper in ["chatml-grammar", "chatml-noforce-grammar"] {
+        let target = target("llamacpp", wrapper);
+        for conversation in fixture_conversations().unwrap() {
+            let response = complete(&target, &conversation).await;
+            let message = &response.choices[0].message;
+            let forced = !wrapper.contains("noforce");
+            if forced || message.tool_calls.is_some() {
+                check_call(message, &conversation.functions).unwrap_or_else(|problem| {
+                    panic!("{wrapper} on {}: {problem}", conversation.case)
+                });
+                assert_eq!(
+                    serde_json::to_value(response.choices[0].finish_reason).unwrap(),
+                    "tool_calls"
+                );
+            } else {
+                assert!(
+                    message.content.is_some(),
+                    "noforce without a call must think: {message:?}"
+                );
+            }
+            assert!(response.usage.prompt_tokens > 0 && response.usage.completion_tokens > 0);
+        }
+    }
+}
+
+/// The conversation a MemGPT agent starts with, sent with `first_message` so the
+/// wrapper pre-seeds `send_message` (the way MemGPT sends an agent's first turn).
+fn first_turn() -> Conversation {
+    let mut conversation = fixture_conversations()
+        .unwrap()
+        .into_iter()
+        .find(|conversation| conversation.case == "first_turn")
+        .unwrap();
+    conversation.request.first_message = Some(true);
+    conversation
+}
+
+#[tokio::test]
+async fn chatml_without_grammar_on_llamacpp_returns_a_valid_tool_call() {
+    let conversation = first_turn();
+    let response = complete(&target("llamacpp", "chatml"), &conversation).await;
+    let message = &response.choices[0].message;
+    check_call(message, &conversation.functions).unwrap();
+    assert!(message.tool_calls.as_ref().unwrap()[0]
+        .id
+        .starts_with("call_"));
+    assert_eq!(
+        serde_json::to_value(response.choices[0].finish_reason).unwrap(),
+        "tool_calls"
+    );
+}
+
+#[tokio::test]
+async fn every_openai_style_endpoint_type_of_llama_server_completes() {
+    let conversation = first_turn();
+    for endpoint_type in ["lmstudio", "vllm", "webui"] {
+        let response = complete(&target(endpoint_type, "chatml"), &conversation).await;
+        let message = &response.choices[0].message;
+        check_call(message, &conversation.functions)
+            .unwrap_or_else(|problem| panic!("{endpoint_type}: {problem}"));
+        assert!(response.usage.total_tokens > 0, "{endpoint_type}");
+    }
+}
+
+/// Schemas beyond MemGPT's: nested objects, enums, arrays, nullable fields, unions.
+fn schema_corpus() -> Vec<Vec<FunctionSchema>> {
+    let memgpt: Vec<Vec<FunctionSchema>> = fixture_conversations()
+        .unwrap()
+        .into_iter()
+        .map(|conversation| conversation.functions)
+        .collect();
+    let extra: Vec<FunctionSchema> = serde_json::from_value(json!([
+        {"name": "book_flight", "description": "Book a flight.", "parameters": {
+            "type": "object",
+            "properties": {
+                "from": {"type": "string"},
+                "to": {"type": "string"},
+                "class": {"type": "string", "enum": ["economy", "business", "first"]},
+                "passengers": {"type": "array", "items": {"type": "object", "properties": {
+                    "name": {"type": "string"}, "age": {"type": "integer"}}, "required": ["name"]}},
+                "flexible": {"type": "boolean"},
+                "max_price": {"type": ["number", "null"]},
+                "note": {"anyOf": [{"type": "string"}, {"type": "null"}]},
+                "seat": {"const": "window"},
+                "meta": {"$ref": "#/definitions/meta"}
+            },
+            "required": ["from", "to", "class"]
+        }},
+        {"name": "ping", "description": "No parameters."}
+    ]))
+    .unwrap();
+    memgpt.into_iter().chain([extra]).collect()
+}
+
+#[tokio::test]
+async fn the_server_accepts_every_generated_grammar() {
+    let generator = registered_grammar_generator().expect("the grammar-gbnf plugin is linked");
+    let http = reqwest::Client::new();
+    let url = format!("{}/completion", server_url().unwrap());
+    for functions in schema_corpus() {
+        for style in [
+            GrammarStyle::InnerThoughtsInParams,
+            GrammarStyle::InnerThoughtsTopLevel,
+        ] {
+            let grammar = generator.generate(&functions, style).unwrap();
+            let reply = http
+                .post(&url)
+                .json(&json!({"prompt": "Answer in JSON:", "grammar": grammar.gbnf, "n_predict": 8, "seed": 1}))
+                .send()
+                .await
+                .unwrap();
+            let status = reply.status();
+            let body: Value = reply.json().await.unwrap_or(Value::Null);
+            assert_eq!(
+                status, 200,
+                "{style:?} grammar refused: {body}\n{}",
+                grammar.gbnf
+            );
+        }
+    }
+}
