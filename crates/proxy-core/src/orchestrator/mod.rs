@@ -22,6 +22,7 @@ mod client;
 mod error;
 mod pipeline;
 mod target;
+mod validation;
 
 use std::sync::OnceLock;
 
@@ -30,6 +31,7 @@ pub use client::{
     DEFAULT_REQUEST_TIMEOUT,
 };
 pub use error::ProxyError;
+pub use pipeline::CompletionTimings;
 pub use target::{ModelTarget, WrapperSelection};
 
 use crate::completion::{ChatCompletionRequest, ChatCompletionResponse};

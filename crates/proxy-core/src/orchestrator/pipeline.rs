@@ -3,13 +3,13 @@
 //! backend, parse, correct, and build the response.
 
 use std::sync::Arc;
-use std::time::{Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use serde_json::Value;
 
 use super::client::{ProxyClient, TokenCounting};
 use super::error::ProxyError;
 use super::target::{ModelTarget, WrapperSelection};
+use super::validation::check_request;
 use crate::backend::{
     backend_registry, BackendCompletion, BackendError, BackendFinishReason, BackendRequest,
     RegisteredBackend, SamplingOverrides, TokenCountRequest,
@@ -21,6 +21,23 @@ use crate::completion::{
 use crate::function_correction::correct_heartbeat;
 use crate::wrapper::{PromptWrapper, RenderRequest};
 use crate::wrapper_choice::{choose_wrapper, is_summarizer_request};
+
+/// How long one chat completion took.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CompletionTimings {
+    /// The whole call, from the request to the response.
+    pub total: Duration,
+    /// The backend call alone (the server's generation time plus the HTTP round trip).
+    pub backend: Duration,
+}
+
+impl CompletionTimings {
+    /// The proxy's own time: everything but the backend call (includes the
+    /// server-tokenizer request when one is made).
+    pub fn proxy_overhead(&self) -> Duration {
+        self.total.saturating_sub(self.backend)
+    }
+}
 
 /// The wrapper serving one request.
 enum SelectedWrapper {
@@ -49,6 +66,18 @@ impl ProxyClient {
         target: &ModelTarget,
         request: &ChatCompletionRequest,
     ) -> Result<ChatCompletionResponse, ProxyError> {
+        self.get_chat_completion_timed(target, request)
+            .await
+            .map(|(response, _)| response)
+    }
+
+    /// [`get_chat_completion`](Self::get_chat_completion), also returning how long the
+    /// whole call and the backend call took (the difference is the proxy's own cost).
+    pub async fn get_chat_completion_timed(
+        &self,
+        target: &ModelTarget,
+        request: &ChatCompletionRequest,
+    ) -> Result<(ChatCompletionResponse, CompletionTimings), ProxyError> {
         let started = Instant::now();
         check_request(target, request)?;
         let (_, backend) = backend_registry().resolve(&target.endpoint_type)?;
@@ -114,7 +143,11 @@ impl ProxyClient {
             total_ms = started.elapsed().as_secs_f64() * 1e3,
             "chat completion"
         );
-        Ok(response)
+        let timings = CompletionTimings {
+            total: started.elapsed(),
+            backend: backend_time,
+        };
+        Ok((response, timings))
     }
 
     /// The grammar for a `-grammar` wrapper on a backend that accepts one; `None` (with a
@@ -192,58 +225,6 @@ fn grammar_backends() -> Vec<&'static str> {
         .filter(|(_, backend)| backend.registration.supports_grammar)
         .map(|(name, _)| name)
         .collect()
-}
-
-/// Refuses requests the pipeline cannot serve, with a message saying what to send.
-fn check_request(target: &ModelTarget, request: &ChatCompletionRequest) -> Result<(), ProxyError> {
-    if target.endpoint_type.trim().is_empty() {
-        return Err(ProxyError::invalid(
-            "no endpoint type given; set it to the kind of server (e.g. `llamacpp`, `ollama`)",
-        ));
-    }
-    if target.endpoint.trim().is_empty() {
-        return Err(ProxyError::invalid(
-            "no endpoint given; set it to the server's base URL (e.g. `http://localhost:8080`)",
-        ));
-    }
-    // The endpoint's scheme is checked before anything else happens.
-    crate::backend::endpoint_uri(&target.endpoint, "")?;
-    if target.context_window == 0 {
-        return Err(ProxyError::invalid(
-            "no context window given; set it to the model's context length in tokens (e.g. 8192)",
-        ));
-    }
-    if request.messages.is_empty() {
-        return Err(ProxyError::invalid(
-            "`messages` is empty; send at least a system message",
-        ));
-    }
-    for (field, choice) in [
-        ("function_call", &request.function_call),
-        ("tool_choice", &request.tool_choice),
-    ] {
-        match choice {
-            None | Some(Value::Null) => {}
-            Some(Value::String(auto)) if auto == "auto" => {}
-            Some(other) => {
-                return Err(ProxyError::invalid(format!(
-                    "{field} {other} is not supported (only \"auto\" or leaving it out): the prompt wrappers let the model choose its function"
-                )))
-            }
-        }
-    }
-    if let Some(tool) = request
-        .tools
-        .iter()
-        .flatten()
-        .find(|tool| tool.kind != "function")
-    {
-        return Err(ProxyError::invalid(format!(
-            "tool type `{}` is not supported; only `function` tools can be called",
-            tool.kind
-        )));
-    }
-    Ok(())
 }
 
 /// The request's `wrapper` wins, then the target's choice; MemGPT's summarizer prompt
@@ -336,7 +317,7 @@ fn finish_reason(
 mod tests {
     use super::*;
     use crate::chat::ParsedFunctionCall;
-    use serde_json::json;
+    use serde_json::{json, Value};
 
     fn request(value: Value) -> ChatCompletionRequest {
         serde_json::from_value(value).unwrap()
@@ -344,65 +325,6 @@ mod tests {
 
     fn target() -> ModelTarget {
         ModelTarget::new("llamacpp", "http://localhost:8080", 4096)
-    }
-
-    #[test]
-    fn only_auto_or_absent_function_choices_are_accepted() {
-        let messages = json!([{"role": "system", "content": "hi"}]);
-        for ok in [json!(null), json!("auto")] {
-            let req =
-                request(json!({"messages": messages, "function_call": ok, "tool_choice": ok}));
-            assert!(check_request(&target(), &req).is_ok());
-        }
-        for bad in [
-            json!("none"),
-            json!("required"),
-            json!({"name": "send_message"}),
-        ] {
-            let req = request(json!({"messages": messages, "function_call": bad}));
-            let error = check_request(&target(), &req).unwrap_err();
-            assert_eq!(error.kind(), "invalid_request");
-            assert!(error.to_string().contains("function_call"), "{error}");
-            let req = request(json!({"messages": messages, "tool_choice": bad}));
-            assert!(check_request(&target(), &req)
-                .unwrap_err()
-                .to_string()
-                .contains("tool_choice"));
-        }
-    }
-
-    #[test]
-    fn missing_target_fields_and_empty_messages_are_refused() {
-        let req = request(json!({"messages": [{"role": "system", "content": "hi"}]}));
-        let mut no_window = target();
-        no_window.context_window = 0;
-        assert!(check_request(&no_window, &req)
-            .unwrap_err()
-            .to_string()
-            .contains("context window"));
-        let mut no_endpoint = target();
-        no_endpoint.endpoint.clear();
-        assert!(check_request(&no_endpoint, &req)
-            .unwrap_err()
-            .to_string()
-            .contains("endpoint"));
-        let mut no_type = target();
-        no_type.endpoint_type.clear();
-        assert!(check_request(&no_type, &req)
-            .unwrap_err()
-            .to_string()
-            .contains("endpoint type"));
-        let empty = request(json!({"messages": []}));
-        assert!(check_request(&target(), &empty)
-            .unwrap_err()
-            .to_string()
-            .contains("messages"));
-        let tool = request(json!({"messages": [{"role": "system", "content": "hi"}],
-            "tools": [{"type": "retrieval", "function": {"name": "x"}}]}));
-        assert!(check_request(&target(), &tool)
-            .unwrap_err()
-            .to_string()
-            .contains("retrieval"));
     }
 
     #[test]
