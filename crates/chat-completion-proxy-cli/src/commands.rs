@@ -34,6 +34,9 @@ enum Command {
     /// Read an OpenAI chat-completion request on stdin, run it against a server, and
     /// print the response JSON.
     Complete(Box<crate::complete::CompleteArgs>),
+    /// Run the OpenAI-compatible HTTP server (POST /v1/chat/completions, GET
+    /// /v1/models, GET /health) until SIGINT or SIGTERM.
+    Serve(Box<crate::serve::ServeArgs>),
 }
 
 /// How the wrapper is chosen.
@@ -60,6 +63,17 @@ struct RenderInput {
     tools: Option<Vec<ToolSchema>>,
 }
 
+impl Cli {
+    /// The log level when `RUST_LOG` is not set: `info` for `serve` (one line per
+    /// request), `warn` for the one-shot commands.
+    pub fn default_log_filter(&self) -> &'static str {
+        match self.command {
+            Command::Serve(_) => "info",
+            _ => "warn",
+        }
+    }
+}
+
 /// Runs one command.
 pub fn run(cli: Cli) -> Result<()> {
     match cli.command {
@@ -75,6 +89,7 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Parse(args) => parse(&args),
         Command::Backends => write_stdout(&crate::complete::backends()),
         Command::Complete(args) => write_stdout(&crate::complete::complete(&args, &read_stdin()?)?),
+        Command::Serve(args) => crate::serve::run(&args),
         Command::Repair => {
             let text = read_stdin()?;
             let value = repair_json(&text)?;

@@ -74,6 +74,9 @@ pub struct ChatCompletionRequest {
     /// Stream the answer (server only).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub stream: Option<bool>,
+    /// Streaming options (server only): `include_usage` adds a final usage chunk.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stream_options: Option<StreamOptions>,
     /// MemGPT extra: pre-seed the agent's first reply with `send_message`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub first_message: Option<bool>,
@@ -83,6 +86,14 @@ pub struct ChatCompletionRequest {
     /// MemGPT extra: switch the heartbeat correction on or off.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub function_correction: Option<bool>,
+}
+
+/// A request's `stream_options`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StreamOptions {
+    /// Send a last chunk with `usage` (and no choices) before `data: [DONE]`.
+    #[serde(default)]
+    pub include_usage: bool,
 }
 
 impl ChatCompletionRequest {

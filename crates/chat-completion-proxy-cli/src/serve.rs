@@ -1,0 +1,161 @@
+//! `serve`: the OpenAI-compatible HTTP server (the `proxy-server` crate) on a
+//! multi-thread runtime, from a config file or from flags for one model.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use anyhow::{bail, Context, Result};
+use chat_completion_proxy::PromptWrapper;
+use clap::Args;
+use proxy_server::{
+    serve, shutdown_signal, LoadError, ModelConfig, Secret, ServerConfig, ServerState,
+};
+
+/// Arguments of `serve`.
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// The server's TOML config file (see examples/serve.toml); without it, one model
+    /// is served from the flags below.
+    #[arg(long, value_name = "PATH")]
+    config: Option<PathBuf>,
+    /// HOST:PORT to listen on (overrides the config's `listen`; default 127.0.0.1:8089).
+    #[arg(long, value_name = "ADDR")]
+    listen: Option<String>,
+    /// A key clients must send as `Authorization: Bearer KEY`, added to the config's
+    /// `api_keys`; `CCP_API_KEY` keeps it out of the process list.
+    #[arg(long, value_name = "KEY", env = "CCP_API_KEY", hide_env_values = true)]
+    api_key: Option<String>,
+    /// Without --config: the kind of server (see `backends`).
+    #[arg(long, value_name = "TYPE")]
+    endpoint_type: Option<String>,
+    /// Without --config: the server's base URL (default: the endpoint type's usual one).
+    #[arg(long, value_name = "URL")]
+    endpoint: Option<String>,
+    /// Without --config: the model's context window in tokens.
+    #[arg(long, value_name = "N")]
+    context_window: Option<u64>,
+    /// Without --config: a registered wrapper name (see `wrappers`).
+    #[arg(long, conflicts_with = "wrapper_file")]
+    wrapper: Option<String>,
+    /// Without --config: a user-defined wrapper file (TOML).
+    #[arg(long, value_name = "PATH")]
+    wrapper_file: Option<PathBuf>,
+    /// Without --config: the backend's model name (default: --model-name).
+    #[arg(long)]
+    model: Option<String>,
+    /// Without --config: the name clients send as `model`.
+    #[arg(long, value_name = "NAME", default_value = "local")]
+    model_name: String,
+    /// Without --config: `bearer_token` or `api_key` for the backend.
+    #[arg(long, value_name = "TYPE", requires = "auth_key")]
+    auth_type: Option<String>,
+    /// Without --config: the backend key; `CCP_AUTH_KEY` keeps it out of the process list.
+    #[arg(long, value_name = "KEY", env = "CCP_AUTH_KEY", hide_env_values = true)]
+    auth_key: Option<String>,
+    /// Without --config: seconds to wait for a whole backend reply (default 600).
+    #[arg(long, value_name = "SECONDS")]
+    timeout: Option<f64>,
+}
+
+impl ServeArgs {
+    /// The flags that describe the one model served without --config.
+    fn model_flags(&self) -> Vec<&'static str> {
+        [
+            ("--endpoint-type", self.endpoint_type.is_some()),
+            ("--endpoint", self.endpoint.is_some()),
+            ("--context-window", self.context_window.is_some()),
+            ("--wrapper", self.wrapper.is_some()),
+            ("--wrapper-file", self.wrapper_file.is_some()),
+            ("--model", self.model.is_some()),
+            ("--auth-type", self.auth_type.is_some()),
+            ("--timeout", self.timeout.is_some()),
+        ]
+        .into_iter()
+        .filter_map(|(flag, given)| given.then_some(flag))
+        .collect()
+    }
+
+    /// The configuration: the file, or one model from the flags; then the overrides.
+    fn config(&self) -> Result<ServerConfig> {
+        let mut config = match &self.config {
+            Some(path) => {
+                let flags = self.model_flags();
+                if !flags.is_empty() {
+                    bail!(
+                        "{} describe the model served without --config; put it in {} instead",
+                        flags.join(", "),
+                        path.display()
+                    );
+                }
+                ServerConfig::load(path)?
+            }
+            None => ServerConfig {
+                models: vec![self.model_config()?],
+                ..ServerConfig::default()
+            },
+        };
+        if let Some(listen) = &self.listen {
+            config.listen = listen.clone();
+        }
+        if let Some(key) = &self.api_key {
+            config.api_keys.push(Secret::new(key.clone()));
+        }
+        config.validate()?;
+        Ok(config)
+    }
+
+    fn model_config(&self) -> Result<ModelConfig> {
+        let (Some(endpoint_type), Some(context_window)) =
+            (&self.endpoint_type, self.context_window)
+        else {
+            bail!(
+                "give --config PATH, or --endpoint-type TYPE and --context-window N for one model"
+            );
+        };
+        let mut model = ModelConfig::new(&self.model_name, endpoint_type, context_window);
+        model.endpoint = self.endpoint.clone();
+        model.wrapper = self.wrapper.clone();
+        model.wrapper_file = self.wrapper_file.clone();
+        model.model = self.model.clone();
+        model.auth_type = self.auth_type.clone();
+        model.auth_key = self.auth_key.clone().map(Secret::new);
+        model.timeout_secs = self.timeout;
+        Ok(model)
+    }
+}
+
+/// Loads a wrapper file with the CLI's loader (the `wrapper-configurable` plugin).
+fn load_wrapper(path: &Path) -> Result<Box<dyn PromptWrapper>, LoadError> {
+    crate::commands::load_wrapper_file(path).map_err(|error| format!("{error:#}").into())
+}
+
+/// `serve`: runs until SIGINT or SIGTERM, then lets the requests in flight finish.
+pub fn run(args: &ServeArgs) -> Result<()> {
+    let config = args.config()?;
+    let state = ServerState::from_config(&config, &load_wrapper)?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")?;
+    runtime.block_on(async {
+        let listener = tokio::net::TcpListener::bind(&config.listen)
+            .await
+            .with_context(|| format!("cannot listen on {}", config.listen))?;
+        let address = listener
+            .local_addr()
+            .context("cannot read the listening address")?;
+        let _ = writeln!(
+            std::io::stderr(),
+            "chat-completion-proxy: serving {} on http://{address} ({})",
+            state.models().names().join(", "),
+            if state.api_keys().is_open() {
+                "no API key needed"
+            } else {
+                "API key required"
+            }
+        );
+        serve(state, listener, shutdown_signal())
+            .await
+            .context("the server stopped with an error")
+    })
+}

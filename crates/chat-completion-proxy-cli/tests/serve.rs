@@ -1,0 +1,145 @@
+//! `serve`: configuration errors are one line; the server answers and stops cleanly on
+//! SIGTERM (needs the llamacpp backend and the chatml wrapper).
+#![cfg(all(feature = "backend-llamacpp", feature = "wrapper-chatml"))]
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // a test fails loudly
+
+use std::io::{BufRead, BufReader};
+use std::process::{Command, Stdio};
+
+use serde_json::{json, Value};
+use wiremock::matchers::{method, path};
+use wiremock::{Mock, MockServer, ResponseTemplate};
+
+fn binary() -> std::path::PathBuf {
+    assert_cmd::cargo::cargo_bin("chat-completion-proxy")
+}
+
+fn temp_file(name: &str, text: &str) -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!("ccp-serve-test-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join(name);
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+#[test]
+fn bad_configs_are_one_line_errors() {
+    let model =
+        "[[models]]\nname = \"local\"\nendpoint_type = \"llamacpp\"\ncontext_window = 4096\n";
+    let unknown_field = temp_file("unknown.toml", &format!("{model}colour = \"red\"\n"));
+    let bad_type = temp_file("type.toml", &model.replace("llamacpp", "nosuchserver"));
+    let not_toml = temp_file("broken.toml", "listen = \n[[models\n");
+    let cases: Vec<(Vec<String>, &str)> = vec![
+        (
+            vec!["--config".into(), unknown_field.display().to_string()],
+            "colour",
+        ),
+        (
+            vec!["--config".into(), bad_type.display().to_string()],
+            "nosuchserver",
+        ),
+        (
+            vec!["--config".into(), not_toml.display().to_string()],
+            "broken.toml",
+        ),
+        (
+            vec!["--config".into(), "/nonexistent/serve.toml".into()],
+            "cannot read the config file",
+        ),
+        (
+            vec![
+                "--config".into(),
+                unknown_field.display().to_string(),
+                "--endpoint-type".into(),
+                "llamacpp".into(),
+            ],
+            "--endpoint-type",
+        ),
+        (vec![], "--config"),
+    ];
+    for (args, needle) in cases {
+        let output = Command::new(binary())
+            .arg("serve")
+            .args(&args)
+            .env_remove("CCP_API_KEY")
+            .env_remove("CCP_AUTH_KEY")
+            .stdin(Stdio::null())
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(1), "{args:?}: {stderr}");
+        assert_eq!(stderr.lines().count(), 1, "{args:?}: {stderr:?}");
+        assert!(stderr.starts_with("error: "), "{stderr:?}");
+        assert!(
+            stderr.contains(needle),
+            "{args:?}: {stderr:?} lacks {needle:?}"
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn serves_from_flags_and_stops_on_sigterm() {
+    let backend = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/completion"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+            "content": " \"send_message\",\n  \"params\": {\"inner_thoughts\": \"Hi.\", \"message\": \"Hello!\"}\n}",
+            "tokens_predicted": 5, "stop_type": "eos"
+        })))
+        .mount(&backend)
+        .await;
+    let mut child = Command::new(binary())
+        .args([
+            "serve",
+            "--listen",
+            "127.0.0.1:0",
+            "--endpoint-type",
+            "llamacpp",
+        ])
+        .args(["--endpoint", &backend.uri(), "--context-window", "2048"])
+        .args(["--wrapper", "chatml", "--model-name", "demo"])
+        .env("CCP_API_KEY", "sk-cli-test")
+        .env("CCP_COMPLETION_SETTINGS", "/nonexistent/settings.json")
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stderr = BufReader::new(child.stderr.take().unwrap());
+    let mut banner = String::new();
+    stderr.read_line(&mut banner).unwrap();
+    let address = banner
+        .split("http://")
+        .nth(1)
+        .and_then(|rest| rest.split_whitespace().next())
+        .unwrap_or_else(|| panic!("no address in {banner:?}"))
+        .to_owned();
+    assert!(
+        banner.contains("demo") && banner.contains("API key required"),
+        "{banner}"
+    );
+
+    let client = reqwest::Client::new();
+    let response = client
+        .post(format!("http://{address}/v1/chat/completions"))
+        .bearer_auth("sk-cli-test")
+        .json(&json!({"model": "demo", "messages": [
+            {"role": "system", "content": "You are MemGPT."},
+            {"role": "user", "content": "Hi"}]}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    let completion: Value = response.json().await.unwrap();
+    assert_eq!(completion["model"], "demo");
+
+    let killed = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    let status = tokio::task::spawn_blocking(move || child.wait().unwrap())
+        .await
+        .unwrap();
+    assert_eq!(status.code(), Some(0), "a clean exit after SIGTERM");
+}

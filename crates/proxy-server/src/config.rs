@@ -1,0 +1,405 @@
+//! The server's configuration: a TOML file (unknown fields are refused) or the same
+//! structure built in code.
+//!
+//! ```toml
+//! listen = "127.0.0.1:8089"        # default
+//! api_keys = ["sk-local-1"]        # none: the server is open
+//! max_body_bytes = 4194304         # default 4 MiB
+//!
+//! [[models]]
+//! name = "local"                   # what clients send as `model`
+//! endpoint_type = "llamacpp"
+//! endpoint = "http://localhost:8080"   # default: the endpoint type's usual address
+//! context_window = 8192
+//! wrapper = "chatml"               # or wrapper_file = "my-wrapper.toml"
+//! ```
+
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+
+use crate::auth::Secret;
+
+/// Where the server listens by default: loopback only, on a port no supported backend
+/// uses by default (llama.cpp 8080, koboldcpp 5001, ollama 11434, LM Studio 1234,
+/// vLLM 8000, text-generation-webui 5000).
+pub const DEFAULT_LISTEN: &str = "127.0.0.1:8089";
+
+/// The default request-body limit: 4 MiB.
+pub const DEFAULT_MAX_BODY_BYTES: usize = 4 * 1024 * 1024;
+
+/// The whole configuration file.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ServerConfig {
+    /// The address to listen on, `HOST:PORT` (default [`DEFAULT_LISTEN`]).
+    #[serde(default = "default_listen")]
+    pub listen: String,
+    /// Keys clients must send as `Authorization: Bearer KEY`; empty: no key needed.
+    #[serde(default)]
+    pub api_keys: Vec<Secret>,
+    /// The largest request body accepted, in bytes (default [`DEFAULT_MAX_BODY_BYTES`]).
+    #[serde(default = "default_max_body_bytes")]
+    pub max_body_bytes: usize,
+    /// The models served; the request's `model` picks one by its `name`.
+    #[serde(default)]
+    pub models: Vec<ModelConfig>,
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        ServerConfig {
+            listen: default_listen(),
+            api_keys: Vec::new(),
+            max_body_bytes: DEFAULT_MAX_BODY_BYTES,
+            models: Vec::new(),
+        }
+    }
+}
+
+/// How a model's prompts are counted for the context-window check.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Tokenizer {
+    /// The server's own tokenizer where the backend has one, else cl100k_base.
+    #[default]
+    Server,
+    /// Always cl100k_base (no extra request).
+    Cl100k,
+}
+
+/// One `[[models]]` entry: a public model name and the backend serving it.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ModelConfig {
+    /// The name clients send as `model` (and see in `/v1/models`).
+    pub name: String,
+    /// The kind of server (`llamacpp`, `ollama`, …).
+    pub endpoint_type: String,
+    /// The server's base URL; default: the endpoint type's usual address.
+    #[serde(default)]
+    pub endpoint: Option<String>,
+    /// A registered wrapper name (the request's `wrapper` field still wins).
+    #[serde(default)]
+    pub wrapper: Option<String>,
+    /// A user-defined wrapper file; a relative path is relative to the config file.
+    #[serde(default)]
+    pub wrapper_file: Option<PathBuf>,
+    /// The model's context window in tokens.
+    pub context_window: u64,
+    /// The backend's model name; default: the public `name`.
+    #[serde(default)]
+    pub model: Option<String>,
+    /// Backend auth: `bearer_token` or `api_key`.
+    #[serde(default)]
+    pub auth_type: Option<String>,
+    /// The backend key (prefer `auth_key_env`, which keeps it out of the file).
+    #[serde(default)]
+    pub auth_key: Option<Secret>,
+    /// The environment variable holding the backend key.
+    #[serde(default)]
+    pub auth_key_env: Option<String>,
+    /// The completion settings preset: `simple` (default) or `deterministic_mirostat`.
+    #[serde(default)]
+    pub settings_preset: Option<String>,
+    /// Seconds to wait for the whole backend reply (default 600).
+    #[serde(default)]
+    pub timeout_secs: Option<f64>,
+    /// How prompts are counted (default `server`).
+    #[serde(default)]
+    pub tokenizer: Tokenizer,
+}
+
+impl ModelConfig {
+    /// An entry with only the required fields; the rest take their defaults.
+    pub fn new(
+        name: impl Into<String>,
+        endpoint_type: impl Into<String>,
+        context_window: u64,
+    ) -> Self {
+        ModelConfig {
+            name: name.into(),
+            endpoint_type: endpoint_type.into(),
+            context_window,
+            ..ModelConfig::default()
+        }
+    }
+
+    /// The backend key: `auth_key`, else the value of `auth_key_env`.
+    pub fn auth_key(&self) -> Result<Option<Secret>, ConfigError> {
+        match (&self.auth_key, &self.auth_key_env) {
+            (Some(_), Some(_)) => Err(self.invalid("give `auth_key` or `auth_key_env`, not both")),
+            (Some(key), None) => Ok(Some(key.clone())),
+            (None, Some(variable)) => match std::env::var(variable) {
+                Ok(value) if !value.is_empty() => Ok(Some(Secret::new(value))),
+                _ => Err(self.invalid(format!(
+                    "`auth_key_env` names the environment variable `{variable}`, which is not set (or empty); export it before starting the server"
+                ))),
+            },
+            (None, None) => Ok(None),
+        }
+    }
+
+    /// A [`ConfigError::Model`] about this entry.
+    pub fn invalid(&self, reason: impl Into<String>) -> ConfigError {
+        ConfigError::Model {
+            model: self.name.clone(),
+            reason: reason.into(),
+        }
+    }
+}
+
+/// Why a configuration cannot be used. Messages never hold a key.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// The file cannot be read.
+    #[error("cannot read the config file {}: {source}", path.display())]
+    Read {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// The file is not valid TOML or has unknown or mistyped fields.
+    #[error("invalid config file {origin}: {message}")]
+    Parse {
+        /// The file (or `<config>` for text).
+        origin: String,
+        /// What is wrong, with its line.
+        message: String,
+    },
+    /// A setting of the whole server is wrong.
+    #[error("invalid server config: {0}")]
+    Invalid(String),
+    /// One model entry is wrong.
+    #[error("model `{model}`: {reason}")]
+    Model {
+        /// The entry's `name`.
+        model: String,
+        /// What is wrong and what to set instead.
+        reason: String,
+    },
+}
+
+impl ServerConfig {
+    /// Parses TOML text and checks it ([`ServerConfig::validate`]).
+    pub fn from_toml_str(text: &str) -> Result<Self, ConfigError> {
+        Self::parse(text, "<config>")
+    }
+
+    /// Reads and checks a config file; relative `wrapper_file` paths are made relative
+    /// to the file's folder.
+    pub fn load(path: &Path) -> Result<Self, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+            path: path.to_owned(),
+            source,
+        })?;
+        let mut config = Self::parse(&text, &path.display().to_string())?;
+        let base = path.parent().unwrap_or_else(|| Path::new(""));
+        for model in &mut config.models {
+            if let Some(file) = &mut model.wrapper_file {
+                if file.is_relative() {
+                    *file = base.join(&*file);
+                }
+            }
+        }
+        Ok(config)
+    }
+
+    fn parse(text: &str, origin: &str) -> Result<Self, ConfigError> {
+        let config: ServerConfig = toml::from_str(text).map_err(|error| ConfigError::Parse {
+            origin: origin.to_owned(),
+            message: one_line(&error, text),
+        })?;
+        config.validate()?;
+        Ok(config)
+    }
+
+    /// Checks what can be checked without the plugin registries: at least one model,
+    /// unique non-empty names, no empty key, a non-zero body limit, a wrapper given at
+    /// most one way, a usable timeout.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        if self.listen.trim().is_empty() {
+            return Err(ConfigError::Invalid(format!(
+                "`listen` is empty; give HOST:PORT, e.g. `{DEFAULT_LISTEN}`"
+            )));
+        }
+        if self.max_body_bytes == 0 {
+            return Err(ConfigError::Invalid(
+                "`max_body_bytes` must be more than 0".to_owned(),
+            ));
+        }
+        if self
+            .api_keys
+            .iter()
+            .any(|key| key.expose().trim().is_empty())
+        {
+            return Err(ConfigError::Invalid(
+                "`api_keys` holds an empty key; remove it".to_owned(),
+            ));
+        }
+        if self.models.is_empty() {
+            return Err(ConfigError::Invalid(
+                "no models configured; add a [[models]] entry with name, endpoint_type and context_window".to_owned(),
+            ));
+        }
+        for (index, model) in self.models.iter().enumerate() {
+            if model.name.trim().is_empty() {
+                return Err(ConfigError::Invalid(format!(
+                    "models[{index}] has an empty `name`; give the name clients send as `model`"
+                )));
+            }
+            if self.models[..index].iter().any(|m| m.name == model.name) {
+                return Err(model.invalid("the name is used by more than one [[models]] entry"));
+            }
+            if model.wrapper.is_some() && model.wrapper_file.is_some() {
+                return Err(model.invalid("give `wrapper` or `wrapper_file`, not both"));
+            }
+            if let Some(seconds) = model.timeout_secs {
+                if !(seconds.is_finite() && seconds > 0.0) {
+                    return Err(model.invalid("`timeout_secs` must be a positive number"));
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+/// A TOML error on one line: its message and the line it is on, without quoting the
+/// file (which may hold keys).
+fn one_line(error: &toml::de::Error, text: &str) -> String {
+    let message = error.message().trim().replace('\n', " ");
+    match error.span() {
+        Some(span) => {
+            let line = text
+                .get(..span.start)
+                .map_or(1, |before| before.matches('\n').count() + 1);
+            format!("line {line}: {message}")
+        }
+        None => message,
+    }
+}
+
+fn default_listen() -> String {
+    DEFAULT_LISTEN.to_owned()
+}
+
+fn default_max_body_bytes() -> usize {
+    DEFAULT_MAX_BODY_BYTES
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const MINIMAL: &str = r#"
+[[models]]
+name = "local"
+endpoint_type = "llamacpp"
+context_window = 4096
+"#;
+
+    #[test]
+    fn defaults() {
+        let config = ServerConfig::from_toml_str(MINIMAL).unwrap();
+        assert_eq!(config.listen, "127.0.0.1:8089");
+        assert!(config.api_keys.is_empty());
+        assert_eq!(config.max_body_bytes, 4 * 1024 * 1024);
+        let model = &config.models[0];
+        assert_eq!(model.endpoint, None);
+        assert_eq!(model.tokenizer, Tokenizer::Server);
+        assert_eq!(model.timeout_secs, None);
+        assert_eq!(model, &ModelConfig::new("local", "llamacpp", 4096));
+    }
+
+    #[test]
+    fn every_field_parses() {
+        let text = r#"
+listen = "0.0.0.0:9000"
+api_keys = ["k1", "k2"]
+max_body_bytes = 1024
+[[models]]
+name = "a"
+endpoint_type = "ollama"
+endpoint = "http://localhost:11434"
+wrapper = "llama3"
+context_window = 8192
+model = "llama3:8b"
+auth_type = "bearer_token"
+auth_key = "secret"
+settings_preset = "deterministic_mirostat"
+timeout_secs = 30
+tokenizer = "cl100k"
+"#;
+        let config = ServerConfig::from_toml_str(text).unwrap();
+        assert_eq!(config.api_keys, vec![Secret::new("k1"), Secret::new("k2")]);
+        let model = &config.models[0];
+        assert_eq!(model.timeout_secs, Some(30.0));
+        assert_eq!(model.tokenizer, Tokenizer::Cl100k);
+        assert_eq!(model.auth_key().unwrap(), Some(Secret::new("secret")));
+        assert!(!format!("{config:?}").contains("secret"));
+    }
+
+    #[test]
+    fn unknown_fields_are_refused_with_their_line() {
+        for (text, field) in [
+            (format!("{MINIMAL}colour = \"red\"\n"), "colour"),
+            (format!("port = 1\n{MINIMAL}"), "port"),
+        ] {
+            let error = ServerConfig::from_toml_str(&text).unwrap_err();
+            let message = error.to_string();
+            assert!(message.contains(field), "{message}");
+            assert!(message.contains("line"), "{message}");
+            assert!(!message.contains('\n'), "{message}");
+        }
+    }
+
+    #[test]
+    fn inconsistent_entries_are_refused() {
+        let cases = [
+            ("", "no models configured"),
+            (&format!("{MINIMAL}{MINIMAL}") as &str, "more than one"),
+            (
+                &format!("{MINIMAL}wrapper = \"a\"\nwrapper_file = \"b\"\n"),
+                "not both",
+            ),
+            (&format!("{MINIMAL}timeout_secs = 0\n"), "timeout_secs"),
+            (&format!("api_keys = [\"\"]\n{MINIMAL}"), "empty key"),
+            (&format!("max_body_bytes = 0\n{MINIMAL}"), "max_body_bytes"),
+        ];
+        for (text, needle) in cases {
+            let message = ServerConfig::from_toml_str(text).unwrap_err().to_string();
+            assert!(message.contains(needle), "{needle}: {message}");
+        }
+    }
+
+    #[test]
+    fn auth_key_env_reads_the_variable() {
+        let mut model = ModelConfig::new("m", "llamacpp", 10);
+        model.auth_key_env = Some("PROXY_SERVER_TEST_KEY_SET".into());
+        std::env::set_var("PROXY_SERVER_TEST_KEY_SET", "from-env");
+        assert_eq!(model.auth_key().unwrap(), Some(Secret::new("from-env")));
+        model.auth_key_env = Some("PROXY_SERVER_TEST_KEY_UNSET".into());
+        let message = model.auth_key().unwrap_err().to_string();
+        assert!(message.contains("PROXY_SERVER_TEST_KEY_UNSET"), "{message}");
+        model.auth_key = Some(Secret::new("x"));
+        assert!(model
+            .auth_key()
+            .unwrap_err()
+            .to_string()
+            .contains("not both"));
+    }
+
+    #[test]
+    fn relative_wrapper_files_follow_the_config_file() {
+        let dir = std::env::temp_dir().join(format!("proxy-server-config-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("serve.toml");
+        std::fs::write(&path, format!("{MINIMAL}wrapper_file = \"w.toml\"\n")).unwrap();
+        let config = ServerConfig::load(&path).unwrap();
+        assert_eq!(config.models[0].wrapper_file, Some(dir.join("w.toml")));
+        let missing = ServerConfig::load(&dir.join("absent.toml")).unwrap_err();
+        assert!(missing.to_string().contains("absent.toml"));
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+}

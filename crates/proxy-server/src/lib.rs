@@ -1,0 +1,96 @@
+//! The OpenAI-compatible HTTP server of chat-completion-proxy: any OpenAI client can
+//! point its base URL here and get tool calls from a local model.
+//!
+//! * Routes ([`router`]): `POST /v1/chat/completions` (also `/chat/completions`),
+//!   `GET /v1/models`, `GET /health`.
+//! * Configuration ([`ServerConfig`], TOML): listen address, optional API keys, body
+//!   limit, and `[[models]]` entries; the request's `model` picks the entry.
+//! * Errors: OpenAI's envelope `{"error": {"message", "type", "param", "code"}}`,
+//!   mapped from the error kinds in one place ([`errors::classify`]).
+//! * API keys (`Authorization: Bearer`), compared in constant time; keys and backend
+//!   credentials never appear in logs or error messages.
+//! * Logs: a `tracing` span per request (id, model, endpoint type, wrapper, tokens,
+//!   status, latency); response headers `x-request-id` and `x-proxy-overhead-ms` (the
+//!   proxy's own time, outside the backend call).
+//! * Streaming (`stream: true`): OpenAI `chat.completion.chunk` server-sent events.
+//!   For now every backend's completion is finished first and then sent as chunks
+//!   (role, content, tool call, finish reason, usage, `[DONE]`); token-by-token
+//!   streaming from llama.cpp's `/completion` is a later step.
+//! * Graceful shutdown ([`serve`], [`shutdown_signal`]): in-flight requests finish.
+//!
+//! This crate links no plugin: the binary links the wrappers and backends and passes
+//! a [`WrapperLoader`] for `wrapper_file` entries.
+//!
+//! ```no_run
+//! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+//! use proxy_server::{serve, shutdown_signal, ServerConfig, ServerState};
+//! let config = ServerConfig::load("serve.toml".as_ref())?;
+//! let state = ServerState::from_config(&config, &proxy_server::no_wrapper_files)?;
+//! let listener = tokio::net::TcpListener::bind(&config.listen).await?;
+//! serve(state, listener, shutdown_signal()).await?;
+//! # Ok(()) }
+//! ```
+
+pub mod auth;
+pub mod config;
+pub mod errors;
+pub mod extract;
+pub mod models;
+pub mod routes;
+pub mod state;
+pub mod streaming;
+pub mod telemetry;
+
+use std::future::Future;
+
+pub use auth::{ApiKeys, Secret};
+pub use config::{
+    ConfigError, ModelConfig, ServerConfig, Tokenizer, DEFAULT_LISTEN, DEFAULT_MAX_BODY_BYTES,
+};
+pub use errors::ApiError;
+pub use models::{no_wrapper_files, LoadError, ModelEntry, ModelTable, WrapperLoader};
+pub use routes::router;
+pub use state::ServerState;
+
+/// Serves `state` on `listener` until `shutdown` completes, then stops accepting
+/// connections and waits for the requests in flight to finish.
+pub async fn serve(
+    state: ServerState,
+    listener: tokio::net::TcpListener,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    axum::serve(listener, router(state))
+        .with_graceful_shutdown(shutdown)
+        .await
+}
+
+/// Completes on SIGINT (Ctrl-C) or, on Unix, SIGTERM. If a signal handler cannot be
+/// installed, that signal is ignored (logged) rather than stopping the server.
+pub async fn shutdown_signal() {
+    let interrupt = async {
+        if let Err(error) = tokio::signal::ctrl_c().await {
+            tracing::warn!("cannot listen for Ctrl-C ({error}); stop the server another way");
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        use tokio::signal::unix::{signal, SignalKind};
+        match signal(SignalKind::terminate()) {
+            Ok(mut stream) => {
+                stream.recv().await;
+            }
+            Err(error) => {
+                tracing::warn!("cannot listen for SIGTERM ({error})");
+                std::future::pending::<()>().await;
+            }
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = interrupt => {}
+        () = terminate => {}
+    }
+    tracing::info!("shutting down: finishing the requests in flight");
+}

@@ -1,0 +1,14 @@
+//! The server over real HTTP: the router on an ephemeral loopback port, driven with
+//! reqwest, in front of a wiremock server speaking llama.cpp's `/completion` (the
+//! llamacpp backend and the chatml wrapper are linked through the facade).
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // a test fails loudly
+
+use chat_completion_proxy as _;
+
+mod common;
+
+mod completions;
+mod errors;
+mod lifecycle;
+mod logging;
+mod streaming;
