@@ -51,6 +51,15 @@ fn client() -> ProxyClient {
     ProxyClient::builder().settings_file(None).build().unwrap()
 }
 
+/// A client that counts with cl100k_base, so no `/tokenize` request is made.
+fn cl100k_client() -> ProxyClient {
+    ProxyClient::builder()
+        .settings_file(None)
+        .token_counting(TokenCounting::Cl100k)
+        .build()
+        .unwrap()
+}
+
 fn target(server: &MockServer, endpoint_type: &str) -> ModelTarget {
     ModelTarget::new(endpoint_type, server.uri(), 4096)
 }
@@ -190,11 +199,7 @@ async fn legacy_functions_get_function_call_and_counted_usage() {
     let mut req = request(json!({"wrapper": "chatml"}));
     req.tools = None;
     req.functions = Some(serde_json::from_value::<Vec<FunctionSchema>>(functions()).unwrap());
-    let client = ProxyClient::builder()
-        .settings_file(None)
-        .token_counting(TokenCounting::Cl100k)
-        .build()
-        .unwrap();
+    let client = cl100k_client();
     let response = client
         .get_chat_completion(&target(&server, "llamacpp"), &req)
         .await
@@ -240,11 +245,7 @@ async fn an_inner_thoughts_only_answer_cut_at_the_limit_finishes_with_length() {
         .await;
     let mut target = target(&server, "llamacpp");
     target.wrapper = WrapperSelection::Named("chatml-noforce".into());
-    let client = ProxyClient::builder()
-        .settings_file(None)
-        .token_counting(TokenCounting::Cl100k)
-        .build()
-        .unwrap();
+    let client = cl100k_client();
     let response = client
         .get_chat_completion(&target, &request(json!({})))
         .await
@@ -337,11 +338,7 @@ async fn the_summarizer_prompt_gets_the_summary_wrapper_and_plain_text_back() {
     .unwrap();
     let mut target = target(&server, "llamacpp");
     target.wrapper = WrapperSelection::Named("chatml".into());
-    let client = ProxyClient::builder()
-        .settings_file(None)
-        .token_counting(TokenCounting::Cl100k)
-        .build()
-        .unwrap();
+    let client = cl100k_client();
     let response = client.get_chat_completion(&target, &req).await.unwrap();
     assert_eq!(
         response.choices[0].message.content.as_deref(),

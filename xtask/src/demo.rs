@@ -1,51 +1,99 @@
-//! `cargo xtask demo`: the main job on the example conversation shipped in
-//! `examples/`: render it into a ChatML prompt, then parse an example model reply
-//! (with the damage local models typically do) back into an OpenAI assistant message.
+//! `cargo xtask demo`: the main job, end to end, on a real model.
+//!
+//! Provides (first run only, with progress) and starts a real llama.cpp server with
+//! SmolLM2-135M-Instruct, starts `chat-completion-proxy serve` in front of it, sends the
+//! MemGPT-style conversation in `examples/conversation.json` with its tools over HTTP as
+//! any OpenAI client would, prints the returned tool call and the timings, and stops both.
 
 use std::path::Path;
-use std::process::{Command, Stdio};
+use std::time::Instant;
 
-use anyhow::{bail, Context, Result};
+use anyhow::{Context, Result};
+use serde_json::{json, Value};
 
+use crate::e2e::{cargo, start_proxy};
+use crate::llama_server;
 use crate::plugins::CLI;
 
-/// Runs the demo through the CLI binary.
+/// Runs the demo.
 pub fn run(root: &Path) -> Result<()> {
-    let examples = root.join("examples");
-    println!("== 1. render: examples/conversation.json -> the prompt a ChatML model receives\n");
-    let prompt = cli(
-        root,
-        &["render", "--wrapper", "chatml"],
-        &examples.join("conversation.json"),
+    println!("== building chat-completion-proxy");
+    cargo(root, &["build", "--quiet", "-p", CLI])?;
+    println!("== starting a real llama.cpp server with SmolLM2-135M-Instruct (ChatML)");
+    let llama = llama_server::start()?;
+    println!("== starting `chat-completion-proxy serve` in front of it (wrapper chatml-grammar)");
+    let proxy = start_proxy(root, &llama.url, None, "smollm2")?;
+
+    let example = root.join("examples/conversation.json");
+    let conversation: Value = serde_json::from_str(
+        &std::fs::read_to_string(&example)
+            .with_context(|| format!("cannot read {}", example.display()))?,
     )?;
-    println!("{prompt}");
+    let tools: Vec<Value> = conversation["functions"]
+        .as_array()
+        .context("examples/conversation.json has no functions")?
+        .iter()
+        .map(|function| json!({"type": "function", "function": function}))
+        .collect();
+    let request = json!({
+        "model": "smollm2",
+        "messages": conversation["messages"],
+        "tools": tools,
+        "temperature": 0,
+        "seed": 42,
+    });
+    println!("\n== POST {}/v1/chat/completions", proxy.url);
+    for message in conversation["messages"].as_array().into_iter().flatten() {
+        println!("   {}: {}", message["role"], short(&message["content"]));
+    }
+    let started = Instant::now();
+    let mut reply = ureq::post(&format!("{}/v1/chat/completions", proxy.url))
+        .send_json(&request)
+        .context("the proxy did not answer")?;
+    let elapsed = started.elapsed();
+    let overhead = reply
+        .headers()
+        .get("x-proxy-overhead-ms")
+        .and_then(|value| value.to_str().ok())
+        .unwrap_or("?")
+        .to_owned();
+    let response: Value = reply.body_mut().read_json()?;
+    let message = &response["choices"][0]["message"];
+    println!("\n== the model's answer, as an OpenAI response");
+    println!("   inner thoughts: {}", short(&message["content"]));
+    for call in message["tool_calls"].as_array().into_iter().flatten() {
+        println!(
+            "   tool call {}: {}({})",
+            call["id"].as_str().unwrap_or("?"),
+            call["function"]["name"].as_str().unwrap_or("?"),
+            call["function"]["arguments"]
+                .as_str()
+                .unwrap_or("?")
+                .replace('\n', "")
+        );
+    }
     println!(
-        "\n\n== 2. parse: examples/chatml-reply.txt (the model's raw continuation) -> OpenAI message\n"
+        "   finish_reason: {}",
+        response["choices"][0]["finish_reason"]
     );
-    let reply = std::fs::read_to_string(examples.join("chatml-reply.txt"))?;
-    println!("raw model text: {reply:?}\n");
-    let message = cli(
-        root,
-        &["parse", "--wrapper", "chatml"],
-        &examples.join("chatml-reply.txt"),
-    )?;
-    println!("{message}");
+    println!("   usage: {}", response["usage"]);
+    println!(
+        "\n== timings: {:.0?} in all, of which the proxy's own work: {overhead} ms",
+        elapsed
+    );
+    drop(proxy);
+    drop(llama);
+    println!("== stopped the proxy and llama-server");
     Ok(())
 }
 
-fn cli(root: &Path, args: &[&str], stdin_file: &Path) -> Result<String> {
-    let stdin = std::fs::File::open(stdin_file)
-        .with_context(|| format!("cannot open {}", stdin_file.display()))?;
-    let output = Command::new(env!("CARGO"))
-        .args(["run", "--quiet", "-p", CLI, "--"])
-        .args(args)
-        .current_dir(root)
-        .stdin(Stdio::from(stdin))
-        .stderr(Stdio::inherit())
-        .output()
-        .context("cannot run the CLI")?;
-    if !output.status.success() {
-        bail!("`chat-completion-proxy {}` failed", args.join(" "));
+fn short(value: &Value) -> String {
+    let text = value
+        .as_str()
+        .map_or_else(|| value.to_string(), str::to_owned);
+    let line = text.replace('\n', " ");
+    match line.char_indices().nth(120) {
+        Some((cut, _)) => format!("{}…", &line[..cut]),
+        None => line,
     }
-    Ok(String::from_utf8_lossy(&output.stdout).into_owned())
 }

