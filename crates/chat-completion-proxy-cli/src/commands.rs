@@ -41,16 +41,17 @@ enum Command {
 
 /// How the wrapper is chosen.
 #[derive(Debug, Args)]
-struct WrapperArgs {
-    /// A registered wrapper name (see `wrappers`); the default is `chatml`.
+pub(crate) struct WrapperArgs {
+    /// A registered wrapper name (see `wrappers`); the default is `chatml` (for
+    /// `complete`, a request's `wrapper` field wins).
     #[arg(long, conflicts_with = "wrapper_file")]
-    wrapper: Option<String>,
+    pub(crate) wrapper: Option<String>,
     /// A user-defined wrapper file (TOML, see the README).
     #[arg(long, value_name = "PATH")]
-    wrapper_file: Option<PathBuf>,
+    pub(crate) wrapper_file: Option<PathBuf>,
     /// Pre-seed the agent's first reply with `send_message` (wrappers that support it).
     #[arg(long)]
-    first_message: bool,
+    pub(crate) first_message: bool,
 }
 
 /// What `render` reads on stdin.

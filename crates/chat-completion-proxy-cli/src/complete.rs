@@ -1,6 +1,5 @@
 //! `complete` and `backends`: the whole pipeline against a real server.
 
-use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -24,15 +23,8 @@ pub struct CompleteArgs {
     /// The model's context window in tokens; longer prompts are refused before sending.
     #[arg(long, value_name = "N")]
     context_window: u64,
-    /// A registered wrapper name (see `wrappers`); the request's `wrapper` field wins.
-    #[arg(long, conflicts_with = "wrapper_file")]
-    wrapper: Option<String>,
-    /// A user-defined wrapper file (TOML, see the README).
-    #[arg(long, value_name = "PATH")]
-    wrapper_file: Option<PathBuf>,
-    /// Pre-seed the agent's first reply with `send_message` (wrappers that support it).
-    #[arg(long)]
-    first_message: bool,
+    #[command(flatten)]
+    wrapper: crate::commands::WrapperArgs,
     /// The backend's model name (required by ollama, vLLM and Groq); defaults to the
     /// request's `model`.
     #[arg(long)]
@@ -103,7 +95,7 @@ pub fn complete(args: &CompleteArgs, stdin: &str) -> Result<String> {
     target.model = args.model.clone();
     target.auth = BackendAuth::from_parts(args.auth_type.as_deref(), args.auth_key.as_deref())?;
     target.settings_preset = args.preset.parse::<SettingsPreset>()?;
-    target.wrapper = match (&args.wrapper_file, &args.wrapper) {
+    target.wrapper = match (&args.wrapper.wrapper_file, &args.wrapper.wrapper) {
         (Some(path), _) => WrapperSelection::Custom {
             name: path.display().to_string(),
             wrapper: Arc::from(crate::commands::load_wrapper_file(path)?),
@@ -112,7 +104,7 @@ pub fn complete(args: &CompleteArgs, stdin: &str) -> Result<String> {
         (None, None) => WrapperSelection::Default,
     };
     let mut request = request;
-    if args.first_message {
+    if args.wrapper.first_message {
         request.first_message = Some(true);
     }
     if args.no_function_correction && request.function_correction.is_none() {
