@@ -44,7 +44,11 @@ pub fn run(root: &Path) -> Result<()> {
     });
     println!("\n== POST {}/v1/chat/completions", proxy.url);
     for message in conversation["messages"].as_array().into_iter().flatten() {
-        println!("   {}: {}", message["role"], short(&message["content"]));
+        println!(
+            "   {}: {}",
+            message["role"].as_str().unwrap_or("?"),
+            short(&message["content"])
+        );
     }
     let started = Instant::now();
     let mut reply = ureq::post(&format!("{}/v1/chat/completions", proxy.url))

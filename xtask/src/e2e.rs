@@ -55,7 +55,7 @@ pub fn start_proxy(root: &Path, backend: &str, key: Option<&str>, model: &str) -
         "chat-completion-proxy serve",
         &mut command,
         port,
-        &llama_server::cache_dir()?.join("proxy-serve.log"),
+        &llama_server::cache_dir()?.join(format!("proxy-serve-{port}.log")),
         Duration::from_secs(30),
     )
 }

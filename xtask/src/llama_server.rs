@@ -219,7 +219,7 @@ pub fn start() -> Result<Service> {
         "llama-server",
         &mut command,
         port,
-        &cache.join("llama-server.log"),
+        &cache.join(format!("llama-server-{port}.log")),
         Duration::from_secs(120),
     )
 }
