@@ -43,9 +43,11 @@ fn main() -> ExitCode {
     }
 }
 
-fn runs_from_args() -> Result<u32, String> {
+/// `--runs N` (default 5) and `--wrappers a,b` (default: all four).
+fn args() -> Result<(u32, Vec<String>), String> {
     let mut args = std::env::args().skip(1);
     let mut runs = 5;
+    let mut wrappers: Vec<String> = WRAPPERS.iter().map(|w| (*w).to_owned()).collect();
     while let Some(arg) = args.next() {
         match arg.as_str() {
             "--runs" => {
@@ -54,14 +56,22 @@ fn runs_from_args() -> Result<u32, String> {
                     .and_then(|value| value.parse().ok())
                     .ok_or("--runs needs a positive number")?;
             }
+            "--wrappers" => {
+                wrappers = args
+                    .next()
+                    .ok_or("--wrappers needs a comma-separated list")?
+                    .split(',')
+                    .map(str::to_owned)
+                    .collect();
+            }
             other => {
                 return Err(format!(
-                    "unknown argument `{other}`; usage: fidelity [--runs N]"
+                    "unknown argument `{other}`; usage: fidelity [--runs N] [--wrappers a,b]"
                 ))
             }
         }
     }
-    Ok(runs)
+    Ok((runs, wrappers))
 }
 
 fn run() -> Result<(), String> {
