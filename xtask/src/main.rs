@@ -5,7 +5,9 @@
 //! - `test-all`: every check the project has, in the order CI runs them.
 //! - `e2e`: the end-to-end tests on a real llama.cpp server with a real model.
 //! - `fidelity`: valid-call rates per wrapper on that model.
+//! - `bench`: the end-to-end load benchmark (stub backend, direct and through `serve`).
 
+mod bench;
 mod demo;
 mod e2e;
 mod llama_server;
@@ -21,6 +23,7 @@ fn main() -> ExitCode {
         Some("test-all") => test_all::run(),
         Some("demo") => demo::run(&test_all::workspace_root()),
         Some("e2e") => e2e::run(&test_all::workspace_root()),
+        Some("bench") => bench::run(&test_all::workspace_root(), &args[1..]),
         Some("fidelity") => e2e::fidelity(&test_all::workspace_root(), &args[1..]),
         Some(other) => Err(anyhow::anyhow!("unknown task `{other}`\n\n{USAGE}")),
         None => Err(anyhow::anyhow!("{USAGE}")),
@@ -37,6 +40,8 @@ fn main() -> ExitCode {
 const USAGE: &str = "usage: cargo xtask <task>
 
 tasks:
+  bench      [--requests N] [--concurrency 1,64,512] load benchmark: a stub llama.cpp
+             directly and through `serve` (release); table + target/bench/load.json
   demo       render examples/conversation.json with chatml and parse an example reply
   e2e        end-to-end tests on a real llama.cpp server and model (built/downloaded on
              first use into ~/.cache/chat-completion-proxy/e2e, or $CCP_E2E_CACHE)
