@@ -47,9 +47,16 @@ async fn grammar_wrappers_on_llamacpp_always_call_a_given_function_with_valid_ar
                 check_call(message, &conversation.functions).unwrap_or_else(|problem| {
                     panic!("{wrapper} on {}: {problem}", conversation.case)
                 });
-                assert_eq!(
-                    serde_json::to_value(response.choices[0].finish_reason).unwrap(),
-                    "tool_calls"
+                // `length` only when the model spent its whole token budget (a long
+                // inner monologue); the call was then closed by repair and still validates.
+                let finish = serde_json::to_value(response.choices[0].finish_reason).unwrap();
+                let budget = conversation.request.max_tokens.unwrap();
+                assert!(
+                    finish == "tool_calls"
+                        || (finish == "length" && response.usage.completion_tokens >= budget),
+                    "{wrapper} on {}: finish_reason {finish} after {} tokens",
+                    conversation.case,
+                    response.usage.completion_tokens
                 );
             } else {
                 assert!(
