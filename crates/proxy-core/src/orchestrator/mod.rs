@@ -22,6 +22,8 @@ mod client;
 mod error;
 mod pipeline;
 mod target;
+#[cfg(test)]
+mod test_support;
 mod validation;
 
 use std::sync::OnceLock;

@@ -317,15 +317,8 @@ fn finish_reason(
 mod tests {
     use super::*;
     use crate::chat::ParsedFunctionCall;
-    use serde_json::{json, Value};
-
-    fn request(value: Value) -> ChatCompletionRequest {
-        serde_json::from_value(value).unwrap()
-    }
-
-    fn target() -> ModelTarget {
-        ModelTarget::new("llamacpp", "http://localhost:8080", 4096)
-    }
+    use crate::orchestrator::test_support::{request, target};
+    use serde_json::json;
 
     #[test]
     fn finish_reasons() {

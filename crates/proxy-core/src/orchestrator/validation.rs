@@ -65,15 +65,8 @@ pub(super) fn check_request(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::orchestrator::test_support::{request, target};
     use serde_json::json;
-
-    fn request(value: Value) -> ChatCompletionRequest {
-        serde_json::from_value(value).unwrap()
-    }
-
-    fn target() -> ModelTarget {
-        ModelTarget::new("llamacpp", "http://localhost:8080", 4096)
-    }
 
     #[test]
     fn only_auto_or_absent_function_choices_are_accepted() {
