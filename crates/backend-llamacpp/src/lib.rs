@@ -5,14 +5,18 @@
 //! fields (`max_tokens` becomes `n_predict`). Reply: the text from `content`,
 //! generated tokens from `tokens_predicted`, the stop reason from `stop_type` (newer
 //! servers) or `stopped_eos`/`stopped_word`/`stopped_limit` (before Dec 2024).
-//! Token counting uses the server's `POST /tokenize`.
+//! Streaming: the same body with `"stream": true`; the reply is server-sent events,
+//! one `data: {"content": …}` per token, the last with `"stop": true` and the
+//! counts (no `[DONE]`). Token counting uses the server's `POST /tokenize`.
 
 mod wire;
 
 use async_trait::async_trait;
-use proxy_core::backend::http::{post_json, BackendCall};
+use proxy_core::backend::http::{post_json, send_json, BackendCall};
+use proxy_core::backend::streaming::sse_completion_stream;
 use proxy_core::backend::{
-    BackendCompletion, BackendError, BackendRequest, CompletionBackend, TokenCountRequest,
+    BackendCompletion, BackendError, BackendRequest, BackendStream, CompletionBackend,
+    TokenCountRequest,
 };
 
 /// The completion path.
@@ -32,14 +36,28 @@ impl CompletionBackend for LlamaCppBackend {
         http: &reqwest::Client,
         request: &BackendRequest<'_>,
     ) -> Result<BackendCompletion, BackendError> {
-        let call = BackendCall {
-            endpoint: request.endpoint,
-            path: COMPLETION_PATH,
-            auth: request.auth,
-            server: SERVER,
-        };
-        let reply = post_json::<wire::CompletionReply>(http, &call, &wire::body(request)).await?;
+        let reply = post_json::<wire::CompletionReply>(
+            http,
+            &completion_call(request),
+            &wire::body(request, false),
+        )
+        .await?;
         wire::completion(reply)
+    }
+
+    async fn complete_streaming(
+        &self,
+        http: &reqwest::Client,
+        request: &BackendRequest<'_>,
+    ) -> Result<Option<BackendStream>, BackendError> {
+        let call = completion_call(request);
+        let (response, uri) = send_json(http, &call, &wire::body(request, true)).await?;
+        Ok(Some(sse_completion_stream(
+            response,
+            &call,
+            uri,
+            wire::stream_chunk,
+        )))
     }
 
     async fn count_tokens(
@@ -56,6 +74,16 @@ impl CompletionBackend for LlamaCppBackend {
         let body = serde_json::json!({ "content": request.text });
         let reply = post_json::<wire::TokenizeReply>(http, &call, &body).await?;
         Ok(Some(reply.value.tokens.len() as u64))
+    }
+}
+
+/// The `/completion` call for `request`.
+fn completion_call<'a>(request: &BackendRequest<'a>) -> BackendCall<'a> {
+    BackendCall {
+        endpoint: request.endpoint,
+        path: COMPLETION_PATH,
+        auth: request.auth,
+        server: SERVER,
     }
 }
 

@@ -3,7 +3,7 @@
 use proxy_core::backend::completion::nonzero;
 use proxy_core::backend::fields::{write_overrides, write_stop_sequences, SamplingFieldNames};
 use proxy_core::backend::{
-    BackendCompletion, BackendError, BackendFinishReason, BackendRequest, JsonReply,
+    BackendCompletion, BackendError, BackendFinishReason, BackendRequest, JsonReply, StreamChunk,
 };
 use serde::Deserialize;
 use serde_json::{json, Value};
@@ -11,8 +11,10 @@ use serde_json::{json, Value};
 /// The sampling fields under llama.cpp's names.
 const FIELDS: SamplingFieldNames = SamplingFieldNames::OPENAI.with_max_tokens(&["n_predict"]);
 
-/// Settings, `prompt`, `stop` (array), `grammar` when asked, then the overrides.
-pub fn body(request: &BackendRequest<'_>) -> Value {
+/// Settings, `prompt`, `stop` (array), `grammar` when asked, then the overrides;
+/// `"stream": true` when streaming; otherwise no `stream` field (the server's
+/// default is not to stream, and a settings file cannot turn the call into a stream).
+pub fn body(request: &BackendRequest<'_>, stream: bool) -> Value {
     let mut body = request.settings.clone();
     body.insert("prompt".into(), json!(request.prompt));
     if let Some(grammar) = request.grammar {
@@ -20,14 +22,21 @@ pub fn body(request: &BackendRequest<'_>) -> Value {
     }
     write_stop_sequences(&mut body, request, "stop");
     write_overrides(&mut body, &request.overrides, &FIELDS, "llamacpp");
+    if stream {
+        body.insert("stream".into(), json!(true));
+    } else {
+        body.remove("stream");
+    }
     Value::Object(body)
 }
 
-/// A `/completion` reply (non-streaming).
+/// A `/completion` reply, or one chunk of a streamed one (the last chunk has
+/// `"stop": true` and the counts; since Dec 2024 its `content` is empty).
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(default)]
 pub struct CompletionReply {
     content: Option<String>,
+    stop: Option<bool>,
     tokens_predicted: Option<u64>,
     tokens_evaluated: Option<u64>,
     stop_type: Option<String>,
@@ -65,6 +74,23 @@ pub fn completion(reply: JsonReply<CompletionReply>) -> Result<BackendCompletion
     reply.into_completion(text, completion_tokens, prompt_tokens, finish)
 }
 
+/// Reads one chunk of a streamed `/completion` reply.
+pub fn stream_chunk(json: &Value) -> Result<StreamChunk, String> {
+    let reply = CompletionReply::deserialize(json)
+        .map_err(|error| format!("unexpected stream chunk shape: {error}"))?;
+    let Some(text) = reply.content.clone() else {
+        return Err("the stream chunk has no `content`".to_owned());
+    };
+    let last = reply.stop == Some(true);
+    Ok(StreamChunk {
+        text,
+        completion_tokens: reply.tokens_predicted,
+        prompt_tokens: reply.tokens_evaluated,
+        finish_reason: last.then(|| reply.finish_reason()),
+        last,
+    })
+}
+
 /// A `/tokenize` reply: token ids, or `{id, piece}` objects with `with_pieces`.
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(default)]
@@ -81,6 +107,32 @@ mod tests {
         serde_json::from_value::<CompletionReply>(reply)
             .unwrap_or_default()
             .finish_reason()
+    }
+
+    #[test]
+    fn stream_chunks() {
+        let piece = stream_chunk(&json!({"content": "Hi", "stop": false, "index": 0}));
+        assert_eq!(
+            piece,
+            Ok(StreamChunk {
+                text: "Hi".into(),
+                ..StreamChunk::default()
+            })
+        );
+        let last = stream_chunk(&json!({"content": "", "stop": true, "stop_type": "limit",
+            "tokens_predicted": 5, "tokens_evaluated": 12}));
+        assert_eq!(
+            last,
+            Ok(StreamChunk {
+                text: String::new(),
+                completion_tokens: Some(5),
+                prompt_tokens: Some(12),
+                finish_reason: Some(BackendFinishReason::Length),
+                last: true,
+            })
+        );
+        assert!(stream_chunk(&json!({"stop": true})).is_err());
+        assert!(stream_chunk(&json!({"content": 3})).is_err());
     }
 
     #[test]

@@ -5,7 +5,8 @@
 use backend_llamacpp::LlamaCppBackend;
 use conformance::{client, received_bodies, request, settings, PROMPT};
 use proxy_core::backend::{
-    BackendAuth, BackendCompletion, BackendFinishReason, CompletionBackend, TokenCountRequest,
+    BackendAuth, BackendCompletion, BackendError, BackendFinishReason, BackendStreamEvent,
+    CompletionBackend, TokenCountRequest,
 };
 use proxy_core::settings::SIMPLE_STOP;
 use serde_json::json;
@@ -128,4 +129,81 @@ async fn counts_tokens_with_the_servers_tokenizer() {
         received_bodies(&server).await,
         vec![json!({"content": "hello world!"})]
     );
+}
+
+#[tokio::test]
+async fn streams_tokens_as_server_sent_events() {
+    // Setup: the events as llama-server sends them (a ping comment, one chunk per
+    // token, the last with `stop` and the counts, no `[DONE]`).
+    let server = MockServer::start().await;
+    let events = concat!(
+        ": ping\n\n",
+        "data: {\"index\":0,\"content\":\"{\\\"gree\",\"tokens\":[],\"stop\":false,\"id_slot\":0}\n\n",
+        "data: {\"index\":0,\"content\":\"ting\\\": 1}\",\"tokens\":[],\"stop\":false,\"id_slot\":0}\n\n",
+        "data: {\"index\":0,\"content\":\"\",\"tokens\":[],\"stop\":true,\"id_slot\":0,",
+        "\"tokens_predicted\":4,\"tokens_evaluated\":14,\"stop_type\":\"eos\",\"stopping_word\":\"\"}\n\n",
+    );
+    Mock::given(method("POST"))
+        .and(path("/completion"))
+        .respond_with(ResponseTemplate::new(200).set_body_raw(events, "text/event-stream"))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let settings = settings();
+    let endpoint = server.uri();
+    let request = request(&endpoint, &settings);
+
+    // Exec
+    let stream = LlamaCppBackend
+        .complete_streaming(&client(), &request)
+        .await
+        .unwrap()
+        .expect("llama.cpp streams");
+    let events: Vec<_> = futures::StreamExt::collect(stream).await;
+
+    // Check
+    assert_eq!(
+        events,
+        vec![
+            Ok(BackendStreamEvent::Text("{\"gree".into())),
+            Ok(BackendStreamEvent::Text("ting\": 1}".into())),
+            Ok(BackendStreamEvent::Finished(BackendCompletion {
+                text: "{\"greeting\": 1}".into(),
+                completion_tokens: Some(4),
+                prompt_tokens: Some(14),
+                finish_reason: BackendFinishReason::Stop,
+            })),
+        ]
+    );
+    let body = &received_bodies(&server).await[0];
+    assert_eq!(body["stream"], json!(true));
+    assert_eq!(body["prompt"], json!(PROMPT));
+}
+
+#[tokio::test]
+async fn a_refused_stream_is_an_error_before_any_event() {
+    // Setup: newer servers answer a first-result error as a plain HTTP error.
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/completion"))
+        .respond_with(ResponseTemplate::new(400).set_body_json(json!({"error": {
+            "code": 400, "type": "exceed_context_size_error",
+            "message": "request (9000 tokens) exceeds the available context size (8192 tokens)"
+        }})))
+        .mount(&server)
+        .await;
+    let settings = settings();
+    let endpoint = server.uri();
+    let request = request(&endpoint, &settings);
+
+    // Exec
+    let result = LlamaCppBackend
+        .complete_streaming(&client(), &request)
+        .await;
+
+    // Check
+    assert!(matches!(
+        result,
+        Err(BackendError::ContextWindowExceeded { status: 400, .. })
+    ));
 }

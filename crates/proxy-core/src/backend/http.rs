@@ -113,6 +113,25 @@ pub async fn post_json<T: DeserializeOwned>(
     call: &BackendCall<'_>,
     body: &Value,
 ) -> Result<JsonReply<T>, BackendError> {
+    let (response, uri) = send_json(http, call, body).await?;
+    let text = response
+        .text()
+        .await
+        .map_err(|error| transport_error(error, call, &uri))?;
+    tracing::trace!("{uri} answered: {text}");
+    decode_success(text, uri, call.server)
+}
+
+/// POSTs `body` as JSON and returns the response once its status is a success, with
+/// the URI that was called; the body is left unread (for streaming replies).
+///
+/// Errors: as [`post_json`] up to the status; a non-success reply's body is read for
+/// the error.
+pub async fn send_json(
+    http: &reqwest::Client,
+    call: &BackendCall<'_>,
+    body: &Value,
+) -> Result<(reqwest::Response, String), BackendError> {
     let uri = endpoint_uri(call.endpoint, call.path)?;
     tracing::debug!("POST {uri} ({})", call.server);
     let mut request = http
@@ -128,27 +147,27 @@ pub async fn post_json<T: DeserializeOwned>(
         .await
         .map_err(|error| transport_error(error, call, &uri))?;
     let status = response.status();
+    if status.is_success() {
+        return Ok((response, uri));
+    }
     let text = response
         .text()
         .await
         .map_err(|error| transport_error(error, call, &uri))?;
     tracing::trace!("{uri} answered {status}: {text}");
-    if !status.is_success() {
-        if mentions_context_overflow(&text) {
-            return Err(BackendError::ContextWindowExceeded {
-                status: status.as_u16(),
-                body: text,
-                uri,
-            });
-        }
-        return Err(BackendError::Http {
+    if mentions_context_overflow(&text) {
+        return Err(BackendError::ContextWindowExceeded {
             status: status.as_u16(),
             body: text,
             uri,
-            server: call.server,
         });
     }
-    decode_success(text, uri, call.server)
+    Err(BackendError::Http {
+        status: status.as_u16(),
+        body: text,
+        uri,
+        server: call.server,
+    })
 }
 
 /// Reads a 200 body: JSON, not an error object, shaped like `T`.
@@ -209,7 +228,11 @@ fn auth_header(auth: &BackendAuth) -> Result<(HeaderName, HeaderValue), BackendE
 }
 
 /// Sorts a reqwest failure into timeout, connection or other transport error.
-fn transport_error(error: reqwest::Error, call: &BackendCall<'_>, uri: &str) -> BackendError {
+pub(crate) fn transport_error(
+    error: reqwest::Error,
+    call: &BackendCall<'_>,
+    uri: &str,
+) -> BackendError {
     if error.is_timeout() {
         return BackendError::Timeout {
             uri: uri.to_owned(),

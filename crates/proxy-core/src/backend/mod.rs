@@ -38,15 +38,17 @@ pub mod openai;
 pub mod registration;
 pub mod reply;
 pub mod request;
+pub mod streaming;
 
 pub use auth::BackendAuth;
 pub use completion::{BackendCompletion, BackendFinishReason};
 pub use error::BackendError;
-pub use http::{endpoint_uri, post_json, BackendCall, JsonReply};
+pub use http::{endpoint_uri, post_json, send_json, BackendCall, JsonReply};
 pub use registration::{
     available_backends, backend_registry, find_backend, BackendRegistration, RegisteredBackend,
 };
 pub use request::{BackendRequest, SamplingOverrides, TokenCountRequest};
+pub use streaming::{BackendStream, BackendStreamEvent, StreamChunk};
 
 /// One inference server's raw-completion API. Implementations must be stateless
 /// enough to share (`Send + Sync`): one instance serves every request.
@@ -66,6 +68,22 @@ pub trait CompletionBackend: Send + Sync {
         http: &reqwest::Client,
         request: &BackendRequest<'_>,
     ) -> Result<BackendCompletion, BackendError>;
+
+    /// Sends `request.prompt` asking the server to stream, and returns the stream of
+    /// text pieces once the server has accepted the request; `Ok(None)` when this
+    /// backend cannot stream (the default), so the caller uses
+    /// [`complete`](Self::complete).
+    ///
+    /// Errors before the stream starts are those of [`complete`](Self::complete); an
+    /// error during the stream is its last item. See [`streaming`].
+    async fn complete_streaming(
+        &self,
+        http: &reqwest::Client,
+        request: &BackendRequest<'_>,
+    ) -> Result<Option<BackendStream>, BackendError> {
+        let _ = (http, request);
+        Ok(None)
+    }
 
     /// Counts `request.text` with the server's own tokenizer; `Ok(None)` when the
     /// server has none (the default), so the caller falls back to
