@@ -149,7 +149,9 @@ async fn tools_request_through_llamacpp_returns_a_tool_call_with_usage() {
         arguments,
         json!({"name": "human", "content": "Name: Ada", "request_heartbeat": true})
     );
-    // The server's tokenizer counted the prompt; the backend reported the completion.
+    // The prompt fits, so it was not counted before the call; the backend reported
+    // no prompt tokens (0), so the server's tokenizer counted it after; the backend
+    // reported the completion.
     assert_eq!(
         value["usage"],
         json!({"prompt_tokens": 123, "completion_tokens": 17, "total_tokens": 140})
@@ -265,21 +267,58 @@ async fn an_inner_thoughts_only_answer_cut_at_the_limit_finishes_with_length() {
 async fn a_prompt_over_the_context_window_is_refused_before_the_completion_call() {
     let server = MockServer::start().await;
     mock_llamacpp(&server, CORE_MEMORY_CALL, 5000).await;
+    // A window smaller than the prompt's bytes: only the server's count can tell.
+    let mut target = target(&server, "llamacpp");
+    target.context_window = 300;
     let error = client()
-        .get_chat_completion(
-            &target(&server, "llamacpp"),
-            &request(json!({"wrapper": "chatml"})),
-        )
+        .get_chat_completion(&target, &request(json!({"wrapper": "chatml"})))
         .await
         .unwrap_err();
     assert_eq!(error.kind(), "context_window_exceeded");
     assert!(
         error
             .to_string()
-            .starts_with("Request exceeds maximum context length (5000 > 4096 tokens)"),
+            .starts_with("Request exceeds maximum context length (5000 > 300 tokens)"),
         "{error}"
     );
     assert!(completion_bodies(&server).await.is_empty());
+}
+
+#[tokio::test]
+async fn a_prompt_that_surely_fits_is_not_sent_to_the_tokenizer_first() {
+    // Setup: a backend that reports the prompt's tokens, and a window larger than
+    // the prompt's bytes.
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/completion"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+            "content": CORE_MEMORY_CALL, "tokens_predicted": 17, "tokens_evaluated": 150,
+            "stop_type": "eos"
+        })))
+        .mount(&server)
+        .await;
+    Mock::given(method("POST"))
+        .and(path("/tokenize"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"tokens": [1]})))
+        .expect(0)
+        .mount(&server)
+        .await;
+    let mut target = target(&server, "llamacpp");
+    target.wrapper = WrapperSelection::Named("chatml".into());
+
+    // Exec
+    let response = client()
+        .get_chat_completion(&target, &request(json!({})))
+        .await
+        .unwrap();
+
+    // Check: one request, and the usage the server reported.
+    assert_eq!(response.usage.prompt_tokens, 150);
+    assert_eq!(response.usage.completion_tokens, 17);
+    assert_eq!(
+        server.received_requests().await.unwrap_or_default().len(),
+        1
+    );
 }
 
 #[tokio::test]

@@ -31,8 +31,8 @@ pub use completion::{
     ChatCompletionRequest, ChatCompletionResponse, Choice, FinishReason, StopSequences, Usage,
 };
 pub use orchestrator::{
-    get_chat_completion, ModelTarget, ProxyClient, ProxyClientBuilder, ProxyError, TokenCounting,
-    WrapperSelection,
+    get_chat_completion, ChatCompletionEvent, ChatCompletionStream, CompletionTimings, ModelTarget,
+    ProxyClient, ProxyClientBuilder, ProxyError, ResponseHeader, TokenCounting, WrapperSelection,
 };
 pub use registry::{
     available_wrappers, find_wrapper, wrapper_registry, RegistryError, WrapperRegistration,

@@ -4,7 +4,7 @@ use crate::chat::{AssistantMessage, ChatMessage, FunctionSchema};
 use crate::repair::RepairError;
 
 /// Where the grammar generator puts `inner_thoughts` for a wrapper's answer shape.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum GrammarStyle {
     /// `{"function": …, "params": {"inner_thoughts": …, …}}`: every answer is a call.
     InnerThoughtsInParams,

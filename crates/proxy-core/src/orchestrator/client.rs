@@ -8,6 +8,7 @@ use std::time::Duration;
 use serde_json::{Map, Value};
 
 use super::error::ProxyError;
+use super::grammar_selection::{GrammarCache, GRAMMAR_CACHE_CAPACITY};
 use crate::grammar::{registered_grammar_generator, GrammarGenerator};
 use crate::settings::{completion_settings_from, settings_file_path, SettingsPreset};
 
@@ -98,6 +99,7 @@ impl ProxyClientBuilder {
             simple_settings: settings_for(SettingsPreset::Simple),
             mirostat_settings: settings_for(SettingsPreset::DeterministicMirostat),
             grammar_generator: self.grammar_generator,
+            grammar_cache: Arc::new(GrammarCache::new(GRAMMAR_CACHE_CAPACITY)),
             token_counting: self.token_counting,
             function_correction: self.function_correction.unwrap_or(true),
         })
@@ -112,6 +114,7 @@ pub struct ProxyClient {
     simple_settings: Arc<Map<String, Value>>,
     mirostat_settings: Arc<Map<String, Value>>,
     grammar_generator: Option<Arc<dyn GrammarGenerator>>,
+    pub(super) grammar_cache: Arc<GrammarCache>,
     pub(super) token_counting: TokenCounting,
     pub(super) function_correction: bool,
 }

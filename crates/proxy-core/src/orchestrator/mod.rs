@@ -20,7 +20,10 @@
 
 mod client;
 mod error;
+mod grammar_selection;
 mod pipeline;
+mod response;
+mod stream;
 mod target;
 #[cfg(test)]
 mod test_support;
@@ -34,6 +37,8 @@ pub use client::{
 };
 pub use error::ProxyError;
 pub use pipeline::CompletionTimings;
+pub use response::ResponseHeader;
+pub use stream::{ChatCompletionEvent, ChatCompletionStream};
 pub use target::{ModelTarget, WrapperSelection};
 
 use crate::completion::{ChatCompletionRequest, ChatCompletionResponse};

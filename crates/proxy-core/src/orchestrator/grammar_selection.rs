@@ -1,0 +1,198 @@
+//! Which grammar a request gets: one for `-grammar` wrappers on backends that accept
+//! grammars, built once per function set and answer shape and then reused.
+
+use std::sync::Arc;
+
+use super::client::ProxyClient;
+use super::error::ProxyError;
+use crate::backend::{backend_registry, RegisteredBackend};
+use crate::chat::FunctionSchema;
+use crate::grammar::GeneratedGrammar;
+use crate::wrapper::{GrammarStyle, PromptWrapper};
+
+/// How many distinct grammars a client keeps (an agent uses one or a few function
+/// sets; the least recently used beyond this are dropped).
+pub(super) const GRAMMAR_CACHE_CAPACITY: usize = 64;
+
+/// Grammars by answer shape and the function schemas' JSON text.
+pub(super) type GrammarCache =
+    quick_cache::sync::Cache<(GrammarStyle, String), Arc<GeneratedGrammar>>;
+
+impl ProxyClient {
+    /// The grammar for a `-grammar` wrapper on a backend that accepts one; `None` (with a
+    /// warning saying why) otherwise.
+    pub(super) fn grammar_for(
+        &self,
+        wrapper: &dyn PromptWrapper,
+        backend: &RegisteredBackend,
+        functions: &[FunctionSchema],
+    ) -> Result<Option<Arc<GeneratedGrammar>>, ProxyError> {
+        let Some(style) = wrapper.grammar_style() else {
+            return Ok(None);
+        };
+        let endpoint_type = backend.registration.name;
+        if !backend.registration.supports_grammar {
+            tracing::warn!(
+                "grammars are not supported by the `{endpoint_type}` backend (supported: {}); sending the prompt without one",
+                grammar_backends().join(", ")
+            );
+            return Ok(None);
+        }
+        if functions.is_empty() {
+            tracing::debug!("grammar wrapper but no functions in the request; no grammar");
+            return Ok(None);
+        }
+        let Some(generator) = self.grammar_generator() else {
+            tracing::warn!(
+                "this build has no grammar generator (enable the `grammar-gbnf` feature); sending the prompt without a grammar"
+            );
+            return Ok(None);
+        };
+        let key = match serde_json::to_string(functions) {
+            Ok(text) => (style, text),
+            // Not reachable for schemas that came from JSON; build without caching.
+            Err(_) => return Ok(Some(Arc::new(generator.generate(functions, style)?))),
+        };
+        if let Some(grammar) = self.grammar_cache.get(&key) {
+            return Ok(Some(grammar));
+        }
+        let grammar = Arc::new(generator.generate(functions, style)?);
+        self.grammar_cache.insert(key, Arc::clone(&grammar));
+        Ok(Some(grammar))
+    }
+}
+
+/// The endpoint types whose backends accept a grammar.
+fn grammar_backends() -> Vec<&'static str> {
+    backend_registry()
+        .iter()
+        .filter(|(_, backend)| backend.registration.supports_grammar)
+        .map(|(name, _)| name)
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    use super::*;
+    use crate::grammar::{GrammarError, GrammarGenerator};
+
+    /// Counts how often it is asked for a grammar.
+    #[derive(Default)]
+    struct Counting(AtomicUsize);
+
+    impl GrammarGenerator for Counting {
+        fn generate(
+            &self,
+            functions: &[FunctionSchema],
+            style: GrammarStyle,
+        ) -> Result<GeneratedGrammar, GrammarError> {
+            self.0.fetch_add(1, Ordering::SeqCst);
+            Ok(GeneratedGrammar {
+                gbnf: format!("root ::= \"{}-{style:?}\"", functions.len()),
+                documentation: None,
+            })
+        }
+    }
+
+    struct GrammarWrapper(GrammarStyle);
+
+    impl PromptWrapper for GrammarWrapper {
+        fn render_prompt(
+            &self,
+            _: &crate::wrapper::RenderRequest<'_>,
+        ) -> Result<String, crate::wrapper::WrapperError> {
+            Ok(String::new())
+        }
+        fn parse_output(
+            &self,
+            _: &str,
+            _: bool,
+        ) -> Result<crate::chat::AssistantMessage, crate::wrapper::WrapperError> {
+            Ok(crate::chat::AssistantMessage {
+                content: None,
+                function_call: None,
+            })
+        }
+        fn grammar_style(&self) -> Option<GrammarStyle> {
+            Some(self.0)
+        }
+    }
+
+    /// A backend registration that accepts grammars (never called here).
+    static GRAMMAR_BACKEND: crate::backend::BackendRegistration =
+        crate::backend::BackendRegistration {
+            name: "grammar-test",
+            description: "accepts grammars",
+            default_endpoint: "http://localhost:1",
+            supports_grammar: true,
+            supports_tokenize: false,
+            build: || Box::new(Unused),
+        };
+
+    struct Unused;
+
+    #[async_trait::async_trait]
+    impl crate::backend::CompletionBackend for Unused {
+        async fn complete(
+            &self,
+            _: &reqwest::Client,
+            _: &crate::backend::BackendRequest<'_>,
+        ) -> Result<crate::backend::BackendCompletion, crate::backend::BackendError> {
+            Err(crate::backend::BackendError::InvalidRequest {
+                backend: "grammar-test",
+                reason: "not called".into(),
+            })
+        }
+    }
+
+    fn function(name: &str) -> FunctionSchema {
+        serde_json::from_value(serde_json::json!({"name": name, "parameters": {"type": "object"}}))
+            .unwrap()
+    }
+
+    #[test]
+    fn one_grammar_per_function_set_and_style() {
+        let generator = Arc::new(Counting::default());
+        let client = ProxyClient::builder()
+            .grammar_generator(generator.clone())
+            .settings_file(None)
+            .build()
+            .unwrap();
+        let backend = RegisteredBackend {
+            registration: &GRAMMAR_BACKEND,
+            backend: (GRAMMAR_BACKEND.build)(),
+        };
+        let forced = GrammarWrapper(GrammarStyle::InnerThoughtsInParams);
+        let optional = GrammarWrapper(GrammarStyle::InnerThoughtsTopLevel);
+        let one = [function("a")];
+        let two = [function("a"), function("b")];
+
+        let first = client
+            .grammar_for(&forced, &backend, &one)
+            .unwrap()
+            .unwrap();
+        let again = client
+            .grammar_for(&forced, &backend, &one)
+            .unwrap()
+            .unwrap();
+        assert!(
+            Arc::ptr_eq(&first, &again),
+            "the second request reuses the grammar"
+        );
+        assert_eq!(generator.0.load(Ordering::SeqCst), 1);
+
+        let other_set = client
+            .grammar_for(&forced, &backend, &two)
+            .unwrap()
+            .unwrap();
+        let other_style = client
+            .grammar_for(&optional, &backend, &one)
+            .unwrap()
+            .unwrap();
+        assert_eq!(generator.0.load(Ordering::SeqCst), 3);
+        assert_ne!(other_set.gbnf, first.gbnf);
+        assert_ne!(other_style.gbnf, first.gbnf);
+    }
+}

@@ -1,0 +1,169 @@
+//! Building the OpenAI response: ids, the message, `finish_reason` and `usage`.
+
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use super::target::ModelTarget;
+use crate::backend::{BackendCompletion, BackendFinishReason};
+use crate::chat::AssistantMessage;
+use crate::completion::{
+    ChatCompletionRequest, ChatCompletionResponse, Choice, FinishReason, Usage,
+};
+
+/// What every response (and every streamed chunk) of one completion shares, fixed
+/// when the request arrives.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ResponseHeader {
+    /// `chatcmpl-…`.
+    pub id: String,
+    /// Unix time, in seconds.
+    pub created: u64,
+    /// The model name: the request's, else the target's model, else the endpoint type.
+    pub model: String,
+}
+
+impl ResponseHeader {
+    /// A fresh id and the current time for `request` on `target`.
+    pub fn new(request: &ChatCompletionRequest, target: &ModelTarget) -> Self {
+        ResponseHeader {
+            id: format!("chatcmpl-{}", uuid::Uuid::new_v4().simple()),
+            created: SystemTime::now()
+                .duration_since(UNIX_EPOCH)
+                .map(|elapsed| elapsed.as_secs())
+                .unwrap_or_default(),
+            model: request
+                .model
+                .clone()
+                .or_else(|| target.model.clone())
+                .unwrap_or_else(|| target.endpoint_type.clone()),
+        }
+    }
+}
+
+/// The OpenAI response for a parsed message. `usage.prompt_tokens` is the backend's
+/// count, else `counted_prompt_tokens`.
+pub(super) fn build_response(
+    header: &ResponseHeader,
+    legacy: bool,
+    message: &AssistantMessage,
+    completion: &BackendCompletion,
+    counted_prompt_tokens: u64,
+) -> ChatCompletionResponse {
+    let prompt_tokens = crate::backend::completion::nonzero(completion.prompt_tokens)
+        .unwrap_or(counted_prompt_tokens);
+    let completion_tokens = completion
+        .completion_tokens
+        .unwrap_or_else(|| crate::tokens::count_tokens(&completion.text));
+    ChatCompletionResponse {
+        id: header.id.clone(),
+        object: "chat.completion".to_owned(),
+        created: header.created,
+        model: header.model.clone(),
+        choices: vec![Choice {
+            index: 0,
+            message: message.to_response_message(legacy),
+            finish_reason: finish_reason(message, legacy, completion.finish_reason),
+        }],
+        usage: Usage {
+            prompt_tokens,
+            completion_tokens,
+            total_tokens: prompt_tokens + completion_tokens,
+        },
+    }
+}
+
+/// `length` when the backend hit its token limit (a call cut off there was repaired, not
+/// finished), else `tool_calls`/`function_call` when a call came back, else `stop`.
+pub(super) fn finish_reason(
+    message: &AssistantMessage,
+    legacy: bool,
+    backend: BackendFinishReason,
+) -> FinishReason {
+    match (backend, &message.function_call, legacy) {
+        (BackendFinishReason::Length, _, _) => FinishReason::Length,
+        (_, Some(_), true) => FinishReason::FunctionCall,
+        (_, Some(_), false) => FinishReason::ToolCalls,
+        (_, None, _) => backend.to_openai(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::chat::ParsedFunctionCall;
+    use crate::orchestrator::test_support::{request, target};
+    use serde_json::json;
+
+    #[test]
+    fn finish_reasons() {
+        let call = AssistantMessage {
+            content: Some("thinking".into()),
+            function_call: Some(ParsedFunctionCall {
+                name: "send_message".into(),
+                arguments: json!({}),
+            }),
+        };
+        let text = AssistantMessage {
+            content: Some("hello".into()),
+            function_call: None,
+        };
+        use BackendFinishReason as B;
+        assert_eq!(
+            finish_reason(&call, false, B::Stop),
+            FinishReason::ToolCalls
+        );
+        assert_eq!(
+            finish_reason(&call, true, B::Stop),
+            FinishReason::FunctionCall
+        );
+        assert_eq!(
+            finish_reason(&call, false, B::Length),
+            FinishReason::Length,
+            "a call cut off at the token limit was repaired, not finished"
+        );
+        assert_eq!(finish_reason(&text, false, B::Length), FinishReason::Length);
+        assert_eq!(finish_reason(&text, false, B::Stop), FinishReason::Stop);
+        assert_eq!(finish_reason(&text, true, B::Unknown), FinishReason::Stop);
+    }
+
+    #[test]
+    fn usage_prefers_the_backend_counts_and_falls_back_to_counting() {
+        let req = request(json!({"messages": [{"role": "system", "content": "hi"}], "model": "m"}));
+        let message = AssistantMessage {
+            content: Some("x".into()),
+            function_call: None,
+        };
+        let reported = BackendCompletion {
+            text: "hello world".into(),
+            completion_tokens: Some(7),
+            prompt_tokens: Some(40),
+            finish_reason: BackendFinishReason::Stop,
+        };
+        let header = ResponseHeader::new(&req, &target());
+        let response = build_response(&header, false, &message, &reported, 30);
+        assert_eq!(
+            response.usage,
+            Usage {
+                prompt_tokens: 40,
+                completion_tokens: 7,
+                total_tokens: 47
+            }
+        );
+        assert!(response.id.starts_with("chatcmpl-"));
+        assert_eq!(response.model, "m");
+        let unreported = BackendCompletion {
+            completion_tokens: None,
+            prompt_tokens: Some(0),
+            ..reported
+        };
+        let response = build_response(&header, false, &message, &unreported, 30);
+        let counted = crate::tokens::count_tokens("hello world");
+        assert_eq!(
+            response.usage,
+            Usage {
+                prompt_tokens: 30,
+                completion_tokens: counted,
+                total_tokens: 30 + counted
+            }
+        );
+    }
+}
