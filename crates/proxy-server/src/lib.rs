@@ -11,11 +11,12 @@
 //!   credentials never appear in logs or error messages.
 //! * Logs: a `tracing` span per request (id, model, endpoint type, wrapper, tokens,
 //!   status, latency); response headers `x-request-id` and `x-proxy-overhead-ms` (the
-//!   proxy's own time, outside the backend call).
-//! * Streaming (`stream: true`): OpenAI `chat.completion.chunk` server-sent events.
-//!   For now every backend's completion is finished first and then sent as chunks
-//!   (role, content, tool call, finish reason, usage, `[DONE]`); token-by-token
-//!   streaming from llama.cpp's `/completion` is a later step.
+//!   proxy's own time, outside the backend call; plain answers only).
+//! * Streaming (`stream: true`): OpenAI `chat.completion.chunk` server-sent events
+//!   ([`streaming`]). From llama.cpp's `/completion` the content (the inner thoughts)
+//!   streams as the model writes it; backends that cannot stream finish first and
+//!   are then sent as chunks (role, content, tool call, finish reason, usage,
+//!   `[DONE]`).
 //! * Graceful shutdown ([`serve`], [`shutdown_signal`]): in-flight requests finish.
 //!
 //! This crate links no plugin: the binary links the wrappers and backends and passes

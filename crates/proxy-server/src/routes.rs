@@ -8,6 +8,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{middleware, Json, Router};
 use serde_json::{json, Value};
+use tracing::Span;
 
 use proxy_core::ChatCompletionRequest;
 
@@ -41,6 +42,9 @@ pub fn router(state: ServerState) -> Router {
 
 /// `POST /v1/chat/completions`: runs the pipeline on the chosen model; with
 /// `stream: true`, answers with server-sent events.
+///
+/// The `x-proxy-overhead-ms` header (the proxy's own time) is sent on plain answers;
+/// a stream's headers go out before the backend has finished, so it has none.
 async fn chat_completions(
     State(state): State<ServerState>,
     JsonBody(mut request): JsonBody<ChatCompletionRequest>,
@@ -49,6 +53,16 @@ async fn chat_completions(
     let wrapper = request.wrapper.as_deref().unwrap_or(&entry.wrapper_label);
     record_model(&entry.name, &entry.target.endpoint_type, wrapper);
     request.model = Some(entry.name.clone());
+    if request.stream.unwrap_or(false) {
+        let include_usage = request
+            .stream_options
+            .is_some_and(|options| options.include_usage);
+        let stream = entry
+            .client
+            .stream_chat_completion(&entry.target, &request)
+            .await?;
+        return Ok(sse_response(stream, include_usage, Span::current()));
+    }
     let (completion, timings) = entry
         .client
         .get_chat_completion_timed(&entry.target, &request)
@@ -57,14 +71,7 @@ async fn chat_completions(
         completion.usage.prompt_tokens,
         completion.usage.completion_tokens,
     );
-    let mut response = if request.stream.unwrap_or(false) {
-        let include_usage = request
-            .stream_options
-            .is_some_and(|options| options.include_usage);
-        sse_response(&completion, include_usage)
-    } else {
-        Json(completion).into_response()
-    };
+    let mut response = Json(completion).into_response();
     let overhead = format!("{:.3}", timings.proxy_overhead().as_secs_f64() * 1e3);
     if let Ok(value) = HeaderValue::from_str(&overhead) {
         response.headers_mut().insert(PROXY_OVERHEAD_HEADER, value);

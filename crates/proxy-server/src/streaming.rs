@@ -1,107 +1,168 @@
-//! `stream: true`: the finished completion sent as OpenAI `chat.completion.chunk`
+//! `stream: true`: a [`ChatCompletionStream`] sent as OpenAI `chat.completion.chunk`
 //! server-sent events.
 //!
-//! The events, in order: a role delta; a content delta (when there is content); a
-//! `tool_calls` delta `[{index: 0, id, type: "function", function: {name,
+//! The events, in order: a role delta, sent as soon as the backend has accepted the
+//! request; a content delta for each piece of content (from llama.cpp, as the model
+//! writes the inner thoughts; from backends that cannot stream, the whole content at
+//! once); a `tool_calls` delta `[{index: 0, id, type: "function", function: {name,
 //! arguments}}]` (with a `function_call` delta too for legacy `functions` callers);
 //! an empty delta with the `finish_reason`; with `stream_options.include_usage`, a
 //! chunk with no choices and the `usage` (the other chunks then carry `usage: null`,
-//! as OpenAI's do); then `data: [DONE]`.
+//! as OpenAI's do); then `data: [DONE]`. Keep-alive comments go out while the model
+//! is quiet.
 //!
-//! Every backend's completion is finished before the first event is sent, so an error
-//! is still a JSON error envelope with its status. Token-by-token streaming from the
-//! backends is not done yet.
+//! An error before the backend starts generating is a JSON error envelope with its
+//! status (no stream). An error after the stream has begun is sent as
+//! `data: {"error": {…}}` (the envelope, which OpenAI's SDKs raise as an API error),
+//! and the stream ends without `[DONE]`.
 
 use std::convert::Infallible;
 
-use axum::response::sse::{Event, Sse};
+use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
-use proxy_core::ChatCompletionResponse;
+use futures::stream::{self, StreamExt};
+use proxy_core::{
+    ChatCompletionEvent, ChatCompletionResponse, ChatCompletionStream, ResponseHeader,
+};
 use serde_json::{json, Map, Value};
+use tracing::Span;
 
-/// The chunks (as JSON values) for `response`; see the module docs for their order.
-pub fn completion_chunks(response: &ChatCompletionResponse, include_usage: bool) -> Vec<Value> {
-    let chunk = |choices: Value| {
+use crate::errors::ApiError;
+use crate::telemetry::record_tokens_on;
+
+/// Builds the chunks of one streamed completion.
+#[derive(Debug, Clone)]
+pub struct ChunkWriter {
+    header: ResponseHeader,
+    include_usage: bool,
+}
+
+impl ChunkWriter {
+    /// Chunks carrying `header`'s id, time and model; `include_usage` as the
+    /// request's `stream_options.include_usage`.
+    pub fn new(header: ResponseHeader, include_usage: bool) -> Self {
+        ChunkWriter {
+            header,
+            include_usage,
+        }
+    }
+
+    fn chunk(&self, choices: Value) -> Map<String, Value> {
         let mut chunk = Map::new();
-        chunk.insert("id".into(), json!(response.id));
+        chunk.insert("id".into(), json!(self.header.id));
         chunk.insert("object".into(), json!("chat.completion.chunk"));
-        chunk.insert("created".into(), json!(response.created));
-        chunk.insert("model".into(), json!(response.model));
+        chunk.insert("created".into(), json!(self.header.created));
+        chunk.insert("model".into(), json!(self.header.model));
         chunk.insert("choices".into(), choices);
-        if include_usage {
+        if self.include_usage {
             chunk.insert("usage".into(), Value::Null);
         }
         chunk
-    };
-    let choice_chunk = |delta: Value, finish_reason: Value| {
-        Value::Object(chunk(json!([{
+    }
+
+    fn choice_chunk(&self, delta: Value, finish_reason: Value) -> Value {
+        Value::Object(self.chunk(json!([{
             "index": 0,
             "delta": delta,
             "logprobs": null,
             "finish_reason": finish_reason,
         }])))
-    };
+    }
 
-    let mut chunks = vec![choice_chunk(json!({"role": "assistant"}), Value::Null)];
-    let Some(choice) = response.choices.first() else {
-        return finish(chunks, chunk, response, include_usage);
-    };
-    let message = &choice.message;
-    if let Some(content) = message.content.as_deref().filter(|text| !text.is_empty()) {
-        chunks.push(choice_chunk(json!({"content": content}), Value::Null));
+    /// The first chunk: `{"role": "assistant"}`.
+    pub fn role(&self) -> Value {
+        self.choice_chunk(json!({"role": "assistant"}), Value::Null)
     }
-    let mut call_delta = Map::new();
-    if let Some(calls) = &message.tool_calls {
-        let calls: Vec<Value> = calls
-            .iter()
-            .enumerate()
-            .map(|(index, call)| {
-                json!({
-                    "index": index,
-                    "id": call.id,
-                    "type": call.kind,
-                    "function": {"name": call.function.name, "arguments": call.function.arguments},
-                })
-            })
-            .collect();
-        call_delta.insert("tool_calls".into(), Value::Array(calls));
+
+    /// A content delta.
+    pub fn content(&self, text: &str) -> Value {
+        self.choice_chunk(json!({"content": text}), Value::Null)
     }
-    if let Some(call) = &message.function_call {
-        call_delta.insert(
-            "function_call".into(),
-            json!({"name": call.name, "arguments": call.arguments}),
-        );
+
+    /// The chunks after the content: the call delta (if any), the finish reason and
+    /// the usage (when asked).
+    pub fn finished(&self, response: &ChatCompletionResponse) -> Vec<Value> {
+        let mut chunks = Vec::new();
+        if let Some(choice) = response.choices.first() {
+            let message = &choice.message;
+            let mut call_delta = Map::new();
+            if let Some(calls) = &message.tool_calls {
+                let calls: Vec<Value> = calls
+                    .iter()
+                    .enumerate()
+                    .map(|(index, call)| {
+                        json!({
+                            "index": index,
+                            "id": call.id,
+                            "type": call.kind,
+                            "function": {"name": call.function.name, "arguments": call.function.arguments},
+                        })
+                    })
+                    .collect();
+                call_delta.insert("tool_calls".into(), Value::Array(calls));
+            }
+            if let Some(call) = &message.function_call {
+                call_delta.insert(
+                    "function_call".into(),
+                    json!({"name": call.name, "arguments": call.arguments}),
+                );
+            }
+            if !call_delta.is_empty() {
+                chunks.push(self.choice_chunk(Value::Object(call_delta), Value::Null));
+            }
+            chunks.push(self.choice_chunk(json!({}), json!(choice.finish_reason)));
+        }
+        if self.include_usage {
+            let mut last = self.chunk(json!([]));
+            last.insert("usage".into(), json!(response.usage));
+            chunks.push(Value::Object(last));
+        }
+        chunks
     }
-    if !call_delta.is_empty() {
-        chunks.push(choice_chunk(Value::Object(call_delta), Value::Null));
-    }
-    chunks.push(choice_chunk(json!({}), json!(choice.finish_reason)));
-    finish(chunks, chunk, response, include_usage)
 }
 
-/// Appends the usage chunk when asked.
-fn finish(
-    mut chunks: Vec<Value>,
-    chunk: impl Fn(Value) -> Map<String, Value>,
-    response: &ChatCompletionResponse,
-    include_usage: bool,
-) -> Vec<Value> {
-    if include_usage {
-        let mut last = chunk(json!([]));
-        last.insert("usage".into(), json!(response.usage));
-        chunks.push(Value::Object(last));
-    }
-    chunks
+/// The SSE response for `completion`; token counts are recorded on `span` (the
+/// request's) when the completion finishes.
+pub fn sse_response(completion: ChatCompletionStream, include_usage: bool, span: Span) -> Response {
+    let writer = ChunkWriter::new(completion.header().clone(), include_usage);
+    let first = data(&writer.role());
+    let events = completion.flat_map(move |event| {
+        let events: Vec<Result<Event, Infallible>> = match event {
+            Ok(ChatCompletionEvent::Content(text)) => vec![data(&writer.content(&text))],
+            Ok(ChatCompletionEvent::Finished { response, .. }) => {
+                record_tokens_on(
+                    &span,
+                    response.usage.prompt_tokens,
+                    response.usage.completion_tokens,
+                );
+                writer
+                    .finished(&response)
+                    .iter()
+                    .map(data)
+                    .chain(std::iter::once(Ok(Event::default().data("[DONE]"))))
+                    .collect()
+            }
+            Err(error) => {
+                let error = ApiError::from_proxy(&error);
+                span.in_scope(|| {
+                    tracing::warn!(
+                        kind = error.kind,
+                        "the stream ended with an error: {}",
+                        error.message
+                    )
+                });
+                vec![data(&error.envelope())]
+            }
+        };
+        stream::iter(events)
+    });
+    Sse::new(stream::once(async move { first }).chain(events))
+        .keep_alive(KeepAlive::default())
+        .into_response()
 }
 
-/// The SSE response for a finished completion: its chunks, then `data: [DONE]`.
-pub fn sse_response(response: &ChatCompletionResponse, include_usage: bool) -> Response {
-    let events: Vec<Result<Event, Infallible>> = completion_chunks(response, include_usage)
-        .into_iter()
-        .map(|chunk| Ok(Event::default().data(chunk.to_string())))
-        .chain(std::iter::once(Ok(Event::default().data("[DONE]"))))
-        .collect();
-    Sse::new(futures::stream::iter(events)).into_response()
+fn data(value: &Value) -> Result<Event, Infallible> {
+    Ok(Event::default().data(value.to_string()))
 }
 
 #[cfg(test)]
@@ -109,9 +170,17 @@ mod tests {
     use super::*;
     use proxy_core::{AssistantMessage, Choice, FinishReason, ParsedFunctionCall, Usage};
 
-    fn response(call: bool, legacy: bool, content: Option<&str>) -> ChatCompletionResponse {
+    fn header() -> ResponseHeader {
+        ResponseHeader {
+            id: "chatcmpl-1".into(),
+            created: 7,
+            model: "local".into(),
+        }
+    }
+
+    fn response(call: bool, legacy: bool) -> ChatCompletionResponse {
         let message = AssistantMessage {
-            content: content.map(str::to_owned),
+            content: Some("thinking".into()),
             function_call: call.then(|| ParsedFunctionCall {
                 name: "send_message".into(),
                 arguments: json!({"message": "hi"}),
@@ -140,12 +209,15 @@ mod tests {
     }
 
     #[test]
-    fn tool_call_stream_without_usage() {
-        let chunks = completion_chunks(&response(true, false, Some("thinking")), false);
+    fn tool_call_chunks_without_usage() {
+        let writer = ChunkWriter::new(header(), false);
+        let mut chunks = vec![writer.role(), writer.content("thinking")];
+        chunks.extend(writer.finished(&response(true, false)));
         assert_eq!(chunks.len(), 4);
         for chunk in &chunks {
             assert_eq!(chunk["object"], "chat.completion.chunk");
             assert_eq!(chunk["id"], "chatcmpl-1");
+            assert_eq!(chunk["created"], 7);
             assert!(chunk.get("usage").is_none());
         }
         assert_eq!(
@@ -166,17 +238,18 @@ mod tests {
     }
 
     #[test]
-    fn text_stream_with_usage_and_legacy_call() {
-        let chunks = completion_chunks(&response(false, false, Some("hello")), true);
-        assert_eq!(chunks.len(), 4);
-        assert!(chunks[0]["usage"].is_null());
-        assert_eq!(chunks[2]["choices"][0]["finish_reason"], "stop");
-        assert_eq!(chunks[3]["choices"], json!([]));
-        assert_eq!(chunks[3]["usage"]["total_tokens"], 7);
+    fn text_chunks_with_usage_and_legacy_call() {
+        let writer = ChunkWriter::new(header(), true);
+        assert!(writer.role()["usage"].is_null());
+        let chunks = writer.finished(&response(false, false));
+        assert_eq!(chunks.len(), 2);
+        assert_eq!(chunks[0]["choices"][0]["finish_reason"], "stop");
+        assert_eq!(chunks[1]["choices"], json!([]));
+        assert_eq!(chunks[1]["usage"]["total_tokens"], 7);
 
-        let legacy = completion_chunks(&response(true, true, None), false);
-        assert_eq!(legacy.len(), 3, "no content delta without content");
-        let delta = &legacy[1]["choices"][0]["delta"];
+        let legacy = ChunkWriter::new(header(), false).finished(&response(true, true));
+        assert_eq!(legacy.len(), 2);
+        let delta = &legacy[0]["choices"][0]["delta"];
         assert_eq!(delta["function_call"]["name"], "send_message");
         assert_eq!(delta["tool_calls"][0]["function"]["name"], "send_message");
     }

@@ -61,7 +61,12 @@ pub(crate) fn record_model(model: &str, endpoint_type: &str, wrapper: &str) {
 
 /// Records the token counts on the current request span.
 pub(crate) fn record_tokens(prompt_tokens: u64, completion_tokens: u64) {
-    let span = Span::current();
+    record_tokens_on(&Span::current(), prompt_tokens, completion_tokens);
+}
+
+/// Records the token counts on `span` (a request span, from a stream that outlives
+/// the handler).
+pub(crate) fn record_tokens_on(span: &Span, prompt_tokens: u64, completion_tokens: u64) {
     span.record("prompt_tokens", prompt_tokens);
     span.record("completion_tokens", completion_tokens);
 }

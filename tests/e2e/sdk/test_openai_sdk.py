@@ -69,7 +69,7 @@ class OpenAISdkTest(unittest.TestCase):
     def test_streaming_chunks_reassemble_into_the_tool_call(self):
         tools = [{"type": "function", "function": f} for f in self.functions]
         stream = self.create(tools=tools, stream=True, stream_options={"include_usage": True})
-        name, arguments, finish, usage, roles = "", "", None, None, []
+        name, arguments, finish, usage, roles, contents = "", "", None, None, [], []
         for chunk in stream:
             self.assertEqual(chunk.object, "chat.completion.chunk")
             if chunk.usage is not None:
@@ -77,12 +77,17 @@ class OpenAISdkTest(unittest.TestCase):
             for choice in chunk.choices:
                 if choice.delta.role:
                     roles.append(choice.delta.role)
+                if choice.delta.content:
+                    contents.append(choice.delta.content)
                 for call in choice.delta.tool_calls or []:
                     self.assertEqual(call.index, 0)
                     name += call.function.name or ""
                     arguments += call.function.arguments or ""
                 finish = choice.finish_reason or finish
         self.assertEqual(roles, ["assistant"])
+        # The inner thoughts stream token by token from llama.cpp.
+        print(f"streamed content pieces: {contents!r}")
+        self.assertGreater(len(contents), 1, contents)
         self.assertIn(name, self.names)
         self.assertIsInstance(json.loads(arguments), dict)
         self.assertEqual(finish, "tool_calls")

@@ -9,7 +9,7 @@ use serde_json::{json, Value};
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 use wiremock::matchers::{method, path};
-use wiremock::{Mock, MockServer, ResponseTemplate};
+use wiremock::{Mock, MockServer, Respond, ResponseTemplate};
 
 /// The API key every keyed test server accepts.
 pub const API_KEY: &str = "sk-test-7f3a9c1e5b";
@@ -138,11 +138,54 @@ pub fn assert_send_message_call(call: &Value) {
     assert_eq!(arguments["message"], "Hello!");
 }
 
-/// llama.cpp's reply shape.
-pub fn completion_reply(content: &str) -> ResponseTemplate {
-    ResponseTemplate::new(200).set_body_json(json!({
-        "content": content, "tokens_predicted": 12, "tokens_evaluated": 40, "stop_type": "eos"
-    }))
+/// llama.cpp's `/completion` reply with `content`: one JSON object, or server-sent
+/// events (the content in pieces of a few characters, then the last chunk with the
+/// counts) when the request asks to stream.
+pub fn completion_reply(content: &str) -> CompletionReply {
+    CompletionReply {
+        content: content.to_owned(),
+        delay: Duration::ZERO,
+    }
+}
+
+/// See [`completion_reply`].
+pub struct CompletionReply {
+    content: String,
+    delay: Duration,
+}
+
+impl CompletionReply {
+    /// Answers after `delay`.
+    pub fn set_delay(mut self, delay: Duration) -> Self {
+        self.delay = delay;
+        self
+    }
+}
+
+impl Respond for CompletionReply {
+    fn respond(&self, request: &wiremock::Request) -> ResponseTemplate {
+        let body: Value = serde_json::from_slice(&request.body).unwrap_or_default();
+        let last = json!({"content": "", "stop": true, "tokens_predicted": 12,
+            "tokens_evaluated": 40, "stop_type": "eos"});
+        let template = if body["stream"] == json!(true) {
+            let chars: Vec<char> = self.content.chars().collect();
+            let mut events = String::new();
+            for piece in chars.chunks(4) {
+                let piece: String = piece.iter().collect();
+                events.push_str(&format!(
+                    "data: {}\n\n",
+                    json!({"content": piece, "stop": false})
+                ));
+            }
+            events.push_str(&format!("data: {last}\n\n"));
+            ResponseTemplate::new(200).set_body_raw(events, "text/event-stream")
+        } else {
+            let mut reply = last;
+            reply["content"] = json!(self.content);
+            ResponseTemplate::new(200).set_body_json(reply)
+        };
+        template.set_delay(self.delay)
+    }
 }
 
 /// A MemGPT-style request with `tools` (or legacy `functions` when `legacy`).
