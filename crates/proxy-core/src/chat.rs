@@ -4,6 +4,8 @@
 //! fields may be absent or `null`, and `content` may be a string, `null`, or an array
 //! of content parts.
 
+use std::borrow::Cow;
+
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
@@ -136,6 +138,17 @@ impl ChatMessage {
     /// The message's text; `None` when `content` is absent or `null`.
     pub fn text(&self) -> Option<String> {
         self.content.as_ref().map(MessageContent::to_text)
+    }
+
+    /// The message's text, borrowed when the content is a plain string, or the empty
+    /// string when there is none ([`text_or_empty`](Self::text_or_empty) without
+    /// the copy).
+    pub fn text_cow(&self) -> Cow<'_, str> {
+        match &self.content {
+            Some(MessageContent::Text(text)) => Cow::Borrowed(text),
+            Some(content) => Cow::Owned(content.to_text()),
+            None => Cow::Borrowed(""),
+        }
     }
 
     /// The message's text, or the empty string when there is none.

@@ -28,8 +28,8 @@ use serde_json::{Map, Value};
 use crate::chat::{AssistantMessage, ChatMessage, FunctionCall, ParsedFunctionCall, Role};
 use crate::inner_monologue::{
     attach_prefix, call_arguments, forced_call, forced_message, function_call_json,
-    function_description, reply_json, ForcedCall, ThoughtsPlacement, AVAILABLE_FUNCTIONS_HEADING,
-    SELECT_FUNCTION_INSTRUCTION,
+    function_description, prompt_capacity, reply_json, ForcedCall, ThoughtsPlacement,
+    AVAILABLE_FUNCTIONS_HEADING, SELECT_FUNCTION_INSTRUCTION,
 };
 use crate::python_json;
 use crate::wrapper::{require_system_first, GrammarStyle, RenderRequest, WrapperError};
@@ -93,7 +93,10 @@ pub fn start_prompt<'a>(
     add_inner_thoughts: bool,
 ) -> Result<(String, Vec<(usize, Turn<'a>)>), WrapperError> {
     let conversation = split_conversation(request.messages)?;
-    let mut prompt = format!("{opening}{}", conversation.system);
+    let fixed = opening.len() + conversation.system.len() + 2048;
+    let mut prompt = String::with_capacity(prompt_capacity(request.messages, fixed));
+    prompt.push_str(opening);
+    prompt.push_str(&conversation.system);
     push_function_listing(&mut prompt, request, add_inner_thoughts);
     Ok((prompt, conversation.turns))
 }
@@ -131,6 +134,16 @@ pub fn push_function_listing(
 /// object are an [`WrapperError::InvalidMessage`] naming the message at `index` (the
 /// reference crashed on invalid JSON and passed other values through).
 pub fn plain_call_json(call: &FunctionCall, index: usize) -> Result<String, WrapperError> {
+    let fields = [
+        ("function", python_json::Field::Str(&call.name)),
+        (
+            "params",
+            python_json::Field::Object(&[], Some(call.arguments.as_str())),
+        ),
+    ];
+    if let Some(json) = python_json::dumps_fields(&fields, CALL_INDENT) {
+        return Ok(json);
+    }
     let mut object = Map::new();
     object.insert("function".to_owned(), Value::String(call.name.clone()));
     object.insert(
@@ -155,7 +168,7 @@ pub fn push_calls(
     index: usize,
     with_inner_thoughts: bool,
 ) -> Result<(), WrapperError> {
-    let thoughts = message.text();
+    let thoughts = message.content.as_ref().map(|_| message.text_cow());
     for call in message.calls() {
         prompt.push('\n');
         let json = if with_inner_thoughts {

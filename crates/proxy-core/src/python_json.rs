@@ -10,6 +10,12 @@
 //! [`loads`] mirrors `json.loads(text, strict=False)`, which accepts raw control
 //! characters (such as line feeds) inside strings.
 
+mod cursor;
+#[cfg(test)]
+mod properties;
+mod redump;
+mod value_reader;
+
 use std::io;
 
 use serde::Serialize;
@@ -36,6 +42,51 @@ pub fn dumps_indented(value: &Value) -> String {
 /// Parses JSON like Python's `json.loads(text, strict=False)`: raw control characters
 /// inside strings are accepted (they are escaped before parsing).
 pub fn loads(text: &str) -> Result<Value, serde_json::Error> {
+    match value_reader::read_value(text) {
+        Ok(value) => Ok(value),
+        Err(_) => loads_exact(text),
+    }
+}
+
+/// `loads(text).ok()`, cheaper on text that is not JSON: the error is not built.
+pub fn loads_ok(text: &str) -> Option<Value> {
+    match value_reader::read_value(text) {
+        Ok(value) => Some(value),
+        Err(value_reader::Unread::Invalid) => None,
+        Err(value_reader::Unread::Unsupported) => loads_exact(text).ok(),
+    }
+}
+
+/// `dumps(loads(text), indent)`: JSON text rewritten in Python's layout, or `None`
+/// when `text` is not JSON for [`loads`]. Usually done in one pass over the text,
+/// without building a [`Value`].
+pub fn redumps(text: &str, indent: Option<usize>) -> Option<String> {
+    redump::redump(text, indent)
+        .or_else(|| loads_exact(text).ok().map(|value| dumps(&value, indent)))
+}
+
+/// A member value for [`dumps_fields`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Field<'a> {
+    /// `null`.
+    Null,
+    /// A string.
+    Str(&'a str),
+    /// An object: these members, then those of the JSON object text, if any (read as
+    /// [`loads`] reads it).
+    Object(&'a [(&'a str, Field<'a>)], Option<&'a str>),
+}
+
+/// `dumps` of the object made of `fields`, in order, written without building a
+/// [`Value`]. `None` when a [`Field::Object`]'s text is not a JSON object, or when
+/// the fast writer cannot vouch for an exact copy (a key repeated, a key with
+/// escapes, …): build the [`Value`] and use [`dumps`] then.
+pub fn dumps_fields<'a>(fields: &[(&'a str, Field<'a>)], indent: Option<usize>) -> Option<String> {
+    redump::redump_fields(fields, indent)
+}
+
+/// [`loads`] without its fast path: control characters escaped, then `serde_json`.
+fn loads_exact(text: &str) -> Result<Value, serde_json::Error> {
     match escape_control_characters_in_strings(text) {
         Some(escaped) => serde_json::from_str(&escaped),
         None => serde_json::from_str(text),
@@ -164,8 +215,11 @@ impl PythonFormatter {
     fn newline_and_indent<W: ?Sized + io::Write>(&self, writer: &mut W) -> io::Result<()> {
         if let Some(width) = self.indent {
             writer.write_all(b"\n")?;
-            for _ in 0..self.level * width {
-                writer.write_all(b" ")?;
+            let mut remaining = self.level * width;
+            while remaining > 0 {
+                let chunk = remaining.min(redump::SPACES.len());
+                writer.write_all(redump::SPACES.as_bytes().get(..chunk).unwrap_or_default())?;
+                remaining -= chunk;
             }
         }
         Ok(())

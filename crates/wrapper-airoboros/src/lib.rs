@@ -22,9 +22,7 @@
 //! the end of an answer object (`  }\n}\n`).
 
 use proxy_core::inner_monologue::user_body;
-use proxy_core::legacy_format::{
-    function_return_line, push_calls, start_prompt, AnswerFormat, Turn,
-};
+use proxy_core::legacy_format::{push_calls, start_prompt, AnswerFormat, Turn};
 use proxy_core::{
     AssistantMessage, ChatMessage, GrammarStyle, PromptWrapper, RenderRequest, WrapperError,
 };
@@ -63,11 +61,14 @@ impl Default for AiroborosWrapper {
     }
 }
 
-/// `USER`, or `USER (name)` for a message with an author name (AutoGen agents).
-fn speaker(label: &str, message: &ChatMessage) -> String {
-    match &message.name {
-        Some(name) => format!("{label} ({})", name.trim()),
-        None => label.to_owned(),
+/// Appends `USER`, or `USER (name)` for a message with an author name (AutoGen
+/// agents).
+fn push_speaker(prompt: &mut String, label: &str, message: &ChatMessage) {
+    prompt.push_str(label);
+    if let Some(name) = &message.name {
+        prompt.push_str(" (");
+        prompt.push_str(name.trim());
+        prompt.push(')');
     }
 }
 
@@ -78,16 +79,21 @@ impl PromptWrapper for AiroborosWrapper {
         for (index, turn) in &turns {
             match turn {
                 Turn::User(message) => {
-                    let text = user_body(message, true, None);
-                    prompt.push_str(&format!("\n{}: {text}", speaker("USER", message)));
+                    prompt.push('\n');
+                    push_speaker(&mut prompt, "USER", message);
+                    prompt.push_str(": ");
+                    prompt.push_str(&user_body(message, true, None));
                 }
                 Turn::Assistant(message) => {
-                    prompt.push_str(&format!("\n{}:", speaker("ASSISTANT", message)));
+                    prompt.push('\n');
+                    push_speaker(&mut prompt, "ASSISTANT", message);
+                    prompt.push(':');
                     push_calls(&mut prompt, message, *index, true)?;
                 }
                 Turn::FunctionReturn(message) => {
-                    prompt.push('\n');
-                    prompt.push_str(&function_return_line(message));
+                    // What `function_return_line` makes, without the copy.
+                    prompt.push_str("\nFUNCTION RETURN: ");
+                    prompt.push_str(&message.text_cow());
                 }
             }
         }

@@ -47,10 +47,7 @@ pub fn speaker_role(message: &ChatMessage, allow_custom_roles: bool) -> String {
 /// `json_dumps(json_loads(text), indent)`: JSON text re-indented, or the text itself
 /// when it is not JSON (the body of user events and function results).
 pub fn reindent_json(text: &str, indent: Option<usize>) -> String {
-    match python_json::loads(text) {
-        Ok(value) => python_json::dumps(&value, indent),
-        Err(_) => text.to_owned(),
-    }
+    python_json::redumps(text, indent).unwrap_or_else(|| text.to_owned())
 }
 
 /// A user message's body: its JSON re-indented, or with `simplify_json_content` only
@@ -61,7 +58,7 @@ pub fn user_body(
     simplify_json_content: bool,
     indent: Option<usize>,
 ) -> String {
-    let text = message.text_or_empty();
+    let text = message.text_cow();
     if !simplify_json_content {
         return reindent_json(&text, indent);
     }
@@ -71,13 +68,13 @@ pub fn user_body(
             .and_then(Value::as_str)
             .map(str::to_owned)
     });
-    simplified.unwrap_or(text)
+    simplified.unwrap_or_else(|| text.into_owned())
 }
 
 /// Whether a user message is a MemGPT system event (JSON with a `"type"` other than
 /// `"user_message"`), shown under the `system` role by `use_system_role_in_user`.
 pub fn is_system_event(message: &ChatMessage) -> bool {
-    let text = message.text_or_empty();
+    let text = message.text_cow();
     python_json::loads(&text).ok().is_some_and(|value| {
         value
             .get("type")
@@ -87,7 +84,7 @@ pub fn is_system_event(message: &ChatMessage) -> bool {
 
 /// A `function` or `tool` message's body: its JSON re-indented, or the text as is.
 pub fn function_response_body(message: &ChatMessage, indent: Option<usize>) -> String {
-    reindent_json(&message.text_or_empty(), indent)
+    reindent_json(&message.text_cow(), indent)
 }
 
 /// A call's arguments as a JSON object. Empty arguments count as `{}` (the reference
@@ -128,6 +125,9 @@ pub fn function_call_json(
     indent: Option<usize>,
     index: usize,
 ) -> Result<String, WrapperError> {
+    if let Some(json) = call_json_text(call, inner_thoughts, placement, indent) {
+        return Ok(json);
+    }
     let thoughts = inner_thoughts.map_or(Value::Null, |text| Value::String(text.to_owned()));
     let arguments = call_arguments(call, index)?;
     let mut object = Map::new();
@@ -150,6 +150,38 @@ pub fn function_call_json(
     Ok(python_json::dumps(&Value::Object(object), indent))
 }
 
+/// [`function_call_json`] written straight from the arguments' text, without
+/// building a [`Value`]; `None` when that cannot be vouched for (see
+/// [`python_json::dumps_fields`]) or the arguments are empty or not an object.
+fn call_json_text(
+    call: &FunctionCall,
+    inner_thoughts: Option<&str>,
+    placement: ThoughtsPlacement,
+    indent: Option<usize>,
+) -> Option<String> {
+    use python_json::Field;
+    let thoughts = inner_thoughts.map_or(Field::Null, Field::Str);
+    let arguments = Some(call.arguments.as_str());
+    match placement {
+        ThoughtsPlacement::InParams => {
+            let leading = [(INNER_THOUGHTS_KWARG, thoughts)];
+            let fields = [
+                ("function", Field::Str(&call.name)),
+                ("params", Field::Object(&leading, arguments)),
+            ];
+            python_json::dumps_fields(&fields, indent)
+        }
+        ThoughtsPlacement::TopLevel => {
+            let fields = [
+                (INNER_THOUGHTS_KWARG, thoughts),
+                ("function", Field::Str(&call.name)),
+                ("params", Field::Object(&[], arguments)),
+            ];
+            python_json::dumps_fields(&fields, indent)
+        }
+    }
+}
+
 /// An assistant message's body: each of its calls (`function_call`, or every
 /// `tool_calls` entry) as `"\n"` + [`function_call_json`] with the message's content
 /// as inner thoughts; without calls, the content itself (empty when absent: the
@@ -164,17 +196,13 @@ pub fn assistant_body(
     if calls.is_empty() {
         return Ok(message.text_or_empty());
     }
-    let thoughts = message.text();
+    let thoughts = message.content.as_ref().map(|_| message.text_cow());
     let mut body = String::new();
     for call in calls {
+        let json = function_call_json(call, thoughts.as_deref(), placement, indent, index)?;
+        body.reserve(json.len() + 1);
         body.push('\n');
-        body.push_str(&function_call_json(
-            call,
-            thoughts.as_deref(),
-            placement,
-            indent,
-            index,
-        )?);
+        body.push_str(&json);
     }
     Ok(body)
 }

@@ -48,6 +48,7 @@ pub use parse::{
     attach_prefix, clean_function_args, forced_call, forced_message, optional_call,
     optional_message, reply_json, strip_trailing_token, thoughts_text, ForcedCall, OptionalCall,
 };
+pub(crate) use render::prompt_capacity;
 pub use render::{InnerMonologueFormat, TurnTemplate};
 
 use crate::wrapper::GrammarStyle;

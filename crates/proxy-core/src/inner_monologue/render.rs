@@ -9,7 +9,7 @@ use super::parse::{
     attach_prefix, forced_message, optional_message, reply_json, strip_trailing_token,
 };
 use super::{InnerMonologueOptions, ThoughtsPlacement};
-use crate::chat::{AssistantMessage, Role};
+use crate::chat::{AssistantMessage, ChatMessage, MessageContent, Role};
 use crate::wrapper::{
     require_system_first, GrammarStyle, PromptWrapper, RenderRequest, WrapperError,
 };
@@ -38,6 +38,34 @@ pub struct TurnTemplate {
     /// A token removed from the end of the reply (after trailing whitespace) before
     /// its JSON is read; empty for none.
     pub reply_end_token: String,
+}
+
+/// A guess at the length of a prompt showing `messages` after `fixed` bytes (the
+/// system turn), so that it is allocated once: the later messages' text, call
+/// arguments and names, half again for re-indented JSON, and room for each turn's
+/// tokens.
+pub(crate) fn prompt_capacity(messages: &[ChatMessage], fixed: usize) -> usize {
+    let text: usize = messages
+        .iter()
+        .skip(1)
+        .map(|message| {
+            let content = match &message.content {
+                Some(MessageContent::Text(text)) => text.len(),
+                Some(MessageContent::Parts(parts)) => parts
+                    .iter()
+                    .map(|part| part.text.as_ref().map_or(0, String::len))
+                    .sum(),
+                None => 0,
+            };
+            let calls: usize = message
+                .calls()
+                .iter()
+                .map(|call| call.name.len() + call.arguments.len())
+                .sum();
+            content + calls + message.name.as_ref().map_or(0, String::len)
+        })
+        .sum();
+    fixed + text + text / 2 + 64 * messages.len()
 }
 
 /// A complete inner-monologue wrapper (see the [module docs](super)).
@@ -87,12 +115,13 @@ impl InnerMonologueFormat {
         let indent = options.json_indent;
         let system = require_system_first(request.messages)?;
         let block = system_block(
-            &system.text_or_empty(),
+            &system.text_cow(),
             request.functions,
             request.function_documentation,
             options.placement,
         );
-        let mut prompt = template.prompt_start.clone();
+        let mut prompt = String::with_capacity(prompt_capacity(request.messages, block.len()));
+        prompt.push_str(&template.prompt_start);
         prompt.push_str(&template.role_start);
         prompt.push_str("system");
         prompt.push_str(&template.role_end);

@@ -113,7 +113,7 @@ mod tests {
             repaired,
             "{\"function\": \"send_message\", \"params\": {\"message\":\" Hi there friend\"}}"
         );
-        let value = crate::python_json::loads(&repaired).ok();
+        let value = crate::python_json::loads_ok(&repaired);
         assert_eq!(
             value,
             Some(json!({"function": "send_message", "params": {"message": " Hi there friend"}}))

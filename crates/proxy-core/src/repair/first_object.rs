@@ -42,12 +42,12 @@ pub(super) fn first_balanced_object(text: &str, suffix: &str) -> Option<Value> {
 /// Parses bytes `start..end` of `text + suffix`.
 fn parse_span(text: &str, suffix: &str, start: usize, end: usize) -> Option<Value> {
     if end <= text.len() {
-        return python_json::loads(text.get(start..end)?).ok();
+        return python_json::loads_ok(text.get(start..end)?);
     }
     let mut span = String::with_capacity(end - start);
     span.push_str(text.get(start..)?);
     span.push_str(suffix.get(..end - text.len())?);
-    python_json::loads(&span).ok()
+    python_json::loads_ok(&span)
 }
 
 #[cfg(test)]

@@ -117,12 +117,12 @@ const REFERENCE_CHAIN: [Strategy; 12] = [
         name: "escape line feeds inside strings",
         attempt: |text| {
             let escaped = line_feeds::escape_line_feeds_in_strings(text)?;
-            python_json::loads(&escaped).ok()
+            python_json::loads_ok(&escaped)
         },
     },
     Strategy {
         name: "gather a broken-up message string",
-        attempt: |text| python_json::loads(&broken_message::gather_broken_message(text)).ok(),
+        attempt: |text| python_json::loads_ok(&broken_message::gather_broken_message(text)),
     },
     Strategy {
         name: "first balanced object",
@@ -134,7 +134,7 @@ const REFERENCE_CHAIN: [Strategy; 12] = [
     },
     Strategy {
         name: "unescape underscores",
-        attempt: |text| python_json::loads(&unescape_underscores(text)?).ok(),
+        attempt: |text| python_json::loads_ok(&unescape_underscores(text)?),
     },
     Strategy {
         name: "unescape underscores, first balanced object",
@@ -176,7 +176,7 @@ fn loads_with_suffix(text: &str, suffix: &str) -> Option<Value> {
     let mut extended = String::with_capacity(text.len() + suffix.len());
     extended.push_str(text);
     extended.push_str(suffix);
-    python_json::loads(&extended).ok()
+    python_json::loads_ok(&extended)
 }
 
 /// `text.replace("\\_", "_")`; `None` when there is no `\_` (the text would be
@@ -186,6 +186,6 @@ fn unescape_underscores(text: &str) -> Option<String> {
 }
 
 #[cfg(test)]
-mod properties;
+pub(crate) mod properties;
 #[cfg(test)]
 mod tests;

@@ -7,7 +7,7 @@ use serde_json::{Map, Value};
 use super::repair_json;
 
 /// JSON values with numbers that survive a text round trip exactly.
-fn json_value() -> impl Strategy<Value = Value> {
+pub(crate) fn json_value() -> impl Strategy<Value = Value> {
     let leaf = prop_oneof![
         Just(Value::Null),
         any::<bool>().prop_map(Value::Bool),
@@ -28,7 +28,7 @@ fn json_value() -> impl Strategy<Value = Value> {
 }
 
 /// Text built from the characters the strategies react to.
-fn json_like_text() -> impl Strategy<Value = String> {
+pub(crate) fn json_like_text() -> impl Strategy<Value = String> {
     let pieces = prop::sample::select(vec![
         "{",
         "}",
