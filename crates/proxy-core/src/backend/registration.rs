@@ -73,7 +73,25 @@ pub fn find_backend(name: &str) -> Result<&'static RegisteredBackend, RegistryEr
 
 /// Registers a [`CompletionBackend`] under one or more endpoint types.
 ///
-/// ```ignore
+/// ```
+/// use proxy_core::backend::{BackendCompletion, BackendError, BackendRequest, CompletionBackend};
+///
+/// struct MyServerBackend;
+///
+/// #[async_trait::async_trait]
+/// impl CompletionBackend for MyServerBackend {
+///     async fn complete(
+///         &self,
+///         _http: &reqwest::Client,
+///         request: &BackendRequest<'_>,
+///     ) -> Result<BackendCompletion, BackendError> {
+///         Err(BackendError::InvalidRequest {
+///             backend: "my-server",
+///             reason: format!("this example sends nothing to {}", request.endpoint),
+///         })
+///     }
+/// }
+///
 /// proxy_core::register_backend! {
 ///     name: "my-server",
 ///     description: "My inference server's raw completion API",
@@ -82,6 +100,8 @@ pub fn find_backend(name: &str) -> Result<&'static RegisteredBackend, RegistryEr
 ///     supports_tokenize: false,
 ///     build: || Box::new(MyServerBackend),
 /// }
+///
+/// assert!(proxy_core::backend::available_backends().contains(&"my-server"));
 /// ```
 #[macro_export]
 macro_rules! register_backend {
