@@ -6,6 +6,10 @@
 //! concurrency, for a fixed number of requests. Prints one table (requests/s, p50/p99
 //! latency, the proxy's added latency, its peak resident memory) and writes the same
 //! figures to `target/bench/load.json`. Fails if any request is lost or wrong.
+//!
+//! A third row per concurrency loads `passthrough`, a proxy that only parses JSON and
+//! makes the second HTTP hop: the floor any proxy in front of the stub has on the same
+//! cores. `serve` against it is the proxy's own work; it against the stub is the hop.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -48,6 +52,8 @@ pub fn run(root: &Path, args: &[String]) -> Result<()> {
             "stub_llamacpp",
             "--bin",
             "load",
+            "--bin",
+            "passthrough",
             "--quiet",
         ],
     )?;
@@ -79,22 +85,37 @@ pub fn run(root: &Path, args: &[String]) -> Result<()> {
         &out_dir.join("serve.log"),
         Duration::from_secs(30),
     )?;
+    let floor_port = free_port()?;
+    let floor = Service::start(
+        "passthrough",
+        Command::new(release.join("passthrough"))
+            .args(["--listen", &format!("127.0.0.1:{floor_port}")])
+            .args(["--backend", &stub.url]),
+        floor_port,
+        &out_dir.join("passthrough.log"),
+        Duration::from_secs(30),
+    )?;
 
     let mut rows = Vec::new();
     for &concurrency in &concurrencies {
         let direct = load(&release, "direct", &stub.url, requests, concurrency)?;
+        let passthrough = load(&release, "passthrough", &floor.url, requests, concurrency)?;
         let proxy = load(&release, "proxy", &serve.url, requests, concurrency)?;
         rows.push(json!({
             "concurrency": concurrency,
             "requests": requests,
             "direct": direct,
+            "passthrough": passthrough,
             "proxy": proxy,
+            "proxy_share_of_direct": field(&proxy, "requests_per_second") / field(&direct, "requests_per_second"),
+            "proxy_share_of_passthrough": field(&proxy, "requests_per_second") / field(&passthrough, "requests_per_second"),
             "added_p50_ms": field(&proxy, "p50_ms") - field(&direct, "p50_ms"),
             "added_p99_ms": field(&proxy, "p99_ms") - field(&direct, "p99_ms"),
         }));
     }
     let peak_kib = peak_resident_kib(serve.pid())?;
     drop(serve);
+    drop(floor);
     drop(stub);
 
     print_table(&rows, peak_kib);
@@ -225,28 +246,48 @@ fn machine() -> String {
 
 fn print_table(rows: &[Value], peak_kib: u64) {
     println!(
-        "\n{:>5} | {:>9} {:>8} {:>8} | {:>9} {:>8} {:>8} | {:>9} {:>9}",
-        "conc", "direct/s", "p50 ms", "p99 ms", "proxy/s", "p50 ms", "p99 ms", "+p50 ms", "+p99 ms"
+        "\n{:>5} | {:>9} {:>8} {:>8} | {:>9} {:>8} | {:>9} {:>8} {:>8} | {:>9} {:>9} | {:>6} {:>6}",
+        "conc",
+        "direct/s",
+        "p50 ms",
+        "p99 ms",
+        "floor/s",
+        "p50 ms",
+        "proxy/s",
+        "p50 ms",
+        "p99 ms",
+        "+p50 ms",
+        "+p99 ms",
+        "%dir",
+        "%floor"
     );
-    println!("{}", "-".repeat(98));
+    println!("{}", "-".repeat(134));
     for row in rows {
         let direct = row.get("direct").cloned().unwrap_or_default();
+        let floor = row.get("passthrough").cloned().unwrap_or_default();
         let proxy = row.get("proxy").cloned().unwrap_or_default();
         println!(
-            "{:>5} | {:>9.0} {:>8.3} {:>8.3} | {:>9.0} {:>8.3} {:>8.3} | {:>9.3} {:>9.3}",
+            "{:>5} | {:>9.0} {:>8.3} {:>8.3} | {:>9.0} {:>8.3} | {:>9.0} {:>8.3} {:>8.3} | {:>9.3} {:>9.3} | {:>5.0}% {:>5.0}%",
             row.get("concurrency").and_then(Value::as_u64).unwrap_or(0),
             field(&direct, "requests_per_second"),
             field(&direct, "p50_ms"),
             field(&direct, "p99_ms"),
+            field(&floor, "requests_per_second"),
+            field(&floor, "p50_ms"),
             field(&proxy, "requests_per_second"),
             field(&proxy, "p50_ms"),
             field(&proxy, "p99_ms"),
             field(row, "added_p50_ms"),
             field(row, "added_p99_ms"),
+            field(row, "proxy_share_of_direct") * 100.0,
+            field(row, "proxy_share_of_passthrough") * 100.0,
         );
     }
     println!(
-        "\nserve peak resident memory (VmHWM): {:.1} MiB; machine: {}",
+        "\nfloor = passthrough (JSON in, second HTTP hop, JSON out; no proxy work); +p50/+p99 = proxy - direct"
+    );
+    println!(
+        "serve peak resident memory (VmHWM): {:.1} MiB; machine: {}",
         peak_kib as f64 / 1024.0,
         machine()
     );

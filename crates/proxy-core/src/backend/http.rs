@@ -17,19 +17,40 @@ use super::reply::{error_message, mentions_context_overflow};
 /// with exactly one `/` between them (MemGPT's `urljoin(endpoint.strip("/") + "/",
 /// path.strip("/"))`: any path already in the endpoint is kept).
 pub fn endpoint_uri(endpoint: &str, path: &str) -> Result<String, BackendError> {
+    endpoint_url(endpoint, path).map(|(uri, _)| uri)
+}
+
+/// [`endpoint_uri`], with the URI also parsed (once) for the HTTP client.
+fn endpoint_url(endpoint: &str, path: &str) -> Result<(String, reqwest::Url), BackendError> {
     let trimmed = endpoint.trim();
-    let lowercase = trimmed.to_ascii_lowercase();
-    if !(lowercase.starts_with("http://") || lowercase.starts_with("https://")) {
+    let lowercase = trimmed.get(..8).unwrap_or(trimmed).to_ascii_lowercase();
+    let scheme_length = if lowercase.starts_with("http://") {
+        "http://".len()
+    } else if lowercase.starts_with("https://") {
+        "https://".len()
+    } else {
         return Err(BackendError::InvalidEndpoint {
             endpoint: endpoint.to_owned(),
             reason: "it must begin with http:// or https://".to_owned(),
         });
+    };
+    // Checked on the text: the URL parser would read `http:///completion` as the
+    // host `completion`.
+    let authority = trimmed.get(scheme_length..).unwrap_or_default();
+    if authority.is_empty() || authority.starts_with(['/', '?', '#']) {
+        return Err(BackendError::InvalidEndpoint {
+            endpoint: endpoint.to_owned(),
+            reason: "it names no host".to_owned(),
+        });
     }
-    let base = trimmed.trim_end_matches('/');
-    let valid = reqwest::Url::parse(base).map(|url| url.host().is_some());
-    match valid {
-        Ok(true) => Ok(format!("{base}/{}", path.trim_start_matches('/'))),
-        Ok(false) => Err(BackendError::InvalidEndpoint {
+    let uri = format!(
+        "{}/{}",
+        trimmed.trim_end_matches('/'),
+        path.trim_start_matches('/')
+    );
+    match reqwest::Url::parse(&uri) {
+        Ok(url) if url.host().is_some() => Ok((uri, url)),
+        Ok(_) => Err(BackendError::InvalidEndpoint {
             endpoint: endpoint.to_owned(),
             reason: "it names no host".to_owned(),
         }),
@@ -132,10 +153,10 @@ pub async fn send_json(
     call: &BackendCall<'_>,
     body: &Value,
 ) -> Result<(reqwest::Response, String), BackendError> {
-    let uri = endpoint_uri(call.endpoint, call.path)?;
+    let (uri, url) = endpoint_url(call.endpoint, call.path)?;
     tracing::debug!("POST {uri} ({})", call.server);
     let mut request = http
-        .post(&uri)
+        .post(url)
         .header(CONTENT_TYPE, HeaderValue::from_static("application/json"));
     if let Some(auth) = call.auth {
         let (name, value) = auth_header(auth)?;
@@ -303,7 +324,15 @@ mod tests {
 
     #[test]
     fn refuses_endpoints_without_http_scheme() {
-        for endpoint in ["localhost:8080", "ftp://host", "", "http://"] {
+        for endpoint in [
+            "localhost:8080",
+            "ftp://host",
+            "",
+            "http://",
+            "http:///x",
+            "https://?q",
+            "http://host:port",
+        ] {
             let result = endpoint_uri(endpoint, "/completion");
             assert!(
                 matches!(result, Err(BackendError::InvalidEndpoint { .. })),

@@ -3,11 +3,11 @@
 //! Sends `--requests N` requests, `--concurrency C` at a time, over one shared
 //! connection pool, to either the stub backend's `POST /completion` (`--mode direct`)
 //! or the proxy's `POST /v1/chat/completions` (`--mode proxy`, a small MemGPT-style
-//! request), checks every answer (status 200; for the proxy a `send_message` tool call)
+//! request; `--mode passthrough` sends the same to the `passthrough` floor), checks every answer (status 200; for the proxy a `send_message` tool call)
 //! and prints one JSON object: `requests`, `concurrency`, `seconds`, `requests_per_second`,
 //! `p50_ms`, `p99_ms`. It exits with failure if any request is lost or wrong.
 //!
-//! Usage: `load --mode direct|proxy --url BASE_URL [--requests N] [--concurrency C]`.
+//! Usage: `load --mode direct|proxy|passthrough --url BASE_URL [--requests N] [--concurrency C]`.
 
 use std::process::ExitCode;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -36,7 +36,7 @@ fn main() -> ExitCode {
     let options = match parse_args(std::env::args().skip(1).collect()) {
         Ok(options) => options,
         Err(message) => {
-            eprintln!("load: {message}\nusage: load --mode direct|proxy --url BASE_URL [--requests N] [--concurrency C]");
+            eprintln!("load: {message}\nusage: load --mode direct|proxy|passthrough --url BASE_URL [--requests N] [--concurrency C]");
             return ExitCode::FAILURE;
         }
     };
@@ -75,7 +75,8 @@ fn parse_args(args: Vec<String>) -> Result<Options, String> {
             "--mode" => {
                 options.mode = match value.as_str() {
                     "direct" => Mode::Direct,
-                    "proxy" => Mode::Proxy,
+                    // The pass-through floor answers the same request and shape.
+                    "proxy" | "passthrough" => Mode::Proxy,
                     other => return Err(format!("unknown mode `{other}`")),
                 }
             }
