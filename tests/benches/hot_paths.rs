@@ -21,6 +21,11 @@ use criterion::{BenchmarkId, Criterion, Throughput};
 use serde_json::{json, Value};
 use workspace_tests::{load_fixture, ParseFixtures, PromptFixtures};
 
+/// The allocator the `chat-completion-proxy` binary ships with, so the figures are the
+/// binary's.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// Times the fixtures' `multi_turn` exchanges are repeated: 1 + 12 × 12 = 145 messages,
 /// about 30 KB of chatml prompt (the fixture messages are short: 8 repeats, 97
 /// messages, make only 21 KB).
@@ -141,6 +146,17 @@ fn repair(c: &mut Criterion) {
         group.throughput(Throughput::Bytes(text.len() as u64));
         group.bench_function(BenchmarkId::from_parameter(label), |b| {
             b.iter(|| repair_json(black_box(&text)))
+        });
+    }
+    group.finish();
+    // The floor: serde_json building the same `Value` (order-preserving maps, as the
+    // workspace builds it) with no repair logic at all.
+    let mut group = c.benchmark_group("serde_json_value_floor");
+    for (label, size) in [("1KB", 1_000), ("100KB", 100_000)] {
+        let text = valid_json(size);
+        group.throughput(Throughput::Bytes(text.len() as u64));
+        group.bench_function(BenchmarkId::from_parameter(label), |b| {
+            b.iter(|| serde_json::from_str::<Value>(black_box(&text)))
         });
     }
     group.finish();
