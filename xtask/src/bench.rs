@@ -24,8 +24,9 @@ use crate::service::{free_port, Service};
 /// The concurrencies measured unless `--concurrency` says otherwise.
 const CONCURRENCIES: [usize; 3] = [1, 64, 512];
 
-/// Requests per measurement unless `--requests` says otherwise.
-const REQUESTS: usize = 2000;
+/// Requests per measurement unless `--requests` says otherwise (the direct rows take
+/// about half a second at this count; fewer make the figures noisy).
+const REQUESTS: usize = 10_000;
 
 /// Open files the run needs: two sockets per connection at the top concurrency (client
 /// and server side), for two hops, plus slack.
