@@ -6,16 +6,18 @@
 //! Grammars are dropped with a warning (guided decoding is not wired up). Reply:
 //! OpenAI-shaped; overflow is a 400 mentioning "maximum context length", in the old
 //! flat (`{"object": "error", …}`) or the newer nested error shape. Token counting
-//! uses the server's `POST /tokenize`.
+//! uses the server's `POST /tokenize`. Streaming: the same body with `"stream": true`
+//! and `stream_options.include_usage` (OpenAI's server-sent events).
 
 use async_trait::async_trait;
 use proxy_core::backend::fields::{
     warn_grammar_unsupported, write_overrides, write_stop_sequences, SamplingFieldNames,
 };
 use proxy_core::backend::http::{post_json, BackendCall};
-use proxy_core::backend::openai::complete_text;
+use proxy_core::backend::openai::{complete_text, stream_text};
 use proxy_core::backend::{
-    BackendCompletion, BackendError, BackendRequest, CompletionBackend, TokenCountRequest,
+    BackendCompletion, BackendError, BackendRequest, BackendStream, CompletionBackend,
+    TokenCountRequest,
 };
 use serde::Deserialize;
 use serde_json::{json, Value};
@@ -53,6 +55,16 @@ pub fn body(request: &BackendRequest<'_>, model: &str) -> Value {
     Value::Object(body)
 }
 
+/// The `/v1/completions` call for `request`.
+fn completion_call<'a>(request: &BackendRequest<'a>) -> BackendCall<'a> {
+    BackendCall {
+        endpoint: request.endpoint,
+        path: COMPLETION_PATH,
+        auth: request.auth,
+        server: SERVER,
+    }
+}
+
 /// A `/tokenize` reply.
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(default)]
@@ -70,13 +82,18 @@ impl CompletionBackend for VllmBackend {
     ) -> Result<BackendCompletion, BackendError> {
         let model = request.require_model("vllm")?;
         warn_grammar_unsupported(request, "vllm");
-        let call = BackendCall {
-            endpoint: request.endpoint,
-            path: COMPLETION_PATH,
-            auth: request.auth,
-            server: SERVER,
-        };
-        complete_text(http, &call, &body(request, model)).await
+        complete_text(http, &completion_call(request), &body(request, model)).await
+    }
+
+    async fn complete_streaming(
+        &self,
+        http: &reqwest::Client,
+        request: &BackendRequest<'_>,
+    ) -> Result<Option<BackendStream>, BackendError> {
+        let model = request.require_model("vllm")?;
+        warn_grammar_unsupported(request, "vllm");
+        let stream = stream_text(http, &completion_call(request), body(request, model)).await?;
+        Ok(Some(stream))
     }
 
     async fn count_tokens(

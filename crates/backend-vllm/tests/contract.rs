@@ -119,3 +119,8 @@ async fn counts_tokens_with_the_servers_tokenizer() {
         vec![json!({"prompt": "hello world!", "model": MODEL})]
     );
 }
+
+#[tokio::test]
+async fn streams_openai_text_completion_events() {
+    conformance::cases::openai_text_stream(&VllmBackend).await;
+}

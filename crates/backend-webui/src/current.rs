@@ -1,10 +1,13 @@
-//! `webui`: text-generation-webui's OpenAI-compatible `/v1/completions`.
+//! `webui`: text-generation-webui's OpenAI-compatible `/v1/completions`; streams with
+//! `"stream": true` and `stream_options.include_usage` (OpenAI's server-sent events).
 
 use async_trait::async_trait;
 use proxy_core::backend::fields::{write_overrides, write_stop_sequences, SamplingFieldNames};
 use proxy_core::backend::http::BackendCall;
-use proxy_core::backend::openai::complete_text;
-use proxy_core::backend::{BackendCompletion, BackendError, BackendRequest, CompletionBackend};
+use proxy_core::backend::openai::{complete_text, stream_text};
+use proxy_core::backend::{
+    BackendCompletion, BackendError, BackendRequest, BackendStream, CompletionBackend,
+};
 use serde_json::{json, Value};
 
 /// The completion path.
@@ -35,6 +38,16 @@ pub fn body(request: &BackendRequest<'_>) -> Value {
     Value::Object(body)
 }
 
+/// The `/v1/completions` call for `request`.
+fn completion_call<'a>(request: &BackendRequest<'a>) -> BackendCall<'a> {
+    BackendCall {
+        endpoint: request.endpoint,
+        path: COMPLETION_PATH,
+        auth: request.auth,
+        server: super::SERVER,
+    }
+}
+
 #[async_trait]
 impl CompletionBackend for WebUiBackend {
     async fn complete(
@@ -42,12 +55,15 @@ impl CompletionBackend for WebUiBackend {
         http: &reqwest::Client,
         request: &BackendRequest<'_>,
     ) -> Result<BackendCompletion, BackendError> {
-        let call = BackendCall {
-            endpoint: request.endpoint,
-            path: COMPLETION_PATH,
-            auth: request.auth,
-            server: super::SERVER,
-        };
-        complete_text(http, &call, &body(request)).await
+        complete_text(http, &completion_call(request), &body(request)).await
+    }
+
+    async fn complete_streaming(
+        &self,
+        http: &reqwest::Client,
+        request: &BackendRequest<'_>,
+    ) -> Result<Option<BackendStream>, BackendError> {
+        let stream = stream_text(http, &completion_call(request), body(request)).await?;
+        Ok(Some(stream))
     }
 }

@@ -3,7 +3,10 @@
 
 use std::time::Duration;
 
-use proxy_core::backend::{BackendAuth, BackendError, BackendFinishReason};
+use proxy_core::backend::{
+    BackendAuth, BackendCompletion, BackendError, BackendFinishReason, BackendStreamEvent,
+    CompletionBackend,
+};
 use serde_json::{json, Value};
 use wiremock::matchers::{header, method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
@@ -244,4 +247,39 @@ pub async fn timeout(fixture: Fixture) {
         "{result:?}"
     );
     assert_eq!(result.err().map(|e| e.kind()), Some("timeout"));
+}
+
+/// An OpenAI-compatible backend streams `/v1/completions`: it asks for
+/// `"stream": true` with `stream_options.include_usage`, and reads the text pieces, the
+/// finish reason, the usage chunk (no choices) and `[DONE]`.
+pub async fn openai_text_stream(backend: &dyn CompletionBackend) {
+    // Setup: OpenAI's text-completion stream.
+    let events = concat!(
+        "data: {\"id\":\"cmpl-1\",\"object\":\"text_completion\",\"choices\":[{\"index\":0,\"text\":\"Hel\",\"finish_reason\":null}]}\n\n",
+        ": keep-alive\n\n",
+        "data: {\"id\":\"cmpl-1\",\"object\":\"text_completion\",\"choices\":[{\"index\":0,\"text\":\"lo\",\"finish_reason\":\"stop\"}]}\n\n",
+        "data: {\"id\":\"cmpl-1\",\"object\":\"text_completion\",\"choices\":[],\"usage\":{\"prompt_tokens\":9,\"completion_tokens\":2,\"total_tokens\":11}}\n\n",
+        "data: [DONE]\n\n",
+    );
+
+    // Exec
+    let (items, body) = crate::stream_from(backend, "/v1/completions", events.into()).await;
+
+    // Check
+    assert_eq!(
+        items,
+        Some(vec![
+            Ok(BackendStreamEvent::Text("Hel".into())),
+            Ok(BackendStreamEvent::Text("lo".into())),
+            Ok(BackendStreamEvent::Finished(BackendCompletion {
+                text: "Hello".into(),
+                completion_tokens: Some(2),
+                prompt_tokens: Some(9),
+                finish_reason: BackendFinishReason::Stop,
+            })),
+        ])
+    );
+    assert_eq!(body["stream"], json!(true));
+    assert_eq!(body["stream_options"], json!({"include_usage": true}));
+    assert_eq!(body["prompt"], json!(crate::PROMPT));
 }

@@ -18,7 +18,8 @@ pub mod cases;
 use std::time::Duration;
 
 use proxy_core::backend::{
-    BackendAuth, BackendCompletion, BackendError, BackendRequest, CompletionBackend,
+    BackendAuth, BackendCompletion, BackendError, BackendRequest, BackendStreamEvent,
+    CompletionBackend,
 };
 use proxy_core::settings::SettingsPreset;
 use serde_json::{Map, Value};
@@ -87,6 +88,45 @@ pub async fn complete(
     let mut request = request(endpoint, &settings);
     request.auth = auth;
     backend.complete(http, &request).await
+}
+
+/// Streams [`PROMPT`] through `backend` from a server on loopback that answers `path`
+/// with the server-sent events `events`; returns every stream item and the JSON body
+/// the backend sent. `None` items: the backend said it cannot stream.
+pub async fn stream_from(
+    backend: &dyn CompletionBackend,
+    path: &str,
+    events: String,
+) -> (Option<Vec<Result<BackendStreamEvent, BackendError>>>, Value) {
+    use wiremock::matchers::{method, path as path_is};
+    let server = MockServer::start().await;
+    wiremock::Mock::given(method("POST"))
+        .and(path_is(path))
+        .respond_with(
+            wiremock::ResponseTemplate::new(200).set_body_raw(events, "text/event-stream"),
+        )
+        .mount(&server)
+        .await;
+    let settings = settings();
+    let endpoint = server.uri();
+    let request = request(&endpoint, &settings);
+    let items = match backend.complete_streaming(&client(), &request).await {
+        Ok(Some(mut stream)) => {
+            let mut items = Vec::new();
+            while let Some(item) = futures::StreamExt::next(&mut stream).await {
+                items.push(item);
+            }
+            Some(items)
+        }
+        Ok(None) => None,
+        Err(error) => Some(vec![Err(error)]),
+    };
+    let body = received_bodies(&server)
+        .await
+        .into_iter()
+        .next()
+        .unwrap_or(Value::Null);
+    (items, body)
 }
 
 /// Every request `server` received, in order.

@@ -5,8 +5,8 @@
 
 use chat_completion_proxy::grammar::registered_grammar_generator;
 use chat_completion_proxy::{
-    ChatCompletionResponse, FunctionSchema, GrammarStyle, ModelTarget, ProxyClient,
-    WrapperSelection,
+    ChatCompletionEvent, ChatCompletionResponse, FunctionSchema, GrammarStyle, ModelTarget,
+    ProxyClient, WrapperSelection,
 };
 use e2e_tests::{check_call, context_size, fixture_conversations, server_url, Conversation};
 use serde_json::{json, Value};
@@ -104,6 +104,50 @@ async fn every_openai_style_endpoint_type_of_llama_server_completes() {
         let message = &response.choices[0].message;
         check_call(message, &conversation.functions)
             .unwrap_or_else(|problem| panic!("{endpoint_type}: {problem}"));
+        assert!(response.usage.total_tokens > 0, "{endpoint_type}");
+    }
+}
+
+#[tokio::test]
+async fn streaming_endpoint_types_stream_content_that_matches_the_response() {
+    let conversation = first_turn();
+    for (endpoint_type, wrapper) in [
+        ("llamacpp", "chatml-grammar"),
+        ("vllm", "chatml"),
+        ("webui", "chatml"),
+    ] {
+        let stream = client()
+            .stream_chat_completion(&target(endpoint_type, wrapper), &conversation.request)
+            .await
+            .unwrap_or_else(|error| panic!("{endpoint_type}: {error}"));
+        assert!(stream.is_streamed_from_backend(), "{endpoint_type}");
+        let mut pieces = Vec::new();
+        let mut response = None;
+        let mut stream = stream;
+        while let Some(event) = futures::StreamExt::next(&mut stream).await {
+            match event.unwrap_or_else(|error| panic!("{endpoint_type}: {error}")) {
+                ChatCompletionEvent::Content(piece) => pieces.push(piece),
+                ChatCompletionEvent::Finished { response: done, .. } => response = Some(done),
+            }
+        }
+        let response = response.unwrap_or_else(|| panic!("{endpoint_type}: no response"));
+        let message = &response.choices[0].message;
+        check_call(message, &conversation.functions)
+            .unwrap_or_else(|problem| panic!("{endpoint_type}: {problem}"));
+        assert_eq!(
+            Some(pieces.concat()),
+            message
+                .content
+                .clone()
+                .filter(|content| !content.is_empty())
+                .or(Some(String::new())),
+            "{endpoint_type}: the streamed pieces are the content"
+        );
+        assert!(
+            pieces.len() > 1 || message.content.as_deref().map_or(0, str::len) < 8,
+            "{endpoint_type}: content of {:?} came in one piece",
+            message.content
+        );
         assert!(response.usage.total_tokens > 0, "{endpoint_type}");
     }
 }

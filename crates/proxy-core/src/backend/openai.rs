@@ -7,7 +7,8 @@ use serde_json::Value;
 
 use super::completion::{nonzero, BackendCompletion, BackendFinishReason};
 use super::error::BackendError;
-use super::http::{post_json, BackendCall, JsonReply};
+use super::http::{post_json, send_json, BackendCall, JsonReply};
+use super::streaming::{sse_completion_stream, BackendStream, StreamChunk};
 
 /// `usage` of an OpenAI-style reply.
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -115,8 +116,88 @@ pub async fn complete_chat(
     )
 }
 
+/// POSTs a text-completion body with `"stream": true` and
+/// `stream_options.include_usage` (OpenAI's SSE: `data: {json}` chunks, `choices[0].text`
+/// pieces, `finish_reason` on the last choice chunk, the usage in a chunk with no
+/// choices, then `data: [DONE]`) and returns the stream once the server accepted it.
+pub async fn stream_text(
+    http: &reqwest::Client,
+    call: &BackendCall<'_>,
+    mut body: Value,
+) -> Result<BackendStream, BackendError> {
+    if let Some(fields) = body.as_object_mut() {
+        fields.insert("stream".into(), Value::Bool(true));
+        fields.insert(
+            "stream_options".into(),
+            serde_json::json!({ "include_usage": true }),
+        );
+    }
+    let (response, uri) = send_json(http, call, &body).await?;
+    Ok(sse_completion_stream(
+        response,
+        call,
+        uri,
+        text_stream_chunk,
+    ))
+}
+
+/// Reads one chunk of a streamed `/v1/completions` reply.
+pub fn text_stream_chunk(json: &Value) -> Result<StreamChunk, String> {
+    let reply = TextCompletionReply::deserialize(json)
+        .map_err(|error| format!("unexpected stream chunk shape: {error}"))?;
+    let usage = reply.usage.unwrap_or_default();
+    let choice = reply.choices.into_iter().next().unwrap_or_default();
+    Ok(StreamChunk {
+        text: choice.text.unwrap_or_default(),
+        completion_tokens: usage.completion_tokens,
+        prompt_tokens: usage.prompt_tokens,
+        finish_reason: choice
+            .finish_reason
+            .as_deref()
+            .map(|reason| BackendFinishReason::from_openai(Some(reason))),
+        last: false,
+    })
+}
+
 /// `[{"role": "user", "content": prompt}]`: how a raw prompt is sent to a chat-only
 /// endpoint (the server's chat template is then applied on top).
 pub fn prompt_as_user_message(prompt: &str) -> Value {
     serde_json::json!([{ "role": "user", "content": prompt }])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn text_stream_chunks() {
+        let piece = text_stream_chunk(&json!({"id": "cmpl-1", "object": "text_completion",
+            "choices": [{"index": 0, "text": "Hi", "logprobs": null, "finish_reason": null}]}));
+        assert_eq!(
+            piece,
+            Ok(StreamChunk {
+                text: "Hi".into(),
+                ..StreamChunk::default()
+            })
+        );
+        let finish = text_stream_chunk(
+            &json!({"choices": [{"index": 0, "text": "", "finish_reason": "length"}]}),
+        );
+        assert_eq!(
+            finish.map(|chunk| chunk.finish_reason),
+            Ok(Some(BackendFinishReason::Length))
+        );
+        let usage = text_stream_chunk(&json!({"choices": [], "usage": {"prompt_tokens": 9,
+            "completion_tokens": 4, "total_tokens": 13}}));
+        assert_eq!(
+            usage,
+            Ok(StreamChunk {
+                completion_tokens: Some(4),
+                prompt_tokens: Some(9),
+                ..StreamChunk::default()
+            })
+        );
+        assert!(text_stream_chunk(&json!({"choices": "nope"})).is_err());
+    }
 }
