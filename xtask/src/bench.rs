@@ -11,7 +11,7 @@
 //! makes the second HTTP hop: the floor any proxy in front of the stub has on the same
 //! cores. `serve` against it is the proxy's own work; it against the stub is the hop.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 use std::time::Duration;
 
@@ -20,6 +20,7 @@ use serde_json::{json, Value};
 
 use crate::e2e::{cargo, E2E_PACKAGE};
 use crate::service::{free_port, Service};
+use crate::test_all::target_dir;
 
 /// The concurrencies measured unless `--concurrency` says otherwise.
 const CONCURRENCIES: [usize; 3] = [1, 64, 512];
@@ -162,13 +163,6 @@ fn positive(flag: &str, value: &str) -> Result<usize> {
         Ok(n) if n > 0 => Ok(n),
         _ => bail!("`{flag}` needs positive whole numbers, not `{value}`"),
     }
-}
-
-/// `$CARGO_TARGET_DIR`, or `target/` in the workspace.
-fn target_dir(root: &Path) -> PathBuf {
-    std::env::var_os("CARGO_TARGET_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| root.join("target"))
 }
 
 /// Fails early, saying what to do, when the soft open-file limit is too low for the

@@ -41,7 +41,8 @@ pub const OPENAI_SDK: &str = "openai==1.109.1";
 /// wrapper, optionally behind an API key.
 pub fn start_proxy(root: &Path, backend: &str, key: Option<&str>, model: &str) -> Result<Service> {
     let port = free_port()?;
-    let mut command = Command::new(root.join("target/debug/chat-completion-proxy"));
+    let mut command =
+        Command::new(crate::test_all::target_dir(root).join("debug/chat-completion-proxy"));
     command
         .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
         .args(["--endpoint-type", "llamacpp", "--endpoint", backend])
@@ -131,7 +132,7 @@ pub fn fidelity(root: &Path, args: &[String]) -> Result<()> {
         &["build", "--release", "-p", E2E_PACKAGE, "--bin", "fidelity"],
     )?;
     let server = llama_server::start()?;
-    let status = Command::new(root.join("target/release/fidelity"))
+    let status = Command::new(crate::test_all::target_dir(root).join("release/fidelity"))
         .args(args)
         .env("CCP_E2E_LLAMA_URL", &server.url)
         .env("CCP_E2E_CONTEXT_SIZE", CONTEXT_SIZE.to_string())

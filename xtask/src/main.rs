@@ -5,7 +5,8 @@
 //! - `test-all`: every check the project has, in the order CI runs them.
 //! - `e2e`: the end-to-end tests on a real llama.cpp server with a real model.
 //! - `fidelity`: valid-call rates per wrapper on that model.
-//! - `bench`: the end-to-end load benchmark (stub backend, direct and through `serve`).
+//! - `bench`: the end-to-end load benchmark (stub backend: direct, through a
+//!   pass-through floor and through `serve`).
 
 mod bench;
 mod demo;
@@ -41,8 +42,10 @@ const USAGE: &str = "usage: cargo xtask <task>
 
 tasks:
   bench      [--requests N] [--concurrency 1,64,512] load benchmark: a stub llama.cpp
-             directly and through `serve` (release); table + target/bench/load.json
-  demo       render examples/conversation.json with chatml and parse an example reply
+             directly, through a pass-through floor and through `serve` (release);
+             table + target/bench/load.json
+  demo       a real llama-server and model, `serve` in front, examples/conversation.json
+             sent over HTTP; prints the tool call and the timings
   e2e        end-to-end tests on a real llama.cpp server and model (built/downloaded on
              first use into ~/.cache/chat-completion-proxy/e2e, or $CCP_E2E_CACHE)
   fidelity   [--runs N] valid-call rates per wrapper on the real model (a measurement)

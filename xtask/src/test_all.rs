@@ -85,7 +85,7 @@ fn check_fixtures_through_cli(root: &Path) -> Result<()> {
         return Ok(());
     }
     cargo(root, &["build", "--release", "-p", CLI])?;
-    let binary = root.join("target/release/chat-completion-proxy");
+    let binary = target_dir(root).join("release/chat-completion-proxy");
     run_step(
         Command::new("python3")
             .arg(&checker)
@@ -122,6 +122,14 @@ fn run_step(command: &mut Command, label: &str) -> Result<()> {
 }
 
 /// The workspace's root folder.
+/// Where cargo puts build outputs: `$CARGO_TARGET_DIR`, else `target/` in the workspace.
+pub fn target_dir(root: &Path) -> PathBuf {
+    std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| root.join("target"))
+}
+
+/// The workspace root (the parent of the xtask crate).
 pub fn workspace_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
         .parent()
