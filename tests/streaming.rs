@@ -1,6 +1,7 @@
 //! `ProxyClient::stream_chat_completion` over real HTTP on loopback: llama.cpp's
 //! `/completion` streamed as server-sent events by a wiremock server (one event per
-//! token), and ollama (which does not stream here) for the fallback.
+//! token), ollama's newline-delimited JSON, and text-generation-webui's legacy API
+//! (which cannot stream) for the fallback.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // a test fails loudly
 
 use chat_completion_proxy::{
@@ -201,21 +202,52 @@ async fn errors_before_generation_come_before_the_stream() {
 
 #[tokio::test]
 async fn a_backend_that_cannot_stream_gives_the_whole_content_then_the_end() {
+    // text-generation-webui's legacy API has no streaming over HTTP.
     let server = MockServer::start().await;
     Mock::given(method("POST"))
-        .and(path("/api/generate"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
-            "model": "smol", "done": true, "done_reason": "stop",
-            "response": " \"send_message\",\n  \"params\": {\"inner_thoughts\": \"Greet.\", \"message\": \"Hi\"}\n}",
-            "prompt_eval_count": 50, "eval_count": 20
-        })))
+        .and(path("/api/v1/generate"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"results": [{
+            "text": " \"send_message\",\n  \"params\": {\"inner_thoughts\": \"Greet.\", \"message\": \"Hi\"}\n}"
+        }]})))
         .mount(&server)
         .await;
-    let (content, response, live) = run(&target(&server, "ollama", "chatml")).await;
+    let (content, response, live) = run(&target(&server, "webui-legacy", "chatml")).await;
     assert!(!live);
     assert_eq!(content, vec!["Greet."]);
     assert_eq!(
         response["choices"][0]["message"]["tool_calls"][0]["function"]["name"],
         "send_message"
     );
+}
+
+#[tokio::test]
+async fn ollama_lines_become_content_pieces() {
+    let server = MockServer::start().await;
+    let lines: String = [
+        " \"send_message\",\n  \"params\": {\"inner_thoughts\": \"Gre",
+        "et.\", \"message\": \"Hi\"}\n}",
+    ]
+    .iter()
+    .map(|piece| {
+        format!(
+            "{}\n",
+            json!({"model": "smol", "response": piece, "done": false})
+        )
+    })
+    .chain([format!(
+        "{}\n",
+        json!({"model": "smol", "response": "", "done": true, "done_reason": "stop",
+               "prompt_eval_count": 50, "eval_count": 20})
+    )])
+    .collect();
+    Mock::given(method("POST"))
+        .and(path("/api/generate"))
+        .respond_with(ResponseTemplate::new(200).set_body_raw(lines, "application/x-ndjson"))
+        .mount(&server)
+        .await;
+    let (content, response, live) = run(&target(&server, "ollama", "chatml")).await;
+    assert!(live);
+    assert_eq!(content, vec!["Gre", "et."]);
+    assert_eq!(response["usage"]["prompt_tokens"], 50);
+    assert_eq!(response["choices"][0]["finish_reason"], "tool_calls");
 }

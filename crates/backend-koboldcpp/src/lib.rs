@@ -11,17 +11,25 @@
 //! reports `completion_tokens` (2025 builds), fewer tokens than `max_length` means a
 //! stop string; otherwise `"length"` is reported as unknown, never as the limit.
 //! Token counting uses the server's `POST /api/extra/tokencount`.
+//!
+//! Streaming: the same body to `POST /api/extra/generate/stream`; server-sent events
+//! `event: message` / `data: {"token": …, "finish_reason": …}`, no end marker (the
+//! server closes the connection after the event that carries the finish reason).
 
 mod wire;
 
 use async_trait::async_trait;
-use proxy_core::backend::http::{post_json, BackendCall};
+use proxy_core::backend::http::{post_json, send_json, BackendCall};
+use proxy_core::backend::streaming::sse_completion_stream;
 use proxy_core::backend::{
-    BackendCompletion, BackendError, BackendRequest, CompletionBackend, TokenCountRequest,
+    BackendCompletion, BackendError, BackendRequest, BackendStream, CompletionBackend,
+    TokenCountRequest,
 };
 
 /// The completion path.
 pub const COMPLETION_PATH: &str = "/api/v1/generate";
+/// The streaming path.
+pub const STREAM_PATH: &str = "/api/extra/generate/stream";
 /// The tokenizer path.
 pub const TOKENIZE_PATH: &str = "/api/extra/tokencount";
 const SERVER: &str = "koboldcpp server";
@@ -37,15 +45,25 @@ impl CompletionBackend for KoboldCppBackend {
         http: &reqwest::Client,
         request: &BackendRequest<'_>,
     ) -> Result<BackendCompletion, BackendError> {
-        let call = BackendCall {
-            endpoint: request.endpoint,
-            path: COMPLETION_PATH,
-            auth: request.auth,
-            server: SERVER,
-        };
         let body = wire::body(request);
+        let call = generate_call(request, COMPLETION_PATH);
         let reply = post_json::<wire::GenerateReply>(http, &call, &body).await?;
         wire::completion(reply, wire::max_length(&body))
+    }
+
+    async fn complete_streaming(
+        &self,
+        http: &reqwest::Client,
+        request: &BackendRequest<'_>,
+    ) -> Result<Option<BackendStream>, BackendError> {
+        let call = generate_call(request, STREAM_PATH);
+        let (response, uri) = send_json(http, &call, &wire::body(request)).await?;
+        Ok(Some(sse_completion_stream(
+            response,
+            &call,
+            uri,
+            wire::stream_chunk,
+        )))
     }
 
     async fn count_tokens(
@@ -65,6 +83,16 @@ impl CompletionBackend for KoboldCppBackend {
             Some(count) => Ok(Some(count)),
             None => Err(reply.invalid("the token count reply has no `value`")),
         }
+    }
+}
+
+/// A generate call to `path` for `request`.
+fn generate_call<'a>(request: &BackendRequest<'a>, path: &'a str) -> BackendCall<'a> {
+    BackendCall {
+        endpoint: request.endpoint,
+        path,
+        auth: request.auth,
+        server: SERVER,
     }
 }
 

@@ -3,7 +3,7 @@
 use proxy_core::backend::completion::nonzero;
 use proxy_core::backend::fields::{write_overrides, write_stop_sequences, SamplingFieldNames};
 use proxy_core::backend::{
-    BackendCompletion, BackendError, BackendFinishReason, BackendRequest, JsonReply,
+    BackendCompletion, BackendError, BackendFinishReason, BackendRequest, JsonReply, StreamChunk,
 };
 use serde::Deserialize;
 use serde_json::{json, Value};
@@ -87,6 +87,32 @@ pub fn completion(
         nonzero(result.prompt_tokens),
         finish,
     )
+}
+
+/// One event of `/api/extra/generate/stream`.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default)]
+struct StreamEvent {
+    token: Option<String>,
+    finish_reason: Option<String>,
+}
+
+/// Reads one event of a streamed generation: the `token`, and the `finish_reason`
+/// once it is set (`"null"`, the string, while generating in v1.76). Without a token
+/// count, `"length"` is reported as unknown (see the crate docs).
+pub fn stream_chunk(json: &Value) -> Result<StreamChunk, String> {
+    let event = StreamEvent::deserialize(json)
+        .map_err(|error| format!("unexpected stream event shape: {error}"))?;
+    let finish_reason = match event.finish_reason.as_deref() {
+        None | Some("null") | Some("") => None,
+        Some("stop") => Some(BackendFinishReason::Stop),
+        Some(_) => Some(BackendFinishReason::Unknown),
+    };
+    Ok(StreamChunk {
+        text: event.token.unwrap_or_default(),
+        finish_reason,
+        ..StreamChunk::default()
+    })
 }
 
 /// A `/api/extra/tokencount` reply.

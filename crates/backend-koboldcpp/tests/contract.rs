@@ -5,7 +5,8 @@
 use backend_koboldcpp::KoboldCppBackend;
 use conformance::{client, received_bodies, request, settings, CONTEXT_WINDOW, PROMPT};
 use proxy_core::backend::{
-    BackendAuth, BackendCompletion, BackendFinishReason, CompletionBackend, TokenCountRequest,
+    BackendAuth, BackendCompletion, BackendFinishReason, BackendStreamEvent, CompletionBackend,
+    TokenCountRequest,
 };
 use proxy_core::settings::SIMPLE_STOP;
 use serde_json::json;
@@ -135,4 +136,40 @@ async fn counts_tokens_with_the_servers_tokenizer() {
         received_bodies(&server).await,
         vec![json!({"prompt": "hello world!"})]
     );
+}
+
+#[tokio::test]
+async fn streams_server_sent_token_events() {
+    // Setup: koboldcpp's events; "null" (a string) while generating, and no end
+    // marker: the connection closes after the last event.
+    let events = concat!(
+        "event: message\ndata: {\"token\": \"Hel\", \"finish_reason\": \"null\"}\n\n",
+        "event: message\ndata: {\"token\": \"lo\", \"finish_reason\": \"null\"}\n\n",
+        "event: message\ndata: {\"token\": \"\", \"finish_reason\": \"stop\"}\n\n",
+    );
+
+    // Exec
+    let (items, body) = conformance::stream_from(
+        &KoboldCppBackend,
+        "/api/extra/generate/stream",
+        events.into(),
+    )
+    .await;
+
+    // Check
+    assert_eq!(
+        items,
+        Some(vec![
+            Ok(BackendStreamEvent::Text("Hel".into())),
+            Ok(BackendStreamEvent::Text("lo".into())),
+            Ok(BackendStreamEvent::Finished(BackendCompletion {
+                text: "Hello".into(),
+                completion_tokens: None,
+                prompt_tokens: None,
+                finish_reason: BackendFinishReason::Stop,
+            })),
+        ])
+    );
+    assert_eq!(body["prompt"], json!(PROMPT));
+    assert_eq!(body["max_context_length"], json!(CONTEXT_WINDOW));
 }

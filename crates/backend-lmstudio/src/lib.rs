@@ -11,15 +11,19 @@
 //! caller's sampling fields. Replies are OpenAI-shaped. LM Studio answers unknown
 //! paths with HTTP 200 and `{"error": "…"}`: that is an error here, and an error whose
 //! body mentions "context length" is the context-window error. No grammar support, no
-//! tokenize endpoint.
+//! tokenize endpoint. `lmstudio` streams (`"stream": true`, OpenAI's server-sent
+//! events; usage in the stream is not asked for, as LM Studio's support for
+//! `stream_options` is unverified, so tokens are counted here).
 
 mod wire;
 
 use async_trait::async_trait;
 use proxy_core::backend::fields::warn_grammar_unsupported;
 use proxy_core::backend::http::BackendCall;
-use proxy_core::backend::openai::{complete_chat, complete_text};
-use proxy_core::backend::{BackendCompletion, BackendError, BackendRequest, CompletionBackend};
+use proxy_core::backend::openai::{complete_chat, complete_text, stream_text};
+use proxy_core::backend::{
+    BackendCompletion, BackendError, BackendRequest, BackendStream, CompletionBackend,
+};
 
 /// The `lmstudio` completion path.
 pub const COMPLETIONS_PATH: &str = "/v1/completions";
@@ -54,6 +58,17 @@ impl CompletionBackend for LmStudioBackend {
         warn_grammar_unsupported(request, "lmstudio");
         let body = wire::body(request, wire::PromptForm::Prompt);
         complete_text(http, &call(request, COMPLETIONS_PATH), &body).await
+    }
+
+    async fn complete_streaming(
+        &self,
+        http: &reqwest::Client,
+        request: &BackendRequest<'_>,
+    ) -> Result<Option<BackendStream>, BackendError> {
+        warn_grammar_unsupported(request, "lmstudio");
+        let body = wire::body(request, wire::PromptForm::Prompt);
+        let stream = stream_text(http, &call(request, COMPLETIONS_PATH), body, false).await?;
+        Ok(Some(stream))
     }
 }
 

@@ -7,14 +7,19 @@
 //! Reply: the text from `response`, generated tokens from `eval_count`, prompt tokens
 //! from `prompt_eval_count`, the stop reason from `done_reason`. ollama reports some
 //! failures as `{"error": "…"}`, also with HTTP 200; those are errors here. It has no
-//! tokenize endpoint.
+//! tokenize endpoint. Streaming: the same body with `stream: true`; the reply is
+//! newline-delimited JSON, one `{"response": …}` per piece, the last with
+//! `"done": true` and the counts (a mid-stream failure is an `{"error": …}` line).
 
 mod wire;
 
 use async_trait::async_trait;
 use proxy_core::backend::fields::warn_grammar_unsupported;
-use proxy_core::backend::http::{post_json, BackendCall};
-use proxy_core::backend::{BackendCompletion, BackendError, BackendRequest, CompletionBackend};
+use proxy_core::backend::http::{post_json, send_json, BackendCall};
+use proxy_core::backend::streaming::ndjson_completion_stream;
+use proxy_core::backend::{
+    BackendCompletion, BackendError, BackendRequest, BackendStream, CompletionBackend,
+};
 
 /// The completion path.
 pub const COMPLETION_PATH: &str = "/api/generate";
@@ -33,15 +38,36 @@ impl CompletionBackend for OllamaBackend {
     ) -> Result<BackendCompletion, BackendError> {
         let model = request.require_model("ollama")?;
         warn_grammar_unsupported(request, "ollama");
-        let call = BackendCall {
-            endpoint: request.endpoint,
-            path: COMPLETION_PATH,
-            auth: request.auth,
-            server: SERVER,
-        };
-        let body = wire::body(request, model);
-        let reply = post_json::<wire::GenerateReply>(http, &call, &body).await?;
+        let body = wire::body(request, model, false);
+        let reply = post_json::<wire::GenerateReply>(http, &generate_call(request), &body).await?;
         wire::completion(reply)
+    }
+
+    async fn complete_streaming(
+        &self,
+        http: &reqwest::Client,
+        request: &BackendRequest<'_>,
+    ) -> Result<Option<BackendStream>, BackendError> {
+        let model = request.require_model("ollama")?;
+        warn_grammar_unsupported(request, "ollama");
+        let call = generate_call(request);
+        let (response, uri) = send_json(http, &call, &wire::body(request, model, true)).await?;
+        Ok(Some(ndjson_completion_stream(
+            response,
+            &call,
+            uri,
+            wire::stream_chunk,
+        )))
+    }
+}
+
+/// The `/api/generate` call for `request`.
+fn generate_call<'a>(request: &BackendRequest<'a>) -> BackendCall<'a> {
+    BackendCall {
+        endpoint: request.endpoint,
+        path: COMPLETION_PATH,
+        auth: request.auth,
+        server: SERVER,
     }
 }
 

@@ -3,7 +3,7 @@
 use proxy_core::backend::completion::nonzero;
 use proxy_core::backend::fields::{write_overrides, write_stop_sequences, SamplingFieldNames};
 use proxy_core::backend::{
-    BackendCompletion, BackendError, BackendFinishReason, BackendRequest, JsonReply,
+    BackendCompletion, BackendError, BackendFinishReason, BackendRequest, JsonReply, StreamChunk,
 };
 use serde::Deserialize;
 use serde_json::{json, Value};
@@ -11,9 +11,9 @@ use serde_json::{json, Value};
 /// The sampling fields under ollama's `options` names.
 const FIELDS: SamplingFieldNames = SamplingFieldNames::OPENAI.with_max_tokens(&["num_predict"]);
 
-/// `model`, `prompt`, `stream: false`, `raw: true`, and `options` = settings +
+/// `model`, `prompt`, `stream` as asked, `raw: true`, and `options` = settings +
 /// `num_ctx` + the overrides.
-pub fn body(request: &BackendRequest<'_>, model: &str) -> Value {
+pub fn body(request: &BackendRequest<'_>, model: &str, stream: bool) -> Value {
     let mut options = request.settings.clone();
     options.insert("num_ctx".into(), json!(request.context_window));
     write_stop_sequences(&mut options, request, "stop");
@@ -21,17 +21,19 @@ pub fn body(request: &BackendRequest<'_>, model: &str) -> Value {
     json!({
         "model": model,
         "prompt": request.prompt,
-        "stream": false,
+        "stream": stream,
         "options": options,
         "raw": true,
     })
 }
 
-/// A non-streaming `/api/generate` reply.
+/// A non-streaming `/api/generate` reply, or one line of a streamed one (the last has
+/// `"done": true` and the counts).
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(default)]
 pub struct GenerateReply {
     response: Option<String>,
+    done: Option<bool>,
     eval_count: Option<u64>,
     prompt_eval_count: Option<u64>,
     done_reason: Option<String>,
@@ -46,4 +48,21 @@ pub fn completion(reply: JsonReply<GenerateReply>) -> Result<BackendCompletion, 
     let completion_tokens = reply.value.eval_count;
     let prompt_tokens = nonzero(reply.value.prompt_eval_count);
     reply.into_completion(text, completion_tokens, prompt_tokens, finish)
+}
+
+/// Reads one line of a streamed `/api/generate` reply.
+pub fn stream_chunk(json: &Value) -> Result<StreamChunk, String> {
+    let reply = GenerateReply::deserialize(json)
+        .map_err(|error| format!("unexpected stream line shape: {error}"))?;
+    let Some(text) = reply.response else {
+        return Err("the stream line has no `response`".to_owned());
+    };
+    let last = reply.done == Some(true);
+    Ok(StreamChunk {
+        text,
+        completion_tokens: reply.eval_count,
+        prompt_tokens: reply.prompt_eval_count,
+        finish_reason: last.then(|| BackendFinishReason::from_openai(reply.done_reason.as_deref())),
+        last,
+    })
 }

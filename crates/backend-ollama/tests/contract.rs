@@ -6,7 +6,8 @@
 use backend_ollama::OllamaBackend;
 use conformance::{client, received_bodies, request, settings, CONTEXT_WINDOW, MODEL, PROMPT};
 use proxy_core::backend::{
-    BackendAuth, BackendCompletion, BackendError, BackendFinishReason, CompletionBackend,
+    BackendAuth, BackendCompletion, BackendError, BackendFinishReason, BackendStreamEvent,
+    CompletionBackend,
 };
 use proxy_core::settings::SIMPLE_STOP;
 use serde_json::json;
@@ -122,4 +123,37 @@ async fn model_not_found_keeps_the_servers_message() {
     );
     let message = result.err().map(|e| e.to_string()).unwrap_or_default();
     assert!(message.contains("ollama API server"), "{message}");
+}
+
+#[tokio::test]
+async fn streams_newline_delimited_json() {
+    // Setup: ollama's stream, one JSON object per line, the last with the counts.
+    let lines = concat!(
+        "{\"model\":\"test-model\",\"created_at\":\"2025-01-01T00:00:00Z\",\"response\":\"Hel\",\"done\":false}\n",
+        "{\"model\":\"test-model\",\"created_at\":\"2025-01-01T00:00:00Z\",\"response\":\"lo\",\"done\":false}\n",
+        "{\"model\":\"test-model\",\"created_at\":\"2025-01-01T00:00:01Z\",\"response\":\"\",\"done\":true,",
+        "\"done_reason\":\"length\",\"total_duration\":5000,\"prompt_eval_count\":12,\"eval_count\":2}\n",
+    );
+
+    // Exec
+    let (items, body) =
+        conformance::stream_from(&OllamaBackend, "/api/generate", lines.into()).await;
+
+    // Check
+    assert_eq!(
+        items,
+        Some(vec![
+            Ok(BackendStreamEvent::Text("Hel".into())),
+            Ok(BackendStreamEvent::Text("lo".into())),
+            Ok(BackendStreamEvent::Finished(BackendCompletion {
+                text: "Hello".into(),
+                completion_tokens: Some(2),
+                prompt_tokens: Some(12),
+                finish_reason: BackendFinishReason::Length,
+            })),
+        ])
+    );
+    assert_eq!(body["stream"], json!(true));
+    assert_eq!(body["raw"], json!(true));
+    assert_eq!(body["model"], json!(MODEL));
 }

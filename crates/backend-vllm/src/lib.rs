@@ -92,7 +92,8 @@ impl CompletionBackend for VllmBackend {
     ) -> Result<Option<BackendStream>, BackendError> {
         let model = request.require_model("vllm")?;
         warn_grammar_unsupported(request, "vllm");
-        let stream = stream_text(http, &completion_call(request), body(request, model)).await?;
+        let stream =
+            stream_text(http, &completion_call(request), body(request, model), true).await?;
         Ok(Some(stream))
     }
 

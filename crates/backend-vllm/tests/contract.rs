@@ -122,5 +122,5 @@ async fn counts_tokens_with_the_servers_tokenizer() {
 
 #[tokio::test]
 async fn streams_openai_text_completion_events() {
-    conformance::cases::openai_text_stream(&VllmBackend).await;
+    conformance::cases::openai_text_stream(&VllmBackend, true).await;
 }

@@ -63,7 +63,7 @@ impl CompletionBackend for WebUiBackend {
         http: &reqwest::Client,
         request: &BackendRequest<'_>,
     ) -> Result<Option<BackendStream>, BackendError> {
-        let stream = stream_text(http, &completion_call(request), body(request)).await?;
+        let stream = stream_text(http, &completion_call(request), body(request), true).await?;
         Ok(Some(stream))
     }
 }

@@ -153,5 +153,5 @@ async fn webui_legacy_sends_stopping_strings_and_fixed_max_new_tokens() {
 
 #[tokio::test]
 async fn streams_openai_text_completion_events() {
-    conformance::cases::openai_text_stream(&WebUiBackend).await;
+    conformance::cases::openai_text_stream(&WebUiBackend, true).await;
 }

@@ -250,9 +250,9 @@ pub async fn timeout(fixture: Fixture) {
 }
 
 /// An OpenAI-compatible backend streams `/v1/completions`: it asks for
-/// `"stream": true` with `stream_options.include_usage`, and reads the text pieces, the
-/// finish reason, the usage chunk (no choices) and `[DONE]`.
-pub async fn openai_text_stream(backend: &dyn CompletionBackend) {
+/// `"stream": true` (with `stream_options.include_usage` when `asks_usage`), and reads
+/// the text pieces, the finish reason, the usage chunk (no choices) and `[DONE]`.
+pub async fn openai_text_stream(backend: &dyn CompletionBackend, asks_usage: bool) {
     // Setup: OpenAI's text-completion stream.
     let events = concat!(
         "data: {\"id\":\"cmpl-1\",\"object\":\"text_completion\",\"choices\":[{\"index\":0,\"text\":\"Hel\",\"finish_reason\":null}]}\n\n",
@@ -280,6 +280,7 @@ pub async fn openai_text_stream(backend: &dyn CompletionBackend) {
         ])
     );
     assert_eq!(body["stream"], json!(true));
-    assert_eq!(body["stream_options"], json!({"include_usage": true}));
+    let stream_options = asks_usage.then(|| json!({"include_usage": true}));
+    assert_eq!(body.get("stream_options").cloned(), stream_options);
     assert_eq!(body["prompt"], json!(crate::PROMPT));
 }

@@ -13,8 +13,9 @@
 //!   status, latency); response headers `x-request-id` and `x-proxy-overhead-ms` (the
 //!   proxy's own time, outside the backend call; plain answers only).
 //! * Streaming (`stream: true`): OpenAI `chat.completion.chunk` server-sent events
-//!   ([`streaming`]). From llama.cpp, vLLM and text-generation-webui the content (the
-//!   inner thoughts) streams as the model writes it; backends that cannot stream finish first and
+//!   ([`streaming`]). From every backend whose server streams (llama.cpp, koboldcpp,
+//!   ollama, vLLM, webui, LM Studio) the content (the inner thoughts) streams as the
+//!   model writes it; backends that cannot stream finish first and
 //!   are then sent as chunks (role, content, tool call, finish reason, usage,
 //!   `[DONE]`).
 //! * Graceful shutdown ([`serve`], [`shutdown_signal`]): in-flight requests finish.

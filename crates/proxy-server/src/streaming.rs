@@ -2,10 +2,11 @@
 //! server-sent events.
 //!
 //! The events, in order: a role delta, sent as soon as the backend has accepted the
-//! request; a content delta for each piece of content (from llama.cpp, vLLM and webui
-//! as the model writes the inner thoughts; from backends that cannot stream, the whole
-//! content at once); a `tool_calls` delta `[{index: 0, id, type: "function", function: {name,
-//! arguments}}]` (with a `function_call` delta too for legacy `functions` callers);
+//! request; a content delta for each piece of content (from backends that stream, as
+//! the model writes the inner thoughts; from backends that cannot stream, the whole
+//! content at once); a `tool_calls` delta `[{index: 0, id, type: "function",
+//! function: {name, arguments}}]` (with a `function_call` delta too for legacy
+//! `functions` callers);
 //! an empty delta with the `finish_reason`; with `stream_options.include_usage`, a
 //! chunk with no choices and the `usage` (the other chunks then carry `usage: null`,
 //! as OpenAI's do); then `data: [DONE]`. Keep-alive comments go out while the model

@@ -115,6 +115,7 @@ async fn streaming_endpoint_types_stream_content_that_matches_the_response() {
         ("llamacpp", "chatml-grammar"),
         ("vllm", "chatml"),
         ("webui", "chatml"),
+        ("lmstudio", "chatml"),
     ] {
         let stream = client()
             .stream_chat_completion(&target(endpoint_type, wrapper), &conversation.request)

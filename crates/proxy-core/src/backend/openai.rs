@@ -116,21 +116,25 @@ pub async fn complete_chat(
     )
 }
 
-/// POSTs a text-completion body with `"stream": true` and
-/// `stream_options.include_usage` (OpenAI's SSE: `data: {json}` chunks, `choices[0].text`
-/// pieces, `finish_reason` on the last choice chunk, the usage in a chunk with no
-/// choices, then `data: [DONE]`) and returns the stream once the server accepted it.
+/// POSTs a text-completion body with `"stream": true` and, when `include_usage`,
+/// `stream_options.include_usage` (OpenAI's SSE: `data: {json}` chunks,
+/// `choices[0].text` pieces, `finish_reason` on the last choice chunk, the usage in a
+/// chunk with no choices, then `data: [DONE]`) and returns the stream once the server
+/// accepted it. Without usage in the stream the caller counts the tokens.
 pub async fn stream_text(
     http: &reqwest::Client,
     call: &BackendCall<'_>,
     mut body: Value,
+    include_usage: bool,
 ) -> Result<BackendStream, BackendError> {
     if let Some(fields) = body.as_object_mut() {
         fields.insert("stream".into(), Value::Bool(true));
-        fields.insert(
-            "stream_options".into(),
-            serde_json::json!({ "include_usage": true }),
-        );
+        if include_usage {
+            fields.insert(
+                "stream_options".into(),
+                serde_json::json!({ "include_usage": true }),
+            );
+        }
     }
     let (response, uri) = send_json(http, call, &body).await?;
     Ok(sse_completion_stream(

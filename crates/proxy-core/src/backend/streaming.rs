@@ -11,6 +11,10 @@
 //!
 //! Each `data:` line is read as one payload; the servers here send single-line JSON,
 //! so multi-line `data` events (joined with `\n` by the SSE standard) do not occur.
+//!
+//! [`ndjson_completion_stream`] reads newline-delimited JSON (ollama) the same way:
+//! every non-blank line is one payload, error objects included; the stream ends at
+//! the backend's last chunk or at the end of the body.
 
 use std::collections::VecDeque;
 use std::pin::Pin;
@@ -60,6 +64,15 @@ pub struct StreamChunk {
 /// what is wrong with it.
 pub type ChunkDecoder = fn(&Value) -> Result<StreamChunk, String>;
 
+/// How the body is cut into payloads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Framing {
+    /// Server-sent events: `data:` lines.
+    ServerSentEvents,
+    /// Newline-delimited JSON: every non-blank line.
+    JsonLines,
+}
+
 /// The stream of an SSE `response` from `call`'s server (see the module docs).
 pub fn sse_completion_stream(
     response: reqwest::Response,
@@ -67,7 +80,29 @@ pub fn sse_completion_stream(
     uri: String,
     decode: ChunkDecoder,
 ) -> BackendStream {
+    completion_stream(response, call, uri, decode, Framing::ServerSentEvents)
+}
+
+/// The stream of a newline-delimited JSON `response` from `call`'s server (see the
+/// module docs).
+pub fn ndjson_completion_stream(
+    response: reqwest::Response,
+    call: &BackendCall<'_>,
+    uri: String,
+    decode: ChunkDecoder,
+) -> BackendStream {
+    completion_stream(response, call, uri, decode, Framing::JsonLines)
+}
+
+fn completion_stream(
+    response: reqwest::Response,
+    call: &BackendCall<'_>,
+    uri: String,
+    decode: ChunkDecoder,
+    framing: Framing,
+) -> BackendStream {
     let state = SseState {
+        framing,
         body: response.bytes_stream().boxed(),
         lines: LineBuffer::default(),
         decode,
@@ -148,6 +183,7 @@ impl LineBuffer {
 }
 
 struct SseState {
+    framing: Framing,
     body: BoxStream<'static, reqwest::Result<Bytes>>,
     lines: LineBuffer,
     decode: ChunkDecoder,
@@ -164,7 +200,13 @@ struct SseState {
 
 impl SseState {
     fn read_line(&mut self, line: &str) {
-        if self.ended || line.is_empty() || line.starts_with(':') {
+        if self.ended || line.trim().is_empty() {
+            return;
+        }
+        if self.framing == Framing::JsonLines {
+            return self.read_payload(line);
+        }
+        if line.starts_with(':') {
             return;
         }
         let (field, value) = line.split_once(':').unwrap_or((line, ""));
@@ -324,6 +366,13 @@ mod tests {
 
     /// Runs `chunks` (as the network would deliver them) through the stream.
     async fn events(chunks: &[&str]) -> Vec<Result<BackendStreamEvent, BackendError>> {
+        framed(chunks, Framing::ServerSentEvents).await
+    }
+
+    async fn framed(
+        chunks: &[&str],
+        framing: Framing,
+    ) -> Vec<Result<BackendStreamEvent, BackendError>> {
         let owned: Vec<Result<Vec<u8>, std::io::Error>> = chunks
             .iter()
             .map(|chunk| Ok(chunk.as_bytes().to_vec()))
@@ -336,14 +385,10 @@ mod tests {
             auth: None,
             server: "test server",
         };
-        sse_completion_stream(
-            response,
-            &call,
-            "http://127.0.0.1:1/completion".into(),
-            decode,
-        )
-        .collect()
-        .await
+        let uri = "http://127.0.0.1:1/completion".to_owned();
+        completion_stream(response, &call, uri, decode, framing)
+            .collect()
+            .await
     }
 
     fn text(piece: &str) -> Result<BackendStreamEvent, BackendError> {
@@ -398,6 +443,28 @@ mod tests {
                 }))
             ]
         ));
+    }
+
+    #[tokio::test]
+    async fn json_lines_are_payloads_and_error_lines_end_the_stream() {
+        let got = framed(
+            &[
+                "{\"content\": \"a\"}\n\n{\"con",
+                "tent\": \"b\", \"stop\": true}\n",
+            ],
+            Framing::JsonLines,
+        )
+        .await;
+        assert_eq!(got.len(), 3, "{got:?}");
+        assert!(matches!(&got[2], Ok(BackendStreamEvent::Finished(c)) if c.text == "ab"));
+        let got = framed(
+            &["{\"content\": \"a\"}\n{\"error\": \"model unloaded\"}\n"],
+            Framing::JsonLines,
+        )
+        .await;
+        assert!(
+            matches!(got.last(), Some(Err(BackendError::ErrorReply { message, .. })) if message == "model unloaded")
+        );
     }
 
     #[tokio::test]
