@@ -9,13 +9,16 @@
 //! `max_tokens` = the context window, `messages`, then the caller's other sampling
 //! fields. Reply: OpenAI chat shape; overflow is a 400 with code
 //! `context_length_exceeded`. Auth is `Authorization: Bearer $GROQ_API_KEY`. No
-//! grammar support, no tokenize endpoint.
+//! grammar support, no tokenize endpoint. Streams with `"stream": true` (OpenAI's
+//! chat-completion server-sent events; usage from `x_groq.usage` when present).
 
 use async_trait::async_trait;
 use proxy_core::backend::fields::{warn_grammar_unsupported, write_overrides, SamplingFieldNames};
 use proxy_core::backend::http::BackendCall;
-use proxy_core::backend::openai::{complete_chat, prompt_as_user_message};
-use proxy_core::backend::{BackendCompletion, BackendError, BackendRequest, CompletionBackend};
+use proxy_core::backend::openai::{complete_chat, prompt_as_user_message, stream_chat};
+use proxy_core::backend::{
+    BackendCompletion, BackendError, BackendRequest, BackendStream, CompletionBackend,
+};
 use serde_json::{json, Value};
 
 /// The completion path.
@@ -78,14 +81,24 @@ impl CompletionBackend for GroqBackend {
     ) -> Result<BackendCompletion, BackendError> {
         let model = request.require_model("groq")?;
         warn_grammar_unsupported(request, "groq");
-        let call = BackendCall {
-            endpoint: request.endpoint,
-            path: COMPLETION_PATH,
-            auth: request.auth,
-            server: SERVER,
-        };
-        complete_chat(http, &call, &body(request, model)).await
+        complete_chat(http, &completion_call(request), &body(request, model)).await
     }
+
+    async fn complete_streaming(
+        &self,
+        http: &reqwest::Client,
+        request: &BackendRequest<'_>,
+    ) -> Result<Option<BackendStream>, BackendError> {
+        let model = request.require_model("groq")?;
+        warn_grammar_unsupported(request, "groq");
+        let stream = stream_chat(http, &completion_call(request), body(request, model)).await?;
+        Ok(Some(stream))
+    }
+}
+
+/// The `/v1/chat/completions` call for `request`.
+fn completion_call<'a>(request: &BackendRequest<'a>) -> BackendCall<'a> {
+    BackendCall::for_request(request, COMPLETION_PATH, SERVER)
 }
 
 proxy_core::register_backend! {

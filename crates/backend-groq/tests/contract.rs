@@ -112,3 +112,8 @@ async fn a_401_keeps_status_body_and_uri() {
         "{result:?}"
     );
 }
+
+#[tokio::test]
+async fn streams_chat_completion_events() {
+    conformance::cases::openai_chat_stream(&GroqBackend).await;
+}

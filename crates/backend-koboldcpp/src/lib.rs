@@ -88,12 +88,7 @@ impl CompletionBackend for KoboldCppBackend {
 
 /// A generate call to `path` for `request`.
 fn generate_call<'a>(request: &BackendRequest<'a>, path: &'a str) -> BackendCall<'a> {
-    BackendCall {
-        endpoint: request.endpoint,
-        path,
-        auth: request.auth,
-        server: SERVER,
-    }
+    BackendCall::for_request(request, path, SERVER)
 }
 
 proxy_core::register_backend! {

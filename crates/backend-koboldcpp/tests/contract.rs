@@ -5,8 +5,7 @@
 use backend_koboldcpp::KoboldCppBackend;
 use conformance::{client, received_bodies, request, settings, CONTEXT_WINDOW, PROMPT};
 use proxy_core::backend::{
-    BackendAuth, BackendCompletion, BackendFinishReason, BackendStreamEvent, CompletionBackend,
-    TokenCountRequest,
+    BackendAuth, BackendCompletion, BackendFinishReason, CompletionBackend, TokenCountRequest,
 };
 use proxy_core::settings::SIMPLE_STOP;
 use serde_json::json;
@@ -159,16 +158,7 @@ async fn streams_server_sent_token_events() {
     // Check
     assert_eq!(
         items,
-        Some(vec![
-            Ok(BackendStreamEvent::Text("Hel".into())),
-            Ok(BackendStreamEvent::Text("lo".into())),
-            Ok(BackendStreamEvent::Finished(BackendCompletion {
-                text: "Hello".into(),
-                completion_tokens: None,
-                prompt_tokens: None,
-                finish_reason: BackendFinishReason::Stop,
-            })),
-        ])
+        conformance::hello_stream(None, None, BackendFinishReason::Stop)
     );
     assert_eq!(body["prompt"], json!(PROMPT));
     assert_eq!(body["max_context_length"], json!(CONTEXT_WINDOW));

@@ -79,12 +79,7 @@ impl CompletionBackend for LlamaCppBackend {
 
 /// The `/completion` call for `request`.
 fn completion_call<'a>(request: &BackendRequest<'a>) -> BackendCall<'a> {
-    BackendCall {
-        endpoint: request.endpoint,
-        path: COMPLETION_PATH,
-        auth: request.auth,
-        server: SERVER,
-    }
+    BackendCall::for_request(request, COMPLETION_PATH, SERVER)
 }
 
 proxy_core::register_backend! {

@@ -11,16 +11,16 @@
 //! caller's sampling fields. Replies are OpenAI-shaped. LM Studio answers unknown
 //! paths with HTTP 200 and `{"error": "…"}`: that is an error here, and an error whose
 //! body mentions "context length" is the context-window error. No grammar support, no
-//! tokenize endpoint. `lmstudio` streams (`"stream": true`, OpenAI's server-sent
-//! events; usage in the stream is not asked for, as LM Studio's support for
-//! `stream_options` is unverified, so tokens are counted here).
+//! tokenize endpoint. Both stream (`"stream": true`, OpenAI's server-sent events; usage
+//! in the stream is not asked for, as LM Studio's support for `stream_options` is
+//! unverified, so tokens are counted here).
 
 mod wire;
 
 use async_trait::async_trait;
 use proxy_core::backend::fields::warn_grammar_unsupported;
 use proxy_core::backend::http::BackendCall;
-use proxy_core::backend::openai::{complete_chat, complete_text, stream_text};
+use proxy_core::backend::openai::{complete_chat, complete_text, stream_chat, stream_text};
 use proxy_core::backend::{
     BackendCompletion, BackendError, BackendRequest, BackendStream, CompletionBackend,
 };
@@ -40,12 +40,7 @@ pub struct LmStudioBackend;
 pub struct LmStudioLegacyBackend;
 
 fn call<'a>(request: &BackendRequest<'a>, path: &'a str) -> BackendCall<'a> {
-    BackendCall {
-        endpoint: request.endpoint,
-        path,
-        auth: request.auth,
-        server: SERVER,
-    }
+    BackendCall::for_request(request, path, SERVER)
 }
 
 #[async_trait]
@@ -82,6 +77,17 @@ impl CompletionBackend for LmStudioLegacyBackend {
         warn_grammar_unsupported(request, "lmstudio-legacy");
         let body = wire::body(request, wire::PromptForm::UserMessage);
         complete_chat(http, &call(request, CHAT_PATH), &body).await
+    }
+
+    async fn complete_streaming(
+        &self,
+        http: &reqwest::Client,
+        request: &BackendRequest<'_>,
+    ) -> Result<Option<BackendStream>, BackendError> {
+        warn_grammar_unsupported(request, "lmstudio-legacy");
+        let body = wire::body(request, wire::PromptForm::UserMessage);
+        let stream = stream_chat(http, &call(request, CHAT_PATH), body).await?;
+        Ok(Some(stream))
     }
 }
 

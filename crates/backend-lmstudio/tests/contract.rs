@@ -146,3 +146,8 @@ async fn lmstudio_overflow_in_a_200_error_body_is_the_context_error() {
 async fn streams_openai_text_completion_events_without_asking_for_usage() {
     conformance::cases::openai_text_stream(&backend_lmstudio::LmStudioBackend, false).await;
 }
+
+#[tokio::test]
+async fn legacy_streams_chat_completion_events() {
+    conformance::cases::openai_chat_stream(&backend_lmstudio::LmStudioLegacyBackend).await;
+}

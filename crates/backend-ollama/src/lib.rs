@@ -63,12 +63,7 @@ impl CompletionBackend for OllamaBackend {
 
 /// The `/api/generate` call for `request`.
 fn generate_call<'a>(request: &BackendRequest<'a>) -> BackendCall<'a> {
-    BackendCall {
-        endpoint: request.endpoint,
-        path: COMPLETION_PATH,
-        auth: request.auth,
-        server: SERVER,
-    }
+    BackendCall::for_request(request, COMPLETION_PATH, SERVER)
 }
 
 proxy_core::register_backend! {

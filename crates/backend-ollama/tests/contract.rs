@@ -6,8 +6,7 @@
 use backend_ollama::OllamaBackend;
 use conformance::{client, received_bodies, request, settings, CONTEXT_WINDOW, MODEL, PROMPT};
 use proxy_core::backend::{
-    BackendAuth, BackendCompletion, BackendError, BackendFinishReason, BackendStreamEvent,
-    CompletionBackend,
+    BackendAuth, BackendCompletion, BackendError, BackendFinishReason, CompletionBackend,
 };
 use proxy_core::settings::SIMPLE_STOP;
 use serde_json::json;
@@ -142,16 +141,7 @@ async fn streams_newline_delimited_json() {
     // Check
     assert_eq!(
         items,
-        Some(vec![
-            Ok(BackendStreamEvent::Text("Hel".into())),
-            Ok(BackendStreamEvent::Text("lo".into())),
-            Ok(BackendStreamEvent::Finished(BackendCompletion {
-                text: "Hello".into(),
-                completion_tokens: Some(2),
-                prompt_tokens: Some(12),
-                finish_reason: BackendFinishReason::Length,
-            })),
-        ])
+        conformance::hello_stream(Some(2), Some(12), BackendFinishReason::Length)
     );
     assert_eq!(body["stream"], json!(true));
     assert_eq!(body["raw"], json!(true));

@@ -57,12 +57,7 @@ pub fn body(request: &BackendRequest<'_>, model: &str) -> Value {
 
 /// The `/v1/completions` call for `request`.
 fn completion_call<'a>(request: &BackendRequest<'a>) -> BackendCall<'a> {
-    BackendCall {
-        endpoint: request.endpoint,
-        path: COMPLETION_PATH,
-        auth: request.auth,
-        server: SERVER,
-    }
+    BackendCall::for_request(request, COMPLETION_PATH, SERVER)
 }
 
 /// A `/tokenize` reply.

@@ -40,12 +40,7 @@ pub fn body(request: &BackendRequest<'_>) -> Value {
 
 /// The `/v1/completions` call for `request`.
 fn completion_call<'a>(request: &BackendRequest<'a>) -> BackendCall<'a> {
-    BackendCall {
-        endpoint: request.endpoint,
-        path: COMPLETION_PATH,
-        auth: request.auth,
-        server: super::SERVER,
-    }
+    BackendCall::for_request(request, COMPLETION_PATH, super::SERVER)
 }
 
 #[async_trait]

@@ -67,12 +67,7 @@ impl CompletionBackend for WebUiLegacyBackend {
         http: &reqwest::Client,
         request: &BackendRequest<'_>,
     ) -> Result<BackendCompletion, BackendError> {
-        let call = BackendCall {
-            endpoint: request.endpoint,
-            path: COMPLETION_PATH,
-            auth: request.auth,
-            server: super::SERVER,
-        };
+        let call = BackendCall::for_request(request, COMPLETION_PATH, super::SERVER);
         let reply = post_json::<GenerateReply>(http, &call, &body(request)).await?;
         completion(reply)
     }

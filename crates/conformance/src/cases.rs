@@ -3,10 +3,7 @@
 
 use std::time::Duration;
 
-use proxy_core::backend::{
-    BackendAuth, BackendCompletion, BackendError, BackendFinishReason, BackendStreamEvent,
-    CompletionBackend,
-};
+use proxy_core::backend::{BackendAuth, BackendError, BackendFinishReason, CompletionBackend};
 use serde_json::{json, Value};
 use wiremock::matchers::{header, method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
@@ -268,19 +265,35 @@ pub async fn openai_text_stream(backend: &dyn CompletionBackend, asks_usage: boo
     // Check
     assert_eq!(
         items,
-        Some(vec![
-            Ok(BackendStreamEvent::Text("Hel".into())),
-            Ok(BackendStreamEvent::Text("lo".into())),
-            Ok(BackendStreamEvent::Finished(BackendCompletion {
-                text: "Hello".into(),
-                completion_tokens: Some(2),
-                prompt_tokens: Some(9),
-                finish_reason: BackendFinishReason::Stop,
-            })),
-        ])
+        crate::hello_stream(Some(2), Some(9), BackendFinishReason::Stop)
     );
     assert_eq!(body["stream"], json!(true));
     let stream_options = asks_usage.then(|| json!({"include_usage": true}));
     assert_eq!(body.get("stream_options").cloned(), stream_options);
     assert_eq!(body["prompt"], json!(crate::PROMPT));
+}
+
+/// A chat-completions backend streams `/v1/chat/completions`: it asks for
+/// `"stream": true` and reads the role chunk, the `delta.content` pieces, the finish
+/// reason and `[DONE]`.
+pub async fn openai_chat_stream(backend: &dyn CompletionBackend) {
+    // Setup: OpenAI's chat-completion stream.
+    let events = concat!(
+        "data: {\"object\":\"chat.completion.chunk\",\"choices\":[{\"index\":0,\"delta\":{\"role\":\"assistant\",\"content\":\"\"},\"finish_reason\":null}]}\n\n",
+        "data: {\"object\":\"chat.completion.chunk\",\"choices\":[{\"index\":0,\"delta\":{\"content\":\"Hel\"},\"finish_reason\":null}]}\n\n",
+        "data: {\"object\":\"chat.completion.chunk\",\"choices\":[{\"index\":0,\"delta\":{\"content\":\"lo\"},\"finish_reason\":null}]}\n\n",
+        "data: {\"object\":\"chat.completion.chunk\",\"choices\":[{\"index\":0,\"delta\":{},\"finish_reason\":\"length\"}]}\n\n",
+        "data: [DONE]\n\n",
+    );
+
+    // Exec
+    let (items, body) = crate::stream_from(backend, "/v1/chat/completions", events.into()).await;
+
+    // Check
+    assert_eq!(
+        items,
+        crate::hello_stream(None, None, BackendFinishReason::Length)
+    );
+    assert_eq!(body["stream"], json!(true));
+    assert_eq!(body["messages"][0]["content"], json!(crate::PROMPT));
 }

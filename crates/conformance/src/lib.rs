@@ -129,6 +129,25 @@ pub async fn stream_from(
     (items, body)
 }
 
+/// What a backend should make of a stream of "Hel", "lo" and the end: the two pieces,
+/// then "Hello" with these counts and this finish reason.
+pub fn hello_stream(
+    completion_tokens: Option<u64>,
+    prompt_tokens: Option<u64>,
+    finish_reason: proxy_core::backend::BackendFinishReason,
+) -> Option<Vec<Result<BackendStreamEvent, BackendError>>> {
+    Some(vec![
+        Ok(BackendStreamEvent::Text("Hel".into())),
+        Ok(BackendStreamEvent::Text("lo".into())),
+        Ok(BackendStreamEvent::Finished(BackendCompletion {
+            text: "Hello".into(),
+            completion_tokens,
+            prompt_tokens,
+            finish_reason,
+        })),
+    ])
+}
+
 /// Every request `server` received, in order.
 pub async fn received_requests(server: &MockServer) -> Vec<wiremock::Request> {
     server.received_requests().await.unwrap_or_default()

@@ -13,11 +13,9 @@
 //!   status, latency); response headers `x-request-id` and `x-proxy-overhead-ms` (the
 //!   proxy's own time, outside the backend call; plain answers only).
 //! * Streaming (`stream: true`): OpenAI `chat.completion.chunk` server-sent events
-//!   ([`streaming`]). From every backend whose server streams (llama.cpp, koboldcpp,
-//!   ollama, vLLM, webui, LM Studio) the content (the inner thoughts) streams as the
-//!   model writes it; backends that cannot stream finish first and
-//!   are then sent as chunks (role, content, tool call, finish reason, usage,
-//!   `[DONE]`).
+//!   ([`streaming`]). From every backend but `webui-legacy` the content (the inner
+//!   thoughts) streams as the model writes it; `webui-legacy` finishes first and is
+//!   then sent as chunks (role, content, tool call, finish reason, usage, `[DONE]`).
 //! * Graceful shutdown ([`serve`], [`shutdown_signal`]): in-flight requests finish.
 //!
 //! This crate links no plugin: the binary links the wrappers and backends and passes

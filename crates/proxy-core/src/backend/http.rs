@@ -74,6 +74,22 @@ pub struct BackendCall<'a> {
     pub server: &'static str,
 }
 
+impl<'a> BackendCall<'a> {
+    /// The call to `path` on `request`'s endpoint, with its credentials.
+    pub fn for_request(
+        request: &super::request::BackendRequest<'a>,
+        path: &'a str,
+        server: &'static str,
+    ) -> Self {
+        BackendCall {
+            endpoint: request.endpoint,
+            path,
+            auth: request.auth,
+            server,
+        }
+    }
+}
+
 /// A successful reply: the decoded value, with the raw body and URI kept as evidence.
 #[derive(Debug, Clone)]
 pub struct JsonReply<T> {

@@ -124,8 +124,20 @@ pub async fn complete_chat(
 pub async fn stream_text(
     http: &reqwest::Client,
     call: &BackendCall<'_>,
+    body: Value,
+    include_usage: bool,
+) -> Result<BackendStream, BackendError> {
+    stream_openai(http, call, body, include_usage, text_stream_chunk).await
+}
+
+/// Sends `body` with `"stream": true` (and `stream_options.include_usage` when asked)
+/// and reads the SSE reply with `decode`.
+async fn stream_openai(
+    http: &reqwest::Client,
+    call: &BackendCall<'_>,
     mut body: Value,
     include_usage: bool,
+    decode: super::streaming::ChunkDecoder,
 ) -> Result<BackendStream, BackendError> {
     if let Some(fields) = body.as_object_mut() {
         fields.insert("stream".into(), Value::Bool(true));
@@ -137,12 +149,57 @@ pub async fn stream_text(
         }
     }
     let (response, uri) = send_json(http, call, &body).await?;
-    Ok(sse_completion_stream(
-        response,
-        call,
-        uri,
-        text_stream_chunk,
-    ))
+    Ok(sse_completion_stream(response, call, uri, decode))
+}
+
+/// POSTs a chat-completion body with `"stream": true` (OpenAI's SSE: `data: {json}`
+/// chunks with `choices[0].delta.content` pieces, `finish_reason` on the last choice
+/// chunk, then `data: [DONE]`) and returns the stream once the server accepted it.
+/// Usage is read where a chunk carries it (`usage`, or Groq's `x_groq.usage`); it is
+/// not asked for, so the caller counts the tokens otherwise.
+pub async fn stream_chat(
+    http: &reqwest::Client,
+    call: &BackendCall<'_>,
+    body: Value,
+) -> Result<BackendStream, BackendError> {
+    stream_openai(http, call, body, false, chat_stream_chunk).await
+}
+
+/// One choice of a streamed chat-completion chunk.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default)]
+struct ChatDeltaChoice {
+    delta: Option<ReplyMessage>,
+    finish_reason: Option<String>,
+}
+
+/// Groq's metadata on stream chunks.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default)]
+struct GroqExtra {
+    usage: Option<ReplyUsage>,
+}
+
+/// A streamed chat-completion chunk.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default)]
+struct ChatChunk {
+    choices: Vec<ChatDeltaChoice>,
+    usage: Option<ReplyUsage>,
+    x_groq: Option<GroqExtra>,
+}
+
+/// Reads one chunk of a streamed `/v1/chat/completions` reply.
+pub fn chat_stream_chunk(json: &Value) -> Result<StreamChunk, String> {
+    let chunk = ChatChunk::deserialize(json)
+        .map_err(|error| format!("unexpected stream chunk shape: {error}"))?;
+    let usage = chunk
+        .usage
+        .or_else(|| chunk.x_groq.and_then(|extra| extra.usage))
+        .unwrap_or_default();
+    let choice = chunk.choices.into_iter().next().unwrap_or_default();
+    let text = choice.delta.and_then(|delta| delta.content);
+    Ok(stream_chunk(text, choice.finish_reason, usage))
 }
 
 /// Reads one chunk of a streamed `/v1/completions` reply.
@@ -151,16 +208,20 @@ pub fn text_stream_chunk(json: &Value) -> Result<StreamChunk, String> {
         .map_err(|error| format!("unexpected stream chunk shape: {error}"))?;
     let usage = reply.usage.unwrap_or_default();
     let choice = reply.choices.into_iter().next().unwrap_or_default();
-    Ok(StreamChunk {
-        text: choice.text.unwrap_or_default(),
+    Ok(stream_chunk(choice.text, choice.finish_reason, usage))
+}
+
+/// A stream chunk from a choice's text, its finish reason and the chunk's usage.
+fn stream_chunk(text: Option<String>, finish: Option<String>, usage: ReplyUsage) -> StreamChunk {
+    StreamChunk {
+        text: text.unwrap_or_default(),
         completion_tokens: usage.completion_tokens,
         prompt_tokens: usage.prompt_tokens,
-        finish_reason: choice
-            .finish_reason
+        finish_reason: finish
             .as_deref()
             .map(|reason| BackendFinishReason::from_openai(Some(reason))),
         last: false,
-    })
+    }
 }
 
 /// `[{"role": "user", "content": prompt}]`: how a raw prompt is sent to a chat-only
@@ -203,5 +264,28 @@ mod tests {
             })
         );
         assert!(text_stream_chunk(&json!({"choices": "nope"})).is_err());
+    }
+
+    #[test]
+    fn chat_stream_chunks() {
+        let role = chat_stream_chunk(&json!({"object": "chat.completion.chunk",
+            "choices": [{"index": 0, "delta": {"role": "assistant", "content": ""}, "finish_reason": null}]}));
+        assert_eq!(role, Ok(StreamChunk::default()));
+        let piece =
+            chat_stream_chunk(&json!({"choices": [{"index": 0, "delta": {"content": "Hi"}}]}));
+        assert_eq!(piece.map(|chunk| chunk.text), Ok("Hi".to_owned()));
+        let last = chat_stream_chunk(
+            &json!({"choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}],
+            "x_groq": {"id": "req_1", "usage": {"prompt_tokens": 30, "completion_tokens": 5}}}),
+        );
+        assert_eq!(
+            last,
+            Ok(StreamChunk {
+                completion_tokens: Some(5),
+                prompt_tokens: Some(30),
+                finish_reason: Some(BackendFinishReason::Stop),
+                ..StreamChunk::default()
+            })
+        );
     }
 }
