@@ -106,16 +106,13 @@ impl ProxyClient {
         let prepared = self.prepare(target, request).await?;
         let header = prepared.header.clone();
         let backend_started = Instant::now();
-        let streamed = {
-            let backend_request = prepared.backend_request(self, target, request);
-            prepared
-                .backend
-                .backend
-                .complete_streaming(&self.http, &backend_request)
-                .await?
-        };
+        let backend_request = prepared.backend_request(self, target, request);
+        let streamed = prepared
+            .backend
+            .backend
+            .complete_streaming(&self.http, &backend_request)
+            .await?;
         let Some(backend_stream) = streamed else {
-            let backend_request = prepared.backend_request(self, target, request);
             let completion = prepared
                 .backend
                 .backend
