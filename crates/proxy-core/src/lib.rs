@@ -14,6 +14,7 @@ pub mod function_correction;
 pub mod grammar;
 pub mod inner_monologue;
 pub mod legacy_format;
+pub mod legacy_wrapper;
 pub mod orchestrator;
 pub mod python_json;
 pub mod registry;

@@ -23,9 +23,8 @@
 
 use proxy_core::inner_monologue::user_body;
 use proxy_core::legacy_format::{push_calls, start_prompt, AnswerFormat, Turn};
-use proxy_core::{
-    AssistantMessage, ChatMessage, GrammarStyle, PromptWrapper, RenderRequest, WrapperError,
-};
+use proxy_core::legacy_wrapper::LegacyFormat;
+use proxy_core::{ChatMessage, RenderRequest, WrapperError};
 
 /// What the prompt ends with (after `ASSISTANT:`) in the non-grammar variant: the start
 /// of the answer object, `\n{\n  "function":`, so the model continues with the
@@ -72,8 +71,8 @@ fn push_speaker(prompt: &mut String, label: &str, message: &ChatMessage) {
     }
 }
 
-impl PromptWrapper for AiroborosWrapper {
-    fn render_prompt(&self, request: &RenderRequest<'_>) -> Result<String, WrapperError> {
+impl LegacyFormat for AiroborosWrapper {
+    fn render_legacy(&self, request: &RenderRequest<'_>) -> Result<String, WrapperError> {
         let (mut prompt, turns) = start_prompt(request, "", true)?;
         prompt.push_str("\n### INPUT");
         for (index, turn) in &turns {
@@ -102,16 +101,8 @@ impl PromptWrapper for AiroborosWrapper {
         Ok(prompt)
     }
 
-    fn parse_output(
-        &self,
-        raw_output: &str,
-        _first_message: bool,
-    ) -> Result<AssistantMessage, WrapperError> {
-        self.answer.parse(raw_output)
-    }
-
-    fn grammar_style(&self) -> Option<GrammarStyle> {
-        self.answer.grammar_style()
+    fn answer_format(&self) -> &AnswerFormat {
+        &self.answer
     }
 }
 

@@ -1,4 +1,5 @@
 use proxy_core::chat::{FunctionCall, FunctionSchema, ParsedFunctionCall, Role, ToolCall};
+use proxy_core::{AssistantMessage, GrammarStyle, PromptWrapper};
 use serde_json::json;
 
 use super::*;

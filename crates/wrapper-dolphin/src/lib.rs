@@ -30,7 +30,8 @@
 use proxy_core::legacy_format::{
     function_return_line, push_calls, start_prompt, AnswerFormat, Turn,
 };
-use proxy_core::{AssistantMessage, GrammarStyle, PromptWrapper, RenderRequest, WrapperError};
+use proxy_core::legacy_wrapper::LegacyFormat;
+use proxy_core::{RenderRequest, WrapperError};
 
 /// Opens a ChatML turn.
 const IM_START: &str = "<|im_start|>";
@@ -67,8 +68,8 @@ impl Default for DolphinWrapper {
     }
 }
 
-impl PromptWrapper for DolphinWrapper {
-    fn render_prompt(&self, request: &RenderRequest<'_>) -> Result<String, WrapperError> {
+impl LegacyFormat for DolphinWrapper {
+    fn render_legacy(&self, request: &RenderRequest<'_>) -> Result<String, WrapperError> {
         let (mut prompt, turns) = start_prompt(request, &format!("{IM_START}system\n"), false)?;
         prompt.push_str(IM_END);
         for (index, turn) in &turns {
@@ -99,16 +100,8 @@ impl PromptWrapper for DolphinWrapper {
         Ok(prompt)
     }
 
-    fn parse_output(
-        &self,
-        raw_output: &str,
-        _first_message: bool,
-    ) -> Result<AssistantMessage, WrapperError> {
-        self.answer.parse(raw_output)
-    }
-
-    fn grammar_style(&self) -> Option<GrammarStyle> {
-        self.answer.grammar_style()
+    fn answer_format(&self) -> &AnswerFormat {
+        &self.answer
     }
 }
 

@@ -25,7 +25,8 @@ use proxy_core::inner_monologue::user_body;
 use proxy_core::legacy_format::{
     function_return_line, push_calls, start_prompt, AnswerFormat, Turn,
 };
-use proxy_core::{AssistantMessage, GrammarStyle, PromptWrapper, RenderRequest, WrapperError};
+use proxy_core::legacy_wrapper::LegacyFormat;
+use proxy_core::{RenderRequest, WrapperError};
 
 /// Zephyr's end-of-turn token.
 const END_OF_TURN: &str = "</s>";
@@ -60,8 +61,8 @@ impl Default for ZephyrWrapper {
     }
 }
 
-impl PromptWrapper for ZephyrWrapper {
-    fn render_prompt(&self, request: &RenderRequest<'_>) -> Result<String, WrapperError> {
+impl LegacyFormat for ZephyrWrapper {
+    fn render_legacy(&self, request: &RenderRequest<'_>) -> Result<String, WrapperError> {
         let (mut prompt, turns) = start_prompt(request, "", true)?;
         prompt.push_str("\n<|user|>");
         for (index, turn) in &turns {
@@ -87,16 +88,8 @@ impl PromptWrapper for ZephyrWrapper {
         Ok(prompt)
     }
 
-    fn parse_output(
-        &self,
-        raw_output: &str,
-        _first_message: bool,
-    ) -> Result<AssistantMessage, WrapperError> {
-        self.answer.parse(raw_output)
-    }
-
-    fn grammar_style(&self) -> Option<GrammarStyle> {
-        self.answer.grammar_style()
+    fn answer_format(&self) -> &AnswerFormat {
+        &self.answer
     }
 }
 
