@@ -231,6 +231,17 @@ impl AnswerFormat {
         parse_answer(raw_output, self.prefix, self.inner_monologue)
     }
 
+    /// Ends a prompt with the assistant's turn tag and, for free answers, a new line
+    /// holding the prefix the answer continues from (how dolphin and zephyr open the
+    /// answer's JSON object). Grammar-constrained answers have no prefix.
+    pub fn end_prompt_on_new_line(&self, prompt: &mut String, assistant_tag: &str) {
+        prompt.push_str(assistant_tag);
+        if !self.prefix.is_empty() {
+            prompt.push('\n');
+            prompt.push_str(self.prefix);
+        }
+    }
+
     /// The grammar the orchestrator should build: `InnerThoughtsInParams` for
     /// grammar-constrained answers, none otherwise.
     pub fn grammar_style(&self) -> Option<GrammarStyle> {

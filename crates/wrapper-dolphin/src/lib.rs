@@ -93,10 +93,8 @@ impl LegacyFormat for DolphinWrapper {
                 }
             }
         }
-        prompt.push_str(&format!("\n{IM_START}assistant"));
-        if !self.answer.grammar {
-            prompt.push_str("\n{");
-        }
+        self.answer
+            .end_prompt_on_new_line(&mut prompt, &format!("\n{IM_START}assistant"));
         Ok(prompt)
     }
 

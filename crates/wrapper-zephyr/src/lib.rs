@@ -81,10 +81,8 @@ impl LegacyFormat for ZephyrWrapper {
                 }
             }
         }
-        prompt.push_str("\n<|assistant|>");
-        if !self.answer.grammar {
-            prompt.push_str("\n{");
-        }
+        self.answer
+            .end_prompt_on_new_line(&mut prompt, "\n<|assistant|>");
         Ok(prompt)
     }
 
