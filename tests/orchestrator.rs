@@ -60,6 +60,23 @@ fn cl100k_client() -> ProxyClient {
         .unwrap()
 }
 
+/// Checks a plain-text answer: its content, no tool call, and its finish reason.
+fn assert_text_answer(
+    response: &chat_completion_proxy::ChatCompletionResponse,
+    content: &str,
+    finish_reason: &str,
+) {
+    assert_eq!(
+        response.choices[0].message.content.as_deref(),
+        Some(content)
+    );
+    assert!(response.choices[0].message.tool_calls.is_none());
+    assert_eq!(
+        serde_json::to_value(response.choices[0].finish_reason).unwrap(),
+        finish_reason
+    );
+}
+
 fn target(server: &MockServer, endpoint_type: &str) -> ModelTarget {
     ModelTarget::new(endpoint_type, server.uri(), 4096)
 }
@@ -252,15 +269,7 @@ async fn an_inner_thoughts_only_answer_cut_at_the_limit_finishes_with_length() {
         .get_chat_completion(&target, &request(json!({})))
         .await
         .unwrap();
-    assert_eq!(
-        response.choices[0].message.content.as_deref(),
-        Some("Just thinking.")
-    );
-    assert!(response.choices[0].message.tool_calls.is_none());
-    assert_eq!(
-        serde_json::to_value(response.choices[0].finish_reason).unwrap(),
-        "length"
-    );
+    assert_text_answer(&response, "Just thinking.", "length");
 }
 
 #[tokio::test]
@@ -379,15 +388,7 @@ async fn the_summarizer_prompt_gets_the_summary_wrapper_and_plain_text_back() {
     target.wrapper = WrapperSelection::Named("chatml".into());
     let client = cl100k_client();
     let response = client.get_chat_completion(&target, &req).await.unwrap();
-    assert_eq!(
-        response.choices[0].message.content.as_deref(),
-        Some("Ada introduced herself.")
-    );
-    assert!(response.choices[0].message.tool_calls.is_none());
-    assert_eq!(
-        serde_json::to_value(response.choices[0].finish_reason).unwrap(),
-        "stop"
-    );
+    assert_text_answer(&response, "Ada introduced herself.", "stop");
     let prompt = completion_bodies(&server).await[0]["prompt"]
         .as_str()
         .unwrap()
