@@ -4,7 +4,7 @@
 //! and request/response (de)serialization.
 //!
 //! The inputs are built deterministically from the public fixtures
-//! (`../shared/fixtures`); without them the benchmarks are skipped.
+//! (`tests/fixtures`).
 
 // A benchmark whose input cannot be built should stop loudly.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
@@ -55,8 +55,8 @@ fn configured() -> Criterion {
 
 /// The large conversation: the `multi_turn` case's system message, then its exchanges
 /// repeated [`REPEATS`] times; with its functions.
-fn large_conversation() -> Option<(Vec<ChatMessage>, Vec<FunctionSchema>)> {
-    let fixtures: PromptFixtures = load_fixture("reference-prompts.json")?;
+fn large_conversation() -> (Vec<ChatMessage>, Vec<FunctionSchema>) {
+    let fixtures: PromptFixtures = load_fixture("reference-prompts.json");
     let case = fixtures
         .prompts
         .into_iter()
@@ -71,13 +71,11 @@ fn large_conversation() -> Option<(Vec<ChatMessage>, Vec<FunctionSchema>)> {
     for _ in 0..REPEATS {
         messages.extend(exchanges.iter().cloned());
     }
-    Some((messages, case.functions.unwrap_or_default()))
+    (messages, case.functions.unwrap_or_default())
 }
 
 fn render(c: &mut Criterion) {
-    let Some((messages, functions)) = large_conversation() else {
-        return;
-    };
+    let (messages, functions) = large_conversation();
     let request = RenderRequest::new(&messages, &functions);
     let mut group = c.benchmark_group("render_large_conversation");
     for name in RENDER_WRAPPERS {
@@ -99,9 +97,7 @@ fn render(c: &mut Criterion) {
 }
 
 fn parse(c: &mut Criterion) {
-    let Some(fixtures) = load_fixture::<ParseFixtures>("reference-parses.json") else {
-        return;
-    };
+    let fixtures: ParseFixtures = load_fixture("reference-parses.json");
     let wrapper = find_wrapper("chatml").expect("chatml is registered");
     let mut group = c.benchmark_group("parse_chatml");
     for mutation in MUTATIONS {
@@ -163,9 +159,7 @@ fn repair(c: &mut Criterion) {
 }
 
 fn grammar(c: &mut Criterion) {
-    let Some((_, functions)) = large_conversation() else {
-        return;
-    };
+    let (_, functions) = large_conversation();
     let generator = registered_grammar_generator().expect("the gbnf plugin is linked");
     let mut group = c.benchmark_group("grammar_memgpt_functions");
     for (label, style) in [
@@ -217,9 +211,7 @@ fn response() -> ChatCompletionResponse {
 }
 
 fn serialization(c: &mut Criterion) {
-    let Some((messages, functions)) = large_conversation() else {
-        return;
-    };
+    let (messages, functions) = large_conversation();
     let tools: Vec<Value> = functions
         .iter()
         .map(|function| json!({"type": "function", "function": function}))

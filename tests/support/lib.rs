@@ -1,7 +1,9 @@
 //! Shared support for the workspace's cross-crate tests: loading the reference
-//! fixtures from `../shared/fixtures`.
+//! fixtures, which live in the repository (`tests/fixtures/`), so a clone checks them
+//! with nothing beside it. `tests/shared_copies.rs` keeps them byte-identical to the
+//! project's shared copy (`../shared/fixtures`) where that is present.
 
-// Test support: a broken fixture must fail the test that loads it, loudly.
+// Test support: a broken or missing fixture must fail the test that loads it, loudly.
 #![allow(clippy::panic)]
 
 use std::path::PathBuf;
@@ -10,33 +12,26 @@ use chat_completion_proxy::{ChatMessage, FunctionSchema};
 use serde::Deserialize;
 use serde_json::Value;
 
-/// The folder holding the reference fixtures: `$CCP_FIXTURES_DIR`, or `../shared/fixtures`
-/// beside the workspace.
+/// The fixture files, as they are named in `tests/fixtures/` and `../shared/fixtures/`.
+pub const FIXTURE_FILES: [&str; 2] = ["reference-prompts.json", "reference-parses.json"];
+
+/// The folder holding the reference fixtures: `$CCP_FIXTURES_DIR`, or the repository's
+/// `tests/fixtures`.
 pub fn fixtures_dir() -> PathBuf {
     match std::env::var_os("CCP_FIXTURES_DIR") {
         Some(dir) => PathBuf::from(dir),
-        None => PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/fixtures"),
+        None => PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("fixtures"),
     }
 }
 
-/// Reads and parses a fixture file; `None` (with a message saying why the checks are
-/// skipped) when the fixtures folder is absent.
-pub fn load_fixture<T: for<'de> Deserialize<'de>>(file: &str) -> Option<T> {
-    let dir = fixtures_dir();
-    if !dir.is_dir() {
-        eprintln!(
-            "SKIPPED: fixtures folder {} is absent (set CCP_FIXTURES_DIR to check the reference fixtures)",
-            dir.display()
-        );
-        return None;
-    }
-    let path = dir.join(file);
+/// Reads and parses a fixture file; panics (failing the test) when it is missing or
+/// broken: a check whose data is absent has checked nothing.
+pub fn load_fixture<T: for<'de> Deserialize<'de>>(file: &str) -> T {
+    let path = fixtures_dir().join(file);
     let text = std::fs::read_to_string(&path)
         .unwrap_or_else(|e| panic!("cannot read fixture {}: {e}", path.display()));
-    Some(
-        serde_json::from_str(&text)
-            .unwrap_or_else(|e| panic!("cannot parse fixture {}: {e}", path.display())),
-    )
+    serde_json::from_str(&text)
+        .unwrap_or_else(|e| panic!("cannot parse fixture {}: {e}", path.display()))
 }
 
 /// `reference-prompts.json`.

@@ -75,7 +75,7 @@ fn sdk_tests(root: &Path, venv: &Path, backend: &str) -> Result<()> {
         .env("CCP_PROXY_MODEL", model)
         .env(
             "CCP_FIXTURES",
-            root.join("../shared/fixtures/reference-prompts.json"),
+            root.join("tests/fixtures/reference-prompts.json"),
         )
         .current_dir(root)
         .status()

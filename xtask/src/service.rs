@@ -3,8 +3,9 @@
 //! always stopped when dropped.
 
 use std::net::TcpListener;
+use std::os::unix::process::ExitStatusExt;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Command, ExitStatus, Stdio};
 use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context, Result};
@@ -67,9 +68,11 @@ impl Service {
         while started.elapsed() < limit {
             if let Some(status) = self.child.try_wait()? {
                 bail!(
-                    "{} exited ({status}) before becoming healthy; see {}",
+                    "{} {} before becoming healthy.\nLast lines of {}:\n{}",
                     self.name,
-                    self.log.display()
+                    describe_exit(status),
+                    self.log.display(),
+                    log_tail(&self.log, 20)
                 );
             }
             if agent
@@ -94,9 +97,76 @@ impl Service {
     }
 }
 
+/// How a process ended, in words: the signal's name and what it usually means, or the
+/// exit code.
+pub fn describe_exit(status: ExitStatus) -> String {
+    let Some(signal) = status.signal() else {
+        return format!("exited ({status})");
+    };
+    let meaning = match signal {
+        4 => {
+            "SIGILL: the binary uses instructions this CPU refuses; it was built for \
+             another CPU. Delete its build (the cache folder named in the log path) and \
+             run again to rebuild it for a portable baseline"
+        }
+        6 => "SIGABRT: it aborted itself; the log says why",
+        7 => "SIGBUS: a bad memory access, often a truncated or changed file it had mapped (the model?)",
+        9 => "SIGKILL: something killed it, often the kernel's out-of-memory killer (see `dmesg`)",
+        11 => "SIGSEGV: it crashed on a bad memory access; the log may say where",
+        15 => "SIGTERM: something asked it to stop",
+        _ => "see `man 7 signal`",
+    };
+    format!("was killed by signal {signal} ({meaning})")
+}
+
+/// The last `lines` lines of a log file (or why it cannot be read).
+pub fn log_tail(log: &Path, lines: usize) -> String {
+    match std::fs::read(log) {
+        Ok(bytes) => {
+            let text = String::from_utf8_lossy(&bytes);
+            let all: Vec<&str> = text.lines().collect();
+            let tail = all[all.len().saturating_sub(lines)..].join("\n");
+            if tail.is_empty() {
+                "(the log is empty)".to_owned()
+            } else {
+                tail
+            }
+        }
+        Err(error) => format!("(cannot read the log: {error})"),
+    }
+}
+
 impl Drop for Service {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_signal_is_named_in_words() {
+        let sigill = describe_exit(ExitStatus::from_raw(4));
+        assert!(sigill.contains("signal 4 (SIGILL"), "{sigill}");
+        assert!(sigill.contains("instructions this CPU refuses"), "{sigill}");
+        let code = describe_exit(ExitStatus::from_raw(3 << 8));
+        assert_eq!(code, "exited (exit status: 3)");
+    }
+
+    #[test]
+    fn the_log_tail_is_its_last_lines() {
+        let dir = std::env::temp_dir().join(format!("xtask-log-tail-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let log = dir.join("server.log");
+        std::fs::write(&log, "one\ntwo\nthree\nfour\n").unwrap();
+        assert_eq!(log_tail(&log, 2), "three\nfour");
+        assert_eq!(log_tail(&log, 10), "one\ntwo\nthree\nfour");
+        std::fs::write(&log, "").unwrap();
+        assert_eq!(log_tail(&log, 2), "(the log is empty)");
+        assert!(log_tail(&dir.join("absent.log"), 2).starts_with("(cannot read the log"));
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 }
