@@ -157,6 +157,38 @@ mod tests {
     }
 
     #[test]
+    fn a_service_killed_before_it_is_healthy_is_reported_with_its_signal_and_log() {
+        let dir = std::env::temp_dir().join(format!("xtask-sigill-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let log = dir.join("crash.log");
+        let mut command = Command::new("sh");
+        command.args([
+            "-c",
+            "echo loading model; echo tinygemm_kernel_amx; kill -ILL $$",
+        ]);
+        let error = Service::start(
+            "fake-server",
+            &mut command,
+            free_port().unwrap(),
+            &log,
+            Duration::from_secs(20),
+        )
+        .err()
+        .map(|error| format!("{error:#}"))
+        .unwrap();
+        assert!(
+            error.contains("fake-server was killed by signal 4 (SIGILL"),
+            "{error}"
+        );
+        assert!(error.contains("instructions this CPU refuses"), "{error}");
+        assert!(
+            error.contains("loading model\ntinygemm_kernel_amx"),
+            "{error}"
+        );
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
     fn the_log_tail_is_its_last_lines() {
         let dir = std::env::temp_dir().join(format!("xtask-log-tail-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
