@@ -18,9 +18,9 @@ use std::time::Duration;
 use anyhow::{bail, Context, Result};
 use serde_json::{json, Value};
 
-use crate::e2e::{cargo, E2E_PACKAGE};
+use crate::e2e::E2E_PACKAGE;
 use crate::service::{free_port, Service};
-use crate::test_all::target_dir;
+use crate::workspace::{cargo, target_dir};
 
 /// The concurrencies measured unless `--concurrency` says otherwise.
 const CONCURRENCIES: [usize; 3] = [1, 64, 512];

@@ -11,9 +11,10 @@ use std::time::Instant;
 use anyhow::{Context, Result};
 use serde_json::{json, Value};
 
-use crate::e2e::{cargo, start_proxy};
+use crate::e2e::start_proxy;
 use crate::llama_server;
 use crate::plugins::CLI;
+use crate::workspace::cargo;
 
 /// Runs the demo.
 pub fn run(root: &Path) -> Result<()> {

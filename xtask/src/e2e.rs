@@ -9,6 +9,7 @@ use anyhow::{bail, Context, Result};
 
 use crate::llama_server::{self, CONTEXT_SIZE};
 use crate::service::{free_port, Service};
+use crate::workspace::{cargo, target_dir};
 
 /// The package holding the end-to-end tests.
 pub const E2E_PACKAGE: &str = "e2e-tests";
@@ -41,8 +42,7 @@ pub const OPENAI_SDK: &str = "openai==1.109.1";
 /// wrapper, optionally behind an API key.
 pub fn start_proxy(root: &Path, backend: &str, key: Option<&str>, model: &str) -> Result<Service> {
     let port = free_port()?;
-    let mut command =
-        Command::new(crate::test_all::target_dir(root).join("debug/chat-completion-proxy"));
+    let mut command = Command::new(target_dir(root).join("debug/chat-completion-proxy"));
     command
         .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
         .args(["--endpoint-type", "llamacpp", "--endpoint", backend])
@@ -87,19 +87,6 @@ fn sdk_tests(root: &Path, venv: &Path, backend: &str) -> Result<()> {
     Ok(())
 }
 
-/// Runs cargo with `args` in the workspace.
-pub fn cargo(root: &Path, args: &[&str]) -> Result<()> {
-    let status = Command::new(env!("CARGO"))
-        .args(args)
-        .current_dir(root)
-        .status()
-        .context("cannot start cargo")?;
-    if !status.success() {
-        bail!("`cargo {}` failed ({status})", args.join(" "));
-    }
-    Ok(())
-}
-
 fn cargo_e2e(root: &Path, extra: &[&str], url: Option<&str>) -> Result<()> {
     let mut command = Command::new(env!("CARGO"));
     command
@@ -132,7 +119,7 @@ pub fn fidelity(root: &Path, args: &[String]) -> Result<()> {
         &["build", "--release", "-p", E2E_PACKAGE, "--bin", "fidelity"],
     )?;
     let server = llama_server::start()?;
-    let status = Command::new(crate::test_all::target_dir(root).join("release/fidelity"))
+    let status = Command::new(target_dir(root).join("release/fidelity"))
         .args(args)
         .env("CCP_E2E_LLAMA_URL", &server.url)
         .env("CCP_E2E_CONTEXT_SIZE", CONTEXT_SIZE.to_string())

@@ -15,6 +15,7 @@ mod llama_server;
 mod plugins;
 mod service;
 mod test_all;
+mod workspace;
 
 use std::process::ExitCode;
 
@@ -22,10 +23,10 @@ fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let result = match args.first().map(String::as_str) {
         Some("test-all") => test_all::run(),
-        Some("demo") => demo::run(&test_all::workspace_root()),
-        Some("e2e") => e2e::run(&test_all::workspace_root()),
-        Some("bench") => bench::run(&test_all::workspace_root(), &args[1..]),
-        Some("fidelity") => e2e::fidelity(&test_all::workspace_root(), &args[1..]),
+        Some("demo") => demo::run(&workspace::workspace_root()),
+        Some("e2e") => e2e::run(&workspace::workspace_root()),
+        Some("bench") => bench::run(&workspace::workspace_root(), &args[1..]),
+        Some("fidelity") => e2e::fidelity(&workspace::workspace_root(), &args[1..]),
         Some(other) => Err(anyhow::anyhow!("unknown task `{other}`\n\n{USAGE}")),
         None => Err(anyhow::anyhow!("{USAGE}")),
     };

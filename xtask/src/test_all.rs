@@ -1,12 +1,13 @@
 //! `cargo xtask test-all`: every check, stopping at the first failure.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 use std::time::Instant;
 
-use anyhow::{bail, Context, Result};
+use anyhow::Result;
 
 use crate::plugins::{facade_plugin_features, CLI, FACADE};
+use crate::workspace::{cargo, run_step, target_dir, workspace_root};
 
 /// Runs every check in order.
 pub fn run() -> Result<()> {
@@ -91,41 +92,4 @@ fn check_fixtures_through_cli(root: &Path) -> Result<()> {
             .current_dir(root),
         "python3 tools/check-fixtures.py",
     )
-}
-
-fn cargo(root: &Path, args: &[&str]) -> Result<()> {
-    let label = format!("cargo {}", args.join(" "));
-    run_step(
-        Command::new(env!("CARGO")).args(args).current_dir(root),
-        &label,
-    )
-}
-
-fn run_step(command: &mut Command, label: &str) -> Result<()> {
-    println!("\n==> {label}");
-    let started = Instant::now();
-    let status = command
-        .status()
-        .with_context(|| format!("cannot start `{label}`"))?;
-    if !status.success() {
-        bail!("`{label}` failed ({status})");
-    }
-    println!("<== {label}: ok in {:.1?}", started.elapsed());
-    Ok(())
-}
-
-/// The workspace's root folder.
-/// Where cargo puts build outputs: `$CARGO_TARGET_DIR`, else `target/` in the workspace.
-pub fn target_dir(root: &Path) -> PathBuf {
-    std::env::var_os("CARGO_TARGET_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| root.join("target"))
-}
-
-/// The workspace root (the parent of the xtask crate).
-pub fn workspace_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .map(Path::to_path_buf)
-        .unwrap_or_else(|| PathBuf::from("."))
 }
