@@ -1,115 +1,82 @@
 //! Tidy checks (rust-analyzer's idea): every plugin crate under `crates/` is wired up
 //! everywhere a plugin must be, so adding one cannot silently half-happen.
 //!
-//! A plugin crate `crates/wrapper-x` or `crates/backend-x` must have: a feature of the
-//! same name in the facade (and in its `full` list), a `use wrapper_x` line in the
-//! facade's `lib.rs`, the same feature forwarded by the CLI crate, and a mention in the
-//! README.
+//! A plugin crate `crates/wrapper-x`, `crates/backend-x` or `crates/grammar-x` must
+//! have: a feature of the same name in the facade (its optional dependency), listed in
+//! `full`, a `"x-name" => x_name` line in the facade's `plugins!` list, and a mention in
+//! the README and ARCHITECTURE.md. The plugin list comes from `cargo metadata`
+//! (`workspace-meta`); nothing here names a plugin.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // a test fails loudly
 
-use std::path::{Path, PathBuf};
-
-fn workspace_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
-}
+use workspace_meta::{plugins, workspace_root};
 
 fn read(relative: &str) -> String {
     let path = workspace_root().join(relative);
     std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()))
 }
 
-fn plugin_crates() -> Vec<String> {
-    let dir = workspace_root().join("crates");
-    let mut names: Vec<String> = std::fs::read_dir(&dir)
-        .unwrap_or_else(|e| panic!("cannot list {}: {e}", dir.display()))
-        .filter_map(|entry| entry.ok())
-        .map(|entry| entry.file_name().to_string_lossy().into_owned())
-        .filter(|name| {
-            name.starts_with("wrapper-")
-                || name.starts_with("backend-")
-                || name.starts_with("grammar-")
-        })
-        .collect();
-    names.sort();
-    names
-}
-
-/// The strings listed in a Cargo.toml feature array such as `full = [ ... ]`.
-fn feature_list(manifest: &str, feature: &str) -> Vec<String> {
-    let start = manifest
-        .find(&format!("\n{feature} = ["))
-        .unwrap_or_else(|| panic!("no `{feature}` feature"));
-    let rest = &manifest[start..];
-    let end = rest.find(']').unwrap_or(rest.len());
-    rest[..end]
-        .split('"')
-        .skip(1)
-        .step_by(2)
-        .map(str::to_owned)
-        .collect()
-}
-
 #[test]
 fn there_are_plugin_crates() {
-    let plugins = plugin_crates();
+    let plugins = plugins().unwrap();
     assert!(
-        plugins.iter().any(|name| name == "wrapper-chatml"),
+        plugins.crates.iter().any(|name| name == "wrapper-chatml"),
         "{plugins:?}"
     );
 }
 
 #[test]
 fn every_plugin_crate_is_a_facade_feature_in_full_and_linked() {
-    let manifest = read("crates/chat-completion-proxy/Cargo.toml");
+    let plugins = plugins().unwrap();
     let lib = read("crates/chat-completion-proxy/src/lib.rs");
-    let full = feature_list(&manifest, "full");
-    for plugin in plugin_crates() {
+    let features = plugins.features();
+    let full = plugins.full();
+    for plugin in &plugins.crates {
         assert!(
-            manifest.contains(&format!("\n{plugin} = [\"dep:{plugin}\"]")),
-            "facade Cargo.toml lacks the feature line `{plugin} = [\"dep:{plugin}\"]`"
+            features.contains(&plugin.as_str()),
+            "the facade has no feature `{plugin}`: add `{plugin} = {{ path = \"../{plugin}\", optional = true }}` to its [dependencies]"
         );
         assert!(
-            full.contains(&plugin),
+            full.contains(&plugin.as_str()),
             "facade feature `full` lacks `{plugin}`"
         );
         let module = plugin.replace('-', "_");
         assert!(
-            lib.contains(&format!("#[cfg(feature = \"{plugin}\")]"))
-                && lib.contains(&format!("use {module}")),
-            "facade lib.rs lacks `#[cfg(feature = \"{plugin}\")] use {module} as _;`"
+            lib.contains(&format!("\"{plugin}\" => {module},")),
+            "the facade's lib.rs lacks the line `\"{plugin}\" => {module},` in `plugins!`"
         );
     }
+    assert_eq!(
+        features,
+        plugins
+            .crates
+            .iter()
+            .map(String::as_str)
+            .collect::<Vec<_>>(),
+        "every facade plugin feature is a plugin crate"
+    );
 }
 
 #[test]
-fn every_plugin_crate_is_forwarded_by_the_cli_and_in_its_full_feature() {
-    let manifest = read("crates/chat-completion-proxy-cli/Cargo.toml");
-    let full = feature_list(&manifest, "full");
-    for plugin in plugin_crates() {
-        assert!(
-            manifest.contains(&format!(
-                "\n{plugin} = [\"chat-completion-proxy/{plugin}\"]"
-            )),
-            "CLI Cargo.toml lacks `{plugin} = [\"chat-completion-proxy/{plugin}\"]`"
-        );
-        assert!(
-            full.contains(&plugin),
-            "CLI feature `full` lacks `{plugin}`"
-        );
-    }
+fn the_cli_forwards_only_full() {
+    assert_eq!(
+        plugins().unwrap().cli_features,
+        ["default", "full"],
+        "the CLI forwards only `full`; a per-plugin build selects the facade's features \
+         (`--features chat-completion-proxy/wrapper-x`)"
+    );
 }
 
 #[test]
 fn every_plugin_crate_is_in_the_readme_and_architecture_map() {
     let readme = read("README.md");
     let architecture = read("ARCHITECTURE.md");
-    for plugin in plugin_crates() {
+    for plugin in &plugins().unwrap().crates {
         assert!(
-            readme.contains(&plugin),
+            readme.contains(plugin.as_str()),
             "README.md does not mention `{plugin}`"
         );
         assert!(
-            architecture.contains(&plugin),
+            architecture.contains(plugin.as_str()),
             "ARCHITECTURE.md does not mention `{plugin}`"
         );
     }

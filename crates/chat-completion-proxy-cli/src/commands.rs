@@ -1,14 +1,15 @@
 //! The subcommands and what each one does.
 
 use std::io::{Read, Write};
-use std::path::PathBuf;
 
 use anyhow::{Context, Result};
 use chat_completion_proxy::{
     available_wrappers, choose_wrapper, repair_json, ChatMessage, FunctionSchema, PromptWrapper,
     RenderRequest, ToolSchema,
 };
-use clap::{Args, Parser, Subcommand};
+use clap::{Parser, Subcommand};
+
+use crate::wrapper_args::WrapperArgs;
 use serde::Deserialize;
 
 /// Drop-in replacement for OpenAI's ChatCompletion call on local LLM servers.
@@ -37,21 +38,6 @@ enum Command {
     /// Run the OpenAI-compatible HTTP server (POST /v1/chat/completions, GET
     /// /v1/models, GET /health) until SIGINT or SIGTERM.
     Serve(Box<crate::serve::ServeArgs>),
-}
-
-/// How the wrapper is chosen.
-#[derive(Debug, Args)]
-pub(crate) struct WrapperArgs {
-    /// A registered wrapper name (see `wrappers`); the default is `chatml` (for
-    /// `complete`, a request's `wrapper` field wins).
-    #[arg(long, conflicts_with = "wrapper_file")]
-    pub(crate) wrapper: Option<String>,
-    /// A user-defined wrapper file (TOML, see the README).
-    #[arg(long, value_name = "PATH")]
-    pub(crate) wrapper_file: Option<PathBuf>,
-    /// Pre-seed the agent's first reply with `send_message` (wrappers that support it).
-    #[arg(long)]
-    pub(crate) first_message: bool,
 }
 
 /// What `render` reads on stdin.
@@ -110,7 +96,7 @@ fn render(args: &WrapperArgs) -> Result<()> {
     let loaded;
     let wrapper: &dyn PromptWrapper = match &args.wrapper_file {
         Some(path) => {
-            loaded = load_wrapper_file(path)?;
+            loaded = chat_completion_proxy::load_wrapper_file(path)?;
             loaded.as_ref()
         }
         None => choose_wrapper(&input.messages, args.wrapper.as_deref())?.wrapper,
@@ -126,7 +112,7 @@ fn parse(args: &WrapperArgs) -> Result<()> {
     let loaded;
     let wrapper: &dyn PromptWrapper = match &args.wrapper_file {
         Some(path) => {
-            loaded = load_wrapper_file(path)?;
+            loaded = chat_completion_proxy::load_wrapper_file(path)?;
             loaded.as_ref()
         }
         None => choose_wrapper(&[], args.wrapper.as_deref())?.wrapper,
@@ -134,21 +120,6 @@ fn parse(args: &WrapperArgs) -> Result<()> {
     let message = wrapper.parse_output(&raw_output, args.first_message)?;
     let response = message.to_response_message(false);
     write_stdout(&format!("{}\n", serde_json::to_string(&response)?))
-}
-
-#[cfg(feature = "wrapper-configurable")]
-pub(crate) fn load_wrapper_file(path: &std::path::Path) -> Result<Box<dyn PromptWrapper>> {
-    Ok(Box::new(
-        chat_completion_proxy::configurable::load_wrapper_file(path)?,
-    ))
-}
-
-#[cfg(not(feature = "wrapper-configurable"))]
-pub(crate) fn load_wrapper_file(path: &std::path::Path) -> Result<Box<dyn PromptWrapper>> {
-    anyhow::bail!(
-        "cannot load {}: this build has no `wrapper-configurable` feature; rebuild with it to use --wrapper-file",
-        path.display()
-    )
 }
 
 fn read_stdin() -> Result<String> {

@@ -24,7 +24,7 @@ pub struct CompleteArgs {
     #[arg(long, value_name = "N")]
     context_window: u64,
     #[command(flatten)]
-    wrapper: crate::commands::WrapperArgs,
+    wrapper: crate::wrapper_args::WrapperArgs,
     /// The backend's model name (required by ollama, vLLM and Groq); defaults to the
     /// request's `model`.
     #[arg(long)]
@@ -98,7 +98,7 @@ pub fn complete(args: &CompleteArgs, stdin: &str) -> Result<String> {
     target.wrapper = match (&args.wrapper.wrapper_file, &args.wrapper.wrapper) {
         (Some(path), _) => WrapperSelection::Custom {
             name: path.display().to_string(),
-            wrapper: Arc::from(crate::commands::load_wrapper_file(path)?),
+            wrapper: Arc::from(chat_completion_proxy::load_wrapper_file(path)?),
         },
         (None, Some(name)) => WrapperSelection::Named(name.clone()),
         (None, None) => WrapperSelection::Default,

@@ -5,6 +5,7 @@
 mod commands;
 mod complete;
 mod serve;
+mod wrapper_args;
 
 use std::io::{IsTerminal, Write};
 use std::process::ExitCode;

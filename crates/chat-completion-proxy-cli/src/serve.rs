@@ -126,7 +126,7 @@ impl ServeArgs {
 
 /// Loads a wrapper file with the CLI's loader (the `wrapper-configurable` plugin).
 fn load_wrapper(path: &Path) -> Result<Box<dyn PromptWrapper>, LoadError> {
-    crate::commands::load_wrapper_file(path).map_err(|error| format!("{error:#}").into())
+    chat_completion_proxy::load_wrapper_file(path).map_err(|error| error.to_string().into())
 }
 
 /// `serve`: runs until SIGINT or SIGTERM, then lets the requests in flight finish.

@@ -1,8 +1,11 @@
 //! The built binary, run as scripts run it (SPEC §9).
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // a test fails loudly
 
+mod support;
+
 use assert_cmd::Command;
 use serde_json::Value;
+use support::built_with;
 
 fn cli() -> Command {
     match Command::cargo_bin("chat-completion-proxy") {
@@ -41,20 +44,6 @@ fn assert_one_line_error(code: i32, stdout: &str, stderr: &str, needle: &str) {
     assert!(!stderr.contains("panicked"), "{stderr:?}");
 }
 
-/// One name per wrapper plugin feature, forwarded by the CLI to the facade.
-const ONE_NAME_PER_FEATURE: &[(&str, bool)] = &[
-    ("chatml", cfg!(feature = "wrapper-chatml")),
-    ("llama3", cfg!(feature = "wrapper-llama3")),
-    ("airoboros-l2-70b-2.1", cfg!(feature = "wrapper-airoboros")),
-    ("dolphin-2.1-mistral-7b", cfg!(feature = "wrapper-dolphin")),
-    ("zephyr-7B", cfg!(feature = "wrapper-zephyr")),
-    (
-        "experimental-wrapper-neural-chat-grammar-noforce",
-        cfg!(feature = "wrapper-configurable"),
-    ),
-    ("simple-summary", cfg!(feature = "wrapper-summary")),
-];
-
 #[test]
 fn wrappers_lists_exactly_the_compiled_in_plugins_sorted() {
     let (code, stdout, _) = run(cli().arg("wrappers"), "");
@@ -63,23 +52,29 @@ fn wrappers_lists_exactly_the_compiled_in_plugins_sorted() {
     let mut sorted = names.clone();
     sorted.sort_unstable();
     assert_eq!(names, sorted);
-    for (name, enabled) in ONE_NAME_PER_FEATURE {
-        assert_eq!(names.contains(name), *enabled, "{name}: {names:?}");
-    }
-    if !cfg!(feature = "full") && cfg!(feature = "wrapper-chatml") {
+    // The same build's registry: exactly the enabled plugins' wrappers.
+    assert_eq!(names, chat_completion_proxy::available_wrappers());
+    for name in &names {
+        let plugin = chat_completion_proxy::wrapper_registry()
+            .get(name)
+            .unwrap()
+            .registration
+            .plugin;
         assert!(
-            names.iter().all(|name| name.starts_with("chatml")),
-            "{names:?}"
+            chat_completion_proxy::ENABLED_PLUGINS.contains(&plugin),
+            "{name} comes from {plugin}"
         );
     }
 }
 
-#[cfg(feature = "wrapper-chatml")]
 mod chatml {
     use super::*;
 
     #[test]
     fn render_prints_the_prompt_without_a_trailing_newline() {
+        if !built_with(&["wrapper-chatml"]) {
+            return;
+        }
         let (code, stdout, stderr) = run(
             cli().args(["render", "--wrapper", "chatml"]),
             &example("conversation.json"),
@@ -95,6 +90,9 @@ mod chatml {
 
     #[test]
     fn render_accepts_tools_like_functions() {
+        if !built_with(&["wrapper-chatml"]) {
+            return;
+        }
         let mut body: Value =
             serde_json::from_str(&example("conversation.json")).unwrap_or_default();
         let functions = body["functions"].take();
@@ -119,6 +117,9 @@ mod chatml {
 
     #[test]
     fn parse_prints_the_assistant_message_with_a_tool_call() {
+        if !built_with(&["wrapper-chatml"]) {
+            return;
+        }
         let (code, stdout, stderr) = run(
             cli().args(["parse", "--wrapper", "chatml"]),
             &example("chatml-reply.txt"),
@@ -147,6 +148,9 @@ mod chatml {
 
     #[test]
     fn parse_of_text_without_json_is_a_one_line_error() {
+        if !built_with(&["wrapper-chatml"]) {
+            return;
+        }
         let (code, stdout, stderr) = run(
             cli().args(["parse", "--wrapper", "chatml"]),
             "I am not JSON at all\nnot even close",
@@ -156,6 +160,9 @@ mod chatml {
 
     #[test]
     fn missing_system_message_is_a_one_line_error() {
+        if !built_with(&["wrapper-chatml"]) {
+            return;
+        }
         let body = r#"{"messages": [{"role": "user", "content": "hi"}]}"#;
         let (code, stdout, stderr) = run(cli().args(["render", "--wrapper", "chatml"]), body);
         assert_one_line_error(code, &stdout, &stderr, "system");

@@ -1,7 +1,10 @@
 //! `complete` and `backends`: the built binary against a loopback server speaking
 //! llama.cpp's wire format (needs the llamacpp backend and the chatml wrapper).
-#![cfg(all(feature = "backend-llamacpp", feature = "wrapper-chatml"))]
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // a test fails loudly
+
+mod support;
+
+use support::built_with;
 
 use assert_cmd::Command;
 use serde_json::{json, Value};
@@ -56,6 +59,9 @@ fn complete_args(endpoint: &str, extra: &[&str]) -> Vec<String> {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn complete_prints_an_openai_response_with_a_tool_call() {
+    if !built_with(&["backend-llamacpp", "wrapper-chatml"]) {
+        return;
+    }
     let server = MockServer::start().await;
     Mock::given(method("POST"))
         .and(path("/completion"))
@@ -106,6 +112,9 @@ async fn complete_prints_an_openai_response_with_a_tool_call() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn complete_errors_are_one_line() {
+    if !built_with(&["backend-llamacpp", "wrapper-chatml"]) {
+        return;
+    }
     let port = std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()
@@ -170,6 +179,9 @@ async fn complete_errors_are_one_line() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn backends_lists_endpoint_types_with_default_endpoints() {
+    if !built_with(&["backend-llamacpp", "wrapper-chatml"]) {
+        return;
+    }
     let (code, stdout, _) = run(vec!["backends".to_owned()], "").await;
     assert_eq!(code, 0);
     assert!(
@@ -187,9 +199,11 @@ async fn backends_lists_endpoint_types_with_default_endpoints() {
     assert_eq!(names, sorted);
 }
 
-/// A reply in each endpoint type's wire format, carrying the same chatml answer.
-fn wire_reply(endpoint_type: &str, text: &str) -> (&'static str, Value) {
-    match endpoint_type {
+/// A reply in each of SPEC §3's endpoint types' wire format, carrying the same chatml
+/// answer; `None` for an endpoint type the contract does not name (a newer plugin's,
+/// whose wire format its own crate's contract tests check).
+fn wire_reply(endpoint_type: &str, text: &str) -> Option<(&'static str, Value)> {
+    Some(match endpoint_type {
         "llamacpp" => ("/completion", json!({"content": text, "stop_type": "eos"})),
         "koboldcpp" | "webui-legacy" => ("/api/v1/generate", json!({"results": [{"text": text}]})),
         "ollama" => (
@@ -205,20 +219,15 @@ fn wire_reply(endpoint_type: &str, text: &str) -> (&'static str, Value) {
             json!({"choices": [{"message": {"role": "assistant", "content": text}, "finish_reason": "stop"}],
                    "usage": {"completion_tokens": 5}}),
         ),
-        other => panic!("no wire format for {other}"),
-    }
+        _ => return None,
+    })
 }
 
-#[cfg(all(
-    feature = "backend-koboldcpp",
-    feature = "backend-ollama",
-    feature = "backend-webui",
-    feature = "backend-lmstudio",
-    feature = "backend-vllm",
-    feature = "backend-groq"
-))]
 #[tokio::test(flavor = "multi_thread")]
 async fn complete_works_for_every_endpoint_type() {
+    if !built_with(&["backend-llamacpp", "wrapper-chatml"]) {
+        return;
+    }
     let text = " \"send_message\",\n  \"params\": {\"inner_thoughts\": \"Say hi.\", \"message\": \"Hello!\"}\n}";
     let (code, listing, _) = run(vec!["backends".to_owned()], "").await;
     assert_eq!(code, 0);
@@ -226,10 +235,19 @@ async fn complete_works_for_every_endpoint_type() {
         .lines()
         .filter_map(|line| line.split('\t').next().map(str::to_owned))
         .collect();
-    assert_eq!(endpoint_types.len(), 9, "{listing}");
+    assert_eq!(
+        endpoint_types,
+        chat_completion_proxy::backend::available_backends(),
+        "{listing}"
+    );
+    let mut checked = 0;
     for endpoint_type in endpoint_types {
+        let Some((path_, body)) = wire_reply(&endpoint_type, text) else {
+            eprintln!("{endpoint_type}: not in SPEC §3; its crate's contract tests check it");
+            continue;
+        };
+        checked += 1;
         let server = MockServer::start().await;
-        let (path_, body) = wire_reply(&endpoint_type, text);
         Mock::given(method("POST"))
             .and(path(path_))
             .respond_with(ResponseTemplate::new(200).set_body_json(body))
@@ -268,4 +286,8 @@ async fn complete_works_for_every_endpoint_type() {
             "{endpoint_type}"
         );
     }
+    assert!(
+        checked > 0,
+        "no endpoint type of the contract in this build"
+    );
 }

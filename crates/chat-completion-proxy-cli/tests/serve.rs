@@ -1,7 +1,10 @@
 //! `serve`: configuration errors are one line; the server answers and stops cleanly on
 //! SIGTERM (needs the llamacpp backend and the chatml wrapper).
-#![cfg(all(feature = "backend-llamacpp", feature = "wrapper-chatml"))]
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // a test fails loudly
+
+mod support;
+
+use support::built_with;
 
 use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
@@ -24,6 +27,9 @@ fn temp_file(name: &str, text: &str) -> std::path::PathBuf {
 
 #[test]
 fn bad_configs_are_one_line_errors() {
+    if !built_with(&["backend-llamacpp", "wrapper-chatml"]) {
+        return;
+    }
     let model =
         "[[models]]\nname = \"local\"\nendpoint_type = \"llamacpp\"\ncontext_window = 4096\n";
     let unknown_field = temp_file("unknown.toml", &format!("{model}colour = \"red\"\n"));
@@ -79,6 +85,9 @@ fn bad_configs_are_one_line_errors() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn serves_from_flags_and_stops_on_sigterm() {
+    if !built_with(&["backend-llamacpp", "wrapper-chatml"]) {
+        return;
+    }
     let backend = MockServer::start().await;
     Mock::given(method("POST"))
         .and(path("/completion"))

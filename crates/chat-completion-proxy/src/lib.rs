@@ -2,42 +2,55 @@
 //! local LLM servers.
 //!
 //! This facade re-exports [`proxy_core`] and links the plugin crates chosen by Cargo
-//! features: one feature per wrapper family (`wrapper-chatml`, `wrapper-llama3`, …),
-//! all on through the default `full` feature. Plugins register themselves with
-//! `inventory`; a plugin crate that nothing references is not linked, so each enabled
-//! plugin is referenced below with a `use … as _;` line.
+//! features: one feature per plugin crate, named after it (`wrapper-chatml`,
+//! `backend-llamacpp`, `grammar-gbnf`, …), all on through the default `full` feature.
+//! Plugins register themselves with `inventory`; a plugin crate that nothing references
+//! is not linked, so each one is referenced below by one `plugin!` line, which also
+//! lists it in [`ENABLED_PLUGINS`] when its feature is on.
 #![deny(unused_crate_dependencies)]
 
 pub use proxy_core::*;
 
-#[cfg(feature = "backend-groq")]
-use backend_groq as _;
-#[cfg(feature = "backend-koboldcpp")]
-use backend_koboldcpp as _;
-#[cfg(feature = "backend-llamacpp")]
-use backend_llamacpp as _;
-#[cfg(feature = "backend-lmstudio")]
-use backend_lmstudio as _;
-#[cfg(feature = "backend-ollama")]
-use backend_ollama as _;
-#[cfg(feature = "backend-vllm")]
-use backend_vllm as _;
-#[cfg(feature = "backend-webui")]
-use backend_webui as _;
-#[cfg(feature = "grammar-gbnf")]
-use grammar_gbnf as _;
-#[cfg(feature = "wrapper-airoboros")]
-use wrapper_airoboros as _;
-#[cfg(feature = "wrapper-chatml")]
-use wrapper_chatml as _;
-/// User-defined wrappers loaded from a file (the `wrapper-configurable` feature).
+// A dev-dependency of the integration tests (the plugin list from `cargo metadata`).
+#[cfg(test)]
+use workspace_meta as _;
+
+/// Links each plugin crate whose feature is on and lists those features in
+/// [`ENABLED_PLUGINS`]: one line per plugin, `"feature-name" => crate_name`.
+macro_rules! plugins {
+    ($($feature:literal => $krate:ident),+ $(,)?) => {
+        $(
+            #[cfg(feature = $feature)]
+            use $krate as _;
+        )+
+
+        /// The plugin features this build was compiled with (each names the plugin
+        /// crate it links), in the order of the facade's list.
+        pub const ENABLED_PLUGINS: &[&str] = &[$(
+            #[cfg(feature = $feature)]
+            $feature,
+        )+];
+    };
+}
+
+plugins! {
+    "wrapper-chatml" => wrapper_chatml,
+    "wrapper-llama3" => wrapper_llama3,
+    "wrapper-airoboros" => wrapper_airoboros,
+    "wrapper-dolphin" => wrapper_dolphin,
+    "wrapper-zephyr" => wrapper_zephyr,
+    "wrapper-configurable" => wrapper_configurable,
+    "wrapper-summary" => wrapper_summary,
+    "backend-llamacpp" => backend_llamacpp,
+    "backend-koboldcpp" => backend_koboldcpp,
+    "backend-ollama" => backend_ollama,
+    "backend-webui" => backend_webui,
+    "backend-lmstudio" => backend_lmstudio,
+    "backend-vllm" => backend_vllm,
+    "backend-groq" => backend_groq,
+    "grammar-gbnf" => grammar_gbnf,
+}
+
+/// The configurable wrapper's API (user-defined wrappers from TOML files).
 #[cfg(feature = "wrapper-configurable")]
 pub use wrapper_configurable as configurable;
-#[cfg(feature = "wrapper-dolphin")]
-use wrapper_dolphin as _;
-#[cfg(feature = "wrapper-llama3")]
-use wrapper_llama3 as _;
-#[cfg(feature = "wrapper-summary")]
-use wrapper_summary as _;
-#[cfg(feature = "wrapper-zephyr")]
-use wrapper_zephyr as _;

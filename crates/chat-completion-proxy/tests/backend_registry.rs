@@ -1,100 +1,120 @@
-//! Enabled backend features register their endpoint types, with the default endpoint
-//! and capabilities SPEC §3 gives; disabled ones register nothing.
+//! Every registered endpoint type comes from an enabled backend plugin and states its
+//! default endpoint and capabilities; the ones SPEC §3 names carry its values.
 //!
 //! `cargo xtask test-all` runs this with all features, with each plugin feature alone
-//! and with none.
+//! and with none. A new backend plugin needs no edit here.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // a test fails loudly
 
 use chat_completion_proxy::backend::{available_backends, find_backend};
+use chat_completion_proxy::ENABLED_PLUGINS;
 
-/// (feature, enabled in this build, [(endpoint type, default endpoint, grammar, tokenize)])
-type Plugin = (
-    &'static str,
-    bool,
-    &'static [(&'static str, &'static str, bool, bool)],
-);
-
-const BACKEND_PLUGINS: &[Plugin] = &[
+/// SPEC §3: (plugin, endpoint type, default endpoint, grammar, tokenize).
+const CONTRACT: &[(&str, &str, &str, bool, bool)] = &[
     (
         "backend-llamacpp",
-        cfg!(feature = "backend-llamacpp"),
-        &[("llamacpp", "http://localhost:8080", true, true)],
+        "llamacpp",
+        "http://localhost:8080",
+        true,
+        true,
     ),
     (
         "backend-koboldcpp",
-        cfg!(feature = "backend-koboldcpp"),
-        &[("koboldcpp", "http://localhost:5001", true, true)],
+        "koboldcpp",
+        "http://localhost:5001",
+        true,
+        true,
     ),
     (
         "backend-ollama",
-        cfg!(feature = "backend-ollama"),
-        &[("ollama", "http://localhost:11434", false, false)],
+        "ollama",
+        "http://localhost:11434",
+        false,
+        false,
     ),
     (
         "backend-webui",
-        cfg!(feature = "backend-webui"),
-        &[
-            ("webui", "http://localhost:5000", true, false),
-            ("webui-legacy", "http://localhost:5000", true, false),
-        ],
+        "webui",
+        "http://localhost:5000",
+        true,
+        false,
+    ),
+    (
+        "backend-webui",
+        "webui-legacy",
+        "http://localhost:5000",
+        true,
+        false,
     ),
     (
         "backend-lmstudio",
-        cfg!(feature = "backend-lmstudio"),
-        &[
-            ("lmstudio", "http://localhost:1234", false, false),
-            ("lmstudio-legacy", "http://localhost:1234", false, false),
-        ],
+        "lmstudio",
+        "http://localhost:1234",
+        false,
+        false,
     ),
     (
-        "backend-vllm",
-        cfg!(feature = "backend-vllm"),
-        &[("vllm", "http://localhost:8000", false, true)],
+        "backend-lmstudio",
+        "lmstudio-legacy",
+        "http://localhost:1234",
+        false,
+        false,
     ),
+    ("backend-vllm", "vllm", "http://localhost:8000", false, true),
     (
         "backend-groq",
-        cfg!(feature = "backend-groq"),
-        &[("groq", "https://api.groq.com/openai", false, false)],
+        "groq",
+        "https://api.groq.com/openai",
+        false,
+        false,
     ),
 ];
 
 #[test]
-fn enabled_backend_plugins_are_present_and_disabled_ones_absent() {
-    let available = available_backends();
-    for (feature, enabled, types) in BACKEND_PLUGINS {
-        for (name, ..) in *types {
-            assert_eq!(
-                available.contains(name),
-                *enabled,
-                "endpoint type `{name}` of feature `{feature}` (enabled: {enabled}); available: {available:?}"
-            );
-        }
+fn every_endpoint_type_comes_from_an_enabled_plugin_and_states_its_defaults() {
+    for name in available_backends() {
+        let registration = find_backend(name).unwrap().registration;
+        assert!(
+            ENABLED_PLUGINS.contains(&registration.plugin),
+            "`{name}` comes from `{}`, which is not enabled: {ENABLED_PLUGINS:?}",
+            registration.plugin
+        );
+        assert_eq!(registration.name, name);
+        assert!(!registration.description.is_empty(), "{name}");
+        assert!(
+            registration.default_endpoint.starts_with("http://")
+                || registration.default_endpoint.starts_with("https://"),
+            "{name}: {}",
+            registration.default_endpoint
+        );
     }
-    let mut expected: Vec<&str> = BACKEND_PLUGINS
+    for plugin in ENABLED_PLUGINS
         .iter()
-        .filter(|(_, enabled, _)| *enabled)
-        .flat_map(|(_, _, types)| types.iter().map(|(name, ..)| *name))
-        .collect();
-    expected.sort_unstable();
-    assert_eq!(
-        available, expected,
-        "no backend beyond the enabled plugins'"
-    );
+        .filter(|plugin| plugin.starts_with("backend-"))
+    {
+        assert!(
+            available_backends()
+                .iter()
+                .any(|name| find_backend(name).unwrap().registration.plugin == *plugin),
+            "`{plugin}` is enabled but registers no endpoint type"
+        );
+    }
 }
 
 #[test]
-fn registrations_carry_the_specs_defaults_and_capabilities() {
-    let enabled = BACKEND_PLUGINS.iter().filter(|(_, enabled, _)| *enabled);
-    for (name, endpoint, grammar, tokenize) in enabled.flat_map(|(_, _, types)| types.iter()) {
+fn the_contracts_endpoint_types_carry_its_defaults_and_capabilities() {
+    for (plugin, name, endpoint, grammar, tokenize) in CONTRACT {
         let registered = find_backend(name);
-        assert!(registered.is_ok(), "{name}: {registered:?}");
+        assert_eq!(
+            registered.is_ok(),
+            ENABLED_PLUGINS.contains(plugin),
+            "`{name}` is registered exactly when `{plugin}` is enabled"
+        );
         if let Ok(registered) = registered {
             let registration = registered.registration;
-            assert_eq!(registration.name, *name);
+            assert_eq!(registration.plugin, *plugin, "{name}");
             assert_eq!(registration.default_endpoint, *endpoint, "{name}");
             assert_eq!(registration.supports_grammar, *grammar, "{name}");
             assert_eq!(registration.supports_tokenize, *tokenize, "{name}");
-            assert!(!registration.description.is_empty(), "{name}");
         }
     }
 }

@@ -12,6 +12,7 @@
 use std::sync::OnceLock;
 
 use crate::chat::FunctionSchema;
+use crate::registry::Registry;
 use crate::wrapper::GrammarStyle;
 
 /// A generated grammar.
@@ -26,10 +27,22 @@ pub struct GeneratedGrammar {
 
 /// Why a grammar could not be generated.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("cannot build a grammar from the function schemas: {reason}")]
-pub struct GrammarError {
-    /// What is wrong, and what to change.
-    pub reason: String,
+pub enum GrammarError {
+    /// The request offers no function, so no call can be constrained.
+    #[error(
+        "cannot build a grammar from the function schemas: no functions were given; send at \
+         least one function (`functions` or `tools`) or use a wrapper without `-grammar`"
+    )]
+    NoFunctions,
+    /// A function has an empty name, which no answer could call.
+    #[error(
+        "cannot build a grammar from the function schemas: function {index} has an empty \
+         name; give every function a name"
+    )]
+    UnnamedFunction {
+        /// The function's position in the request's list.
+        index: usize,
+    },
 }
 
 /// Builds a grammar whose every sentence is one answer in a wrapper's answer shape.
@@ -46,6 +59,9 @@ pub trait GrammarGenerator: Send + Sync {
 /// [`register_grammar_generator!`](crate::register_grammar_generator).
 #[derive(Debug)]
 pub struct GrammarGeneratorRegistration {
+    /// The package that registered it (filled in by [`register_grammar_generator!`]):
+    /// the plugin crate, whose facade feature has the same name.
+    pub plugin: &'static str,
     /// The generator's name (`"gbnf"`).
     pub name: &'static str,
     /// Builds the generator; called once per process.
@@ -54,17 +70,26 @@ pub struct GrammarGeneratorRegistration {
 
 inventory::collect!(GrammarGeneratorRegistration);
 
+/// The registered grammar generators by name, built once (through the shared
+/// [`Registry`], so a name registered twice is refused, not picked at random).
+pub fn grammar_registry() -> &'static Registry<Box<dyn GrammarGenerator>> {
+    static REGISTRY: OnceLock<Registry<Box<dyn GrammarGenerator>>> = OnceLock::new();
+    REGISTRY.get_or_init(|| {
+        Registry::build(
+            "grammar generator",
+            inventory::iter::<GrammarGeneratorRegistration>()
+                .map(|registration| (registration.name, (registration.build)())),
+        )
+    })
+}
+
 /// The linked-in grammar generator, if a plugin registered one (the first by name when
 /// several did).
 pub fn registered_grammar_generator() -> Option<&'static dyn GrammarGenerator> {
-    static GENERATOR: OnceLock<Option<Box<dyn GrammarGenerator>>> = OnceLock::new();
-    GENERATOR
-        .get_or_init(|| {
-            inventory::iter::<GrammarGeneratorRegistration>()
-                .min_by_key(|registration| registration.name)
-                .map(|registration| (registration.build)())
-        })
-        .as_deref()
+    grammar_registry()
+        .iter()
+        .next()
+        .map(|(_, generator)| generator.as_ref())
 }
 
 /// Registers a grammar generator plugin.
@@ -91,7 +116,11 @@ pub fn registered_grammar_generator() -> Option<&'static dyn GrammarGenerator> {
 macro_rules! register_grammar_generator {
     (name: $name:expr, build: $build:expr $(,)?) => {
         $crate::__private::inventory::submit! {
-            $crate::grammar::GrammarGeneratorRegistration { name: $name, build: $build }
+            $crate::grammar::GrammarGeneratorRegistration {
+                plugin: ::core::env!("CARGO_PKG_NAME"),
+                name: $name,
+                build: $build,
+            }
         }
     };
 }

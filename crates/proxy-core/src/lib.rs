@@ -10,6 +10,7 @@
 pub mod backend;
 pub mod chat;
 pub mod completion;
+pub mod error_kind;
 pub mod function_correction;
 pub mod grammar;
 pub mod inner_monologue;
@@ -31,12 +32,14 @@ pub use chat::{
 pub use completion::{
     ChatCompletionRequest, ChatCompletionResponse, Choice, FinishReason, StopSequences, Usage,
 };
+pub use error_kind::ErrorKind;
 pub use orchestrator::{
     get_chat_completion, ChatCompletionEvent, ChatCompletionStream, CompletionTimings, ModelTarget,
     ProxyClient, ProxyClientBuilder, ProxyError, ResponseHeader, TokenCounting, WrapperSelection,
 };
 pub use registry::{
-    available_wrappers, find_wrapper, wrapper_registry, RegistryError, WrapperRegistration,
+    available_wrappers, find_wrapper, linked_plugins, load_wrapper_file, wrapper_registry,
+    RegistryError, WrapperFileLoaderRegistration, WrapperRegistration,
 };
 pub use repair::{repair_json, RepairError};
 pub use wrapper::{GrammarStyle, PromptWrapper, RenderRequest, WrapperError};

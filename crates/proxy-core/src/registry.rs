@@ -9,7 +9,7 @@ use std::collections::BTreeMap;
 use std::fmt;
 use std::sync::OnceLock;
 
-use crate::wrapper::PromptWrapper;
+use crate::wrapper::{PromptWrapper, WrapperError};
 
 /// Why a plugin could not be looked up by name.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -111,6 +111,9 @@ impl<T> fmt::Debug for Registry<T> {
 /// A wrapper plugin's registration, submitted with [`register_wrapper!`](crate::register_wrapper).
 #[derive(Debug)]
 pub struct WrapperRegistration {
+    /// The package that registered it (filled in by [`register_wrapper!`]): the plugin
+    /// crate, whose facade feature has the same name.
+    pub plugin: &'static str,
     /// The name users type (`"chatml"`, `"chatml-grammar"`, ...).
     pub name: &'static str,
     /// One line saying which model family the format is for.
@@ -211,6 +214,7 @@ macro_rules! register_wrapper {
         $(
             $crate::__private::inventory::submit! {
                 $crate::registry::WrapperRegistration {
+                    plugin: ::core::env!("CARGO_PKG_NAME"),
                     name: $name,
                     description: $description,
                     build: $build,
@@ -218,6 +222,70 @@ macro_rules! register_wrapper {
             }
         )+
     };
+}
+
+/// A plugin that builds wrappers from user-written definition files, submitted with
+/// [`register_wrapper_file_loader!`](crate::register_wrapper_file_loader).
+#[derive(Debug)]
+pub struct WrapperFileLoaderRegistration {
+    /// The package that registered it (filled in by the macro).
+    pub plugin: &'static str,
+    /// Reads the file at the path and builds the wrapper it defines.
+    pub load: fn(&std::path::Path) -> Result<Box<dyn PromptWrapper>, WrapperError>,
+}
+
+inventory::collect!(WrapperFileLoaderRegistration);
+
+/// Builds the wrapper defined in the file at `path` with the linked-in loader plugin
+/// (`wrapper-configurable`: TOML files); an error when no loader is linked.
+pub fn load_wrapper_file(path: &std::path::Path) -> Result<Box<dyn PromptWrapper>, WrapperError> {
+    let loader = inventory::iter::<WrapperFileLoaderRegistration>()
+        .min_by_key(|registration| registration.plugin)
+        .ok_or_else(|| {
+            WrapperError::InvalidDefinition(format!(
+                "cannot load {}: this build links no wrapper-file loader; build with the \
+                 `wrapper-configurable` feature to use wrapper files",
+                path.display()
+            ))
+        })?;
+    (loader.load)(path)
+}
+
+/// Registers the function that builds wrappers from definition files (see
+/// [`load_wrapper_file`]).
+#[macro_export]
+macro_rules! register_wrapper_file_loader {
+    (load: $load:expr $(,)?) => {
+        $crate::__private::inventory::submit! {
+            $crate::registry::WrapperFileLoaderRegistration {
+                plugin: ::core::env!("CARGO_PKG_NAME"),
+                load: $load,
+            }
+        }
+    };
+}
+
+/// The plugin crates linked into this program: every package that registered a
+/// wrapper, backend, grammar generator or wrapper-file loader, sorted, once each.
+pub fn linked_plugins() -> Vec<&'static str> {
+    let mut plugins: Vec<&'static str> = inventory::iter::<WrapperRegistration>()
+        .map(|registration| registration.plugin)
+        .chain(
+            inventory::iter::<crate::backend::BackendRegistration>()
+                .map(|registration| registration.plugin),
+        )
+        .chain(
+            inventory::iter::<crate::grammar::GrammarGeneratorRegistration>()
+                .map(|registration| registration.plugin),
+        )
+        .chain(
+            inventory::iter::<WrapperFileLoaderRegistration>()
+                .map(|registration| registration.plugin),
+        )
+        .collect();
+    plugins.sort_unstable();
+    plugins.dedup();
+    plugins
 }
 
 #[cfg(test)]

@@ -83,6 +83,14 @@ fn neural_chat_definition() -> WrapperDefinition {
     }
 }
 
+proxy_core::register_wrapper_file_loader! {
+    load: |path| {
+        load_wrapper_file(path)
+            .map(|wrapper| Box::new(wrapper) as Box<dyn proxy_core::PromptWrapper>)
+            .map_err(|error| proxy_core::WrapperError::InvalidDefinition(error.to_string()))
+    },
+}
+
 proxy_core::register_wrapper! {
     name: NEURAL_CHAT,
     description: "Intel neural-chat (### System/User/Assistant sections), inner thoughts at the top level, with a grammar",

@@ -11,6 +11,9 @@ use crate::registry::{Registry, RegistryError};
 /// [`register_backend!`](crate::register_backend). Const-constructible.
 #[derive(Debug)]
 pub struct BackendRegistration {
+    /// The package that registered it (filled in by [`register_backend!`]): the plugin
+    /// crate, whose facade feature has the same name.
+    pub plugin: &'static str,
     /// The endpoint type users give (`"llamacpp"`, `"webui-legacy"`, …).
     pub name: &'static str,
     /// One line saying which server this talks to.
@@ -116,6 +119,7 @@ macro_rules! register_backend {
         $(
             $crate::__private::inventory::submit! {
                 $crate::backend::BackendRegistration {
+                    plugin: ::core::env!("CARGO_PKG_NAME"),
                     name: $name,
                     description: $description,
                     default_endpoint: $default_endpoint,

@@ -123,6 +123,7 @@ mod tests {
     /// A backend registration that accepts grammars (never called here).
     static GRAMMAR_BACKEND: crate::backend::BackendRegistration =
         crate::backend::BackendRegistration {
+            plugin: "proxy-core",
             name: "grammar-test",
             description: "accepts grammars",
             default_endpoint: "http://localhost:1",
