@@ -59,7 +59,13 @@ pub fn settings() -> Map<String, Value> {
 
 /// A request for [`PROMPT`] to `endpoint`, with [`MODEL`] and the given settings.
 pub fn request<'a>(endpoint: &'a str, settings: &'a Map<String, Value>) -> BackendRequest<'a> {
-    let mut request = BackendRequest::new(endpoint, PROMPT, CONTEXT_WINDOW, settings);
+    let mut request = BackendRequest::new(
+        endpoint,
+        PROMPT,
+        proxy_core::tokens::count_tokens(PROMPT),
+        CONTEXT_WINDOW,
+        settings,
+    );
     request.model = Some(MODEL);
     request
 }

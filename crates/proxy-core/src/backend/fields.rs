@@ -137,7 +137,7 @@ mod tests {
             .as_object()
             .cloned()
             .unwrap_or_default();
-        let request = BackendRequest::new("http://h", "p", 10, &settings);
+        let request = BackendRequest::new("http://h", "p", 1, 10, &settings);
         let mut body = settings.clone();
         write_stop_sequences(&mut body, &request, "stop_sequence");
         assert_eq!(Value::Object(body), json!({"x": 1, "stop_sequence": ["a"]}));

@@ -154,7 +154,7 @@ pub async fn post_json<T: DeserializeOwned>(
     let text = response
         .text()
         .await
-        .map_err(|error| transport_error(error, call, &uri))?;
+        .map_err(|error| transport_error(error, call.endpoint, call.server, &uri))?;
     tracing::trace!("{uri} answered: {text}");
     decode_success(text, uri, call.server)
 }
@@ -182,7 +182,7 @@ pub async fn send_json(
         .json(body)
         .send()
         .await
-        .map_err(|error| transport_error(error, call, &uri))?;
+        .map_err(|error| transport_error(error, call.endpoint, call.server, &uri))?;
     let status = response.status();
     if status.is_success() {
         return Ok((response, uri));
@@ -190,7 +190,7 @@ pub async fn send_json(
     let text = response
         .text()
         .await
-        .map_err(|error| transport_error(error, call, &uri))?;
+        .map_err(|error| transport_error(error, call.endpoint, call.server, &uri))?;
     tracing::trace!("{uri} answered {status}: {text}");
     if mentions_context_overflow(&text) {
         return Err(BackendError::ContextWindowExceeded {
@@ -267,27 +267,28 @@ fn auth_header(auth: &BackendAuth) -> Result<(HeaderName, HeaderValue), BackendE
 /// Sorts a reqwest failure into timeout, connection or other transport error.
 pub(crate) fn transport_error(
     error: reqwest::Error,
-    call: &BackendCall<'_>,
+    endpoint: &str,
+    server: &'static str,
     uri: &str,
 ) -> BackendError {
     if error.is_timeout() {
         return BackendError::Timeout {
             uri: uri.to_owned(),
-            server: call.server,
+            server,
         };
     }
     let detail = error_chain(&error);
     if error.is_connect() {
         BackendError::Connection {
-            endpoint: call.endpoint.to_owned(),
+            endpoint: endpoint.to_owned(),
             uri: uri.to_owned(),
-            server: call.server,
+            server,
             detail,
         }
     } else {
         BackendError::Transport {
             uri: uri.to_owned(),
-            server: call.server,
+            server,
             detail,
         }
     }

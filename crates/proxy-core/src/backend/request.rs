@@ -76,11 +76,12 @@ pub struct BackendRequest<'a> {
 }
 
 impl<'a> BackendRequest<'a> {
-    /// A request with no auth, grammar, model, user or overrides; `prompt_tokens` is
-    /// counted with [`crate::tokens::count_tokens`] (cl100k_base).
+    /// A request with no auth, grammar, model, user or overrides, for a prompt of
+    /// `prompt_tokens` tokens (counted by the caller, with whichever tokenizer it chose).
     pub fn new(
         endpoint: &'a str,
         prompt: &'a str,
+        prompt_tokens: u64,
         context_window: u64,
         settings: &'a Map<String, Value>,
     ) -> Self {
@@ -89,7 +90,7 @@ impl<'a> BackendRequest<'a> {
             auth: None,
             prompt,
             context_window,
-            prompt_tokens: crate::tokens::count_tokens(prompt),
+            prompt_tokens,
             grammar: None,
             model: None,
             user: None,
@@ -159,7 +160,7 @@ mod tests {
     #[test]
     fn stop_sequences_append_caller_stops_without_duplicates() {
         let settings = settings(json!({"stop": ["a", "b"]}));
-        let mut request = BackendRequest::new("http://x", "hi", 100, &settings);
+        let mut request = BackendRequest::new("http://x", "hi", 1, 100, &settings);
         request.overrides.stop = vec!["b".into(), "c".into()];
         assert_eq!(
             request.stop_sequences(),
@@ -170,14 +171,14 @@ mod tests {
     #[test]
     fn no_stop_anywhere_means_no_field() {
         let settings = settings(json!({"temperature": 0}));
-        let request = BackendRequest::new("http://x", "hi", 100, &settings);
+        let request = BackendRequest::new("http://x", "hi", 1, 100, &settings);
         assert_eq!(request.stop_sequences(), None);
     }
 
     #[test]
     fn missing_or_blank_model_is_a_clear_error() {
         let settings = Map::new();
-        let mut request = BackendRequest::new("http://x", "hi", 100, &settings);
+        let mut request = BackendRequest::new("http://x", "hi", 1, 100, &settings);
         let error = request.require_model("ollama").err().map(|e| e.to_string());
         assert!(error.is_some_and(|e| e.contains("model name not specified")));
         request.model = Some("  ");

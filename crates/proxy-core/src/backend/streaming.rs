@@ -131,13 +131,7 @@ fn completion_stream(
                     }
                 }
                 Some(Err(error)) => {
-                    let call = BackendCall {
-                        endpoint: &state.endpoint,
-                        path: "",
-                        auth: None,
-                        server: state.server,
-                    };
-                    let error = transport_error(error, &call, &state.uri);
+                    let error = transport_error(error, &state.endpoint, state.server, &state.uri);
                     state.fail(error);
                 }
                 None => state.end_of_body(),
