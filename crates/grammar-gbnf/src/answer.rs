@@ -38,19 +38,13 @@ pub(crate) fn grammar(
     style: GrammarStyle,
 ) -> Result<String, GrammarError> {
     if functions.is_empty() {
-        return Err(GrammarError {
-            reason: "no functions were given; send at least one function (`functions` or \
-                     `tools`) or use a wrapper without `-grammar`"
-                .to_owned(),
-        });
+        return Err(GrammarError::NoFunctions);
     }
     if let Some(index) = functions
         .iter()
         .position(|function| function.name.is_empty())
     {
-        return Err(GrammarError {
-            reason: format!("function {index} has an empty name; give every function a name"),
-        });
+        return Err(GrammarError::UnnamedFunction { index });
     }
     let mut builder = Builder::new(&[ROOT, CALL]);
     let ws = builder.primitive(Primitive::Ws);

@@ -1,6 +1,6 @@
 //! The answer shapes: both styles, accepted and rejected answers, names, errors.
 
-use proxy_core::grammar::{registered_grammar_generator, GrammarGenerator};
+use proxy_core::grammar::{registered_grammar_generator, GrammarError, GrammarGenerator};
 use proxy_core::inner_monologue::{forced_call, optional_call, reply_json};
 use serde_json::json;
 
@@ -193,14 +193,15 @@ fn rule_names_are_sanitised_and_deduplicated() {
 #[test]
 fn no_functions_or_an_empty_name_is_an_error() {
     let error = GbnfGenerator.gbnf(&[], IN_PARAMS).unwrap_err();
-    assert!(error.reason.contains("no functions"), "{}", error.reason);
+    assert_eq!(error, GrammarError::NoFunctions);
+    assert!(error.to_string().contains("no functions"), "{error}");
     let error = GbnfGenerator
         .gbnf(&[function("ok", None), function("", None)], TOP_LEVEL)
         .unwrap_err();
+    assert_eq!(error, GrammarError::UnnamedFunction { index: 1 });
     assert!(
-        error.reason.contains("function 1 has an empty name"),
-        "{}",
-        error.reason
+        error.to_string().contains("function 1 has an empty name"),
+        "{error}"
     );
 }
 
