@@ -1,0 +1,65 @@
+//! A downstream backend and a downstream wrapper, each one crate that depends on
+//! `proxy-core` only, are registered by linking them and used by the HTTP server like
+//! any built-in plugin: nothing in the workspace names them.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // a test fails loudly
+
+// Without a reference the linker drops the crates and their registrations with them.
+use downstream_backend as _;
+use downstream_wrapper as _;
+
+use proxy_server::{ModelConfig, ServerConfig, ServerState, Tokenizer};
+use serde_json::{json, Value};
+
+#[tokio::test]
+async fn the_server_answers_through_a_downstream_backend_and_wrapper() {
+    let mut model = ModelConfig::new("echo", downstream_backend::ENDPOINT_TYPE, 4096);
+    model.wrapper = Some("downstream-plain".to_owned());
+    model.tokenizer = Tokenizer::Cl100k;
+    let config = ServerConfig {
+        models: vec![model],
+        ..ServerConfig::default()
+    };
+    let state = ServerState::from_config(&config, &proxy_server::no_wrapper_files).unwrap();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!(
+        "http://{}/v1/chat/completions",
+        listener.local_addr().unwrap()
+    );
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let server = tokio::spawn(proxy_server::serve(state, listener, async move {
+        let _ = stopped.await;
+    }));
+
+    let response = reqwest::Client::new()
+        .post(&url)
+        .json(&json!({
+            "model": "echo",
+            "messages": [
+                {"role": "system", "content": "You are Sam."},
+                {"role": "user", "content": "hi"}
+            ],
+            "tools": [{"type": "function", "function": {"name": "send_message",
+                "parameters": {"type": "object", "properties": {"message": {"type": "string"}}}}}]
+        }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    let body: Value = response.json().await.unwrap();
+    let message = &body["choices"][0]["message"];
+    assert_eq!(message["content"], "Echoing.", "{body}");
+    let call = &message["tool_calls"][0]["function"];
+    assert_eq!(call["name"], "send_message", "{body}");
+    // The downstream wrapper's prompt: "system: You are Sam.\nuser: hi\nassistant:".
+    let arguments: Value = serde_json::from_str(call["arguments"].as_str().unwrap()).unwrap();
+    let expected = "system: You are Sam.\nuser: hi\nassistant:".len();
+    assert_eq!(
+        arguments["message"],
+        format!("read {expected} bytes"),
+        "{body}"
+    );
+    assert_eq!(body["model"], "echo");
+
+    stop.send(()).unwrap();
+    server.await.unwrap().unwrap();
+}
