@@ -283,7 +283,10 @@ async fn a_prompt_over_the_context_window_is_refused_before_the_completion_call(
         .get_chat_completion(&target, &request(json!({"wrapper": "chatml"})))
         .await
         .unwrap_err();
-    assert_eq!(error.kind(), "context_window_exceeded");
+    assert_eq!(
+        error.kind(),
+        chat_completion_proxy::ErrorKind::ContextWindowExceeded
+    );
     assert!(
         error
             .to_string()
@@ -340,7 +343,10 @@ async fn unknown_names_and_unsupported_choices_are_refused_without_a_request() {
         )
         .await
         .unwrap_err();
-    assert_eq!(error.kind(), "invalid_request");
+    assert_eq!(
+        error.kind(),
+        chat_completion_proxy::ErrorKind::InvalidRequest
+    );
     let message = error.to_string();
     assert!(
         message.contains("unknown wrapper `nope`") && message.contains("chatml-grammar"),
@@ -494,7 +500,10 @@ async fn connection_refused_names_the_endpoint() {
         .get_chat_completion(&target, &request(json!({})))
         .await
         .unwrap_err();
-    assert_eq!(error.kind(), "connection_error");
+    assert_eq!(
+        error.kind(),
+        chat_completion_proxy::ErrorKind::ConnectionError
+    );
     assert!(
         error
             .to_string()

@@ -165,7 +165,10 @@ async fn an_error_in_the_stream_ends_it() {
         .unwrap();
     let events: Vec<_> = stream.collect().await;
     let error = events.last().unwrap().as_ref().unwrap_err();
-    assert_eq!(error.kind(), "backend_error_reply");
+    assert_eq!(
+        error.kind(),
+        chat_completion_proxy::ErrorKind::BackendErrorReply
+    );
     assert!(error.to_string().contains("slot crashed"), "{error}");
 }
 
@@ -180,7 +183,10 @@ async fn unparseable_output_is_an_error_at_the_end() {
     let events: Vec<_> = stream.collect().await;
     assert_eq!(events.len(), 1, "no content from text that is not a reply");
     let error = events[0].as_ref().unwrap_err();
-    assert_eq!(error.kind(), "output_parsing_error");
+    assert_eq!(
+        error.kind(),
+        chat_completion_proxy::ErrorKind::OutputParsingError
+    );
 }
 
 #[tokio::test]
@@ -197,7 +203,10 @@ async fn errors_before_generation_come_before_the_stream() {
         .stream_chat_completion(&target(&server, "llamacpp", "chatml"), &request())
         .await
         .unwrap_err();
-    assert_eq!(error.kind(), "context_window_exceeded");
+    assert_eq!(
+        error.kind(),
+        chat_completion_proxy::ErrorKind::ContextWindowExceeded
+    );
 }
 
 #[tokio::test]

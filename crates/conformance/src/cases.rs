@@ -138,7 +138,10 @@ pub async fn empty_text(fixture: Fixture) {
         matches!(&result, Err(BackendError::EmptyResponse { .. })),
         "{result:?}"
     );
-    assert_eq!(result.err().map(|e| e.kind()), Some("empty_response"));
+    assert_eq!(
+        result.err().map(|e| e.kind()),
+        Some(proxy_core::ErrorKind::EmptyResponse)
+    );
 }
 
 /// The server's own context-overflow reply becomes the context-window error.
@@ -243,7 +246,10 @@ pub async fn timeout(fixture: Fixture) {
         matches!(&result, Err(BackendError::Timeout { .. })),
         "{result:?}"
     );
-    assert_eq!(result.err().map(|e| e.kind()), Some("timeout"));
+    assert_eq!(
+        result.err().map(|e| e.kind()),
+        Some(proxy_core::ErrorKind::Timeout)
+    );
 }
 
 /// An OpenAI-compatible backend streams `/v1/completions`: it asks for

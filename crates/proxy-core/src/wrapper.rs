@@ -1,6 +1,7 @@
 //! The `PromptWrapper` extension point: one model family's prompt format.
 
 use crate::chat::{AssistantMessage, ChatMessage, FunctionSchema};
+use crate::error_kind::ErrorKind;
 use crate::repair::RepairError;
 
 /// Where the grammar generator puts `inner_thoughts` for a wrapper's answer shape.
@@ -115,16 +116,17 @@ pub enum WrapperError {
 }
 
 impl WrapperError {
-    /// A stable, machine-readable name for the kind of error.
-    pub fn kind(&self) -> &'static str {
+    /// The stable kind of error: [`ErrorKind::PromptFormattingError`],
+    /// [`ErrorKind::OutputParsingError`] or [`ErrorKind::InvalidWrapperDefinition`].
+    pub fn kind(&self) -> ErrorKind {
         match self {
             WrapperError::MissingSystemMessage { .. } | WrapperError::InvalidMessage { .. } => {
-                "prompt_formatting_error"
+                ErrorKind::PromptFormattingError
             }
             WrapperError::UnparseableOutput { .. } | WrapperError::MissingField { .. } => {
-                "output_parsing_error"
+                ErrorKind::OutputParsingError
             }
-            WrapperError::InvalidDefinition(_) => "invalid_wrapper_definition",
+            WrapperError::InvalidDefinition(_) => ErrorKind::InvalidWrapperDefinition,
         }
     }
 }

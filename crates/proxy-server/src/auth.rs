@@ -10,7 +10,7 @@ use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use subtle::{Choice, ConstantTimeEq};
 
-use crate::errors::{kind, ApiError};
+use crate::errors::{ApiError, ApiErrorKind};
 use crate::state::ServerState;
 
 /// A key or password: `Debug` and `Display` show `***`, so it cannot leak into logs.
@@ -82,7 +82,7 @@ impl ApiKeys {
         }
         let Some(value) = authorization else {
             return Err(ApiError::new(
-                kind::INVALID_API_KEY,
+                ApiErrorKind::InvalidApiKey,
                 "You didn't provide an API key. Send it as `Authorization: Bearer KEY`.",
             ));
         };
@@ -90,7 +90,7 @@ impl ApiKeys {
             Some((scheme, token)) if scheme.eq_ignore_ascii_case("bearer") => token.trim(),
             _ => {
                 return Err(ApiError::new(
-                    kind::INVALID_API_KEY,
+                    ApiErrorKind::InvalidApiKey,
                     "The Authorization header must be `Bearer KEY`.",
                 ))
             }
@@ -99,7 +99,7 @@ impl ApiKeys {
             Ok(())
         } else {
             Err(ApiError::new(
-                kind::INVALID_API_KEY,
+                ApiErrorKind::InvalidApiKey,
                 "Incorrect API key provided. Check the key given to the server's `api_keys`.",
             ))
         }
@@ -160,7 +160,7 @@ mod tests {
             Some("Bearer nope"),
         ] {
             let error = keys.check(bad).unwrap_err();
-            assert_eq!(error.kind, kind::INVALID_API_KEY);
+            assert_eq!(error.kind, ApiErrorKind::InvalidApiKey);
             assert!(!error.message.contains("nope"), "{}", error.message);
         }
         assert!(ApiKeys::default().check(None).is_ok());

@@ -2,33 +2,88 @@
 //! `{"error": {"message", "type", "param", "code"}}`.
 //!
 //! [`classify`] is the one place where an error kind — the pipeline's
-//! ([`ProxyError::kind`], [`BackendError::kind`](proxy_core::backend::BackendError::kind),
+//! ([`ErrorKind`], from [`ProxyError::kind`],
+//! [`BackendError::kind`](proxy_core::backend::BackendError::kind) and
 //! [`WrapperError::kind`](proxy_core::WrapperError::kind)) or the server's own
-//! (`invalid_api_key`, `model_not_found`, …) — becomes an HTTP status, an error `type`
-//! and a `code`.
+//! ([`ApiErrorKind::InvalidApiKey`], [`ApiErrorKind::ModelNotFound`], …) — becomes an
+//! HTTP status, an error `type` and a `code`. Its `match` is exhaustive with no
+//! catch-all, so a new kind without a mapping does not compile.
+
+use std::fmt;
 
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use proxy_core::ProxyError;
+use proxy_core::{ErrorKind, ProxyError};
 use serde_json::json;
 
-/// The server's own error kinds (the pipeline's come from [`ProxyError::kind`]).
-pub mod kind {
+/// Declares [`ApiErrorKind`] (the pipeline's kinds plus the server's own), the server
+/// kinds' stable names and [`ApiErrorKind::SERVER`] from one list.
+macro_rules! api_error_kinds {
+    ($( $(#[doc = $doc:literal])* $variant:ident => $name:literal, )+) => {
+        /// The kind of an [`ApiError`]: one of the pipeline's or one of the server's own.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+        pub enum ApiErrorKind {
+            /// A pipeline error (from [`ProxyError::kind`]).
+            Pipeline(ErrorKind),
+            $( $(#[doc = $doc])* $variant, )+
+        }
+
+        impl ApiErrorKind {
+            /// The server's own kinds (every variant but [`ApiErrorKind::Pipeline`]).
+            pub const SERVER: &'static [ApiErrorKind] = &[$( ApiErrorKind::$variant, )+];
+
+            /// The kind's stable snake_case name: the pipeline kind's
+            /// [`as_str`](ErrorKind::as_str), or the server kind's (`"invalid_api_key"`,
+            /// `"model_not_found"`, …).
+            pub const fn as_str(self) -> &'static str {
+                match self {
+                    ApiErrorKind::Pipeline(kind) => kind.as_str(),
+                    $( ApiErrorKind::$variant => $name, )+
+                }
+            }
+        }
+    };
+}
+
+api_error_kinds! {
     /// The `Authorization: Bearer` key is missing or wrong.
-    pub const INVALID_API_KEY: &str = "invalid_api_key";
+    InvalidApiKey => "invalid_api_key",
     /// The request names a model the server does not serve.
-    pub const MODEL_NOT_FOUND: &str = "model_not_found";
+    ModelNotFound => "model_not_found",
     /// The body is not JSON.
-    pub const INVALID_JSON: &str = "invalid_json";
+    InvalidJson => "invalid_json",
     /// The body is JSON but not a chat-completion request (a wrong type, a missing field).
-    pub const INVALID_BODY: &str = "invalid_request";
+    InvalidBody => "invalid_request",
     /// The body is larger than the configured limit.
-    pub const PAYLOAD_TOO_LARGE: &str = "payload_too_large";
+    PayloadTooLarge => "payload_too_large",
     /// The path exists, the method does not.
-    pub const METHOD_NOT_ALLOWED: &str = "method_not_allowed";
+    MethodNotAllowed => "method_not_allowed",
     /// No such path.
-    pub const NOT_FOUND: &str = "not_found";
+    NotFound => "not_found",
+}
+
+impl ApiErrorKind {
+    /// Every kind: each pipeline kind ([`ErrorKind::ALL`]), then the server's own
+    /// ([`ApiErrorKind::SERVER`]).
+    pub fn all() -> impl Iterator<Item = ApiErrorKind> {
+        ErrorKind::ALL
+            .iter()
+            .map(|&kind| ApiErrorKind::Pipeline(kind))
+            .chain(ApiErrorKind::SERVER.iter().copied())
+    }
+}
+
+impl From<ErrorKind> for ApiErrorKind {
+    fn from(kind: ErrorKind) -> Self {
+        ApiErrorKind::Pipeline(kind)
+    }
+}
+
+impl fmt::Display for ApiErrorKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
 }
 
 /// How one error kind is answered.
@@ -39,44 +94,54 @@ pub struct Classification {
     /// The envelope's `type` (`invalid_request_error`, `authentication_error`, …).
     pub error_type: &'static str,
     /// The envelope's `code`: OpenAI's code where there is one
-    /// (`context_length_exceeded`, `invalid_api_key`, `model_not_found`), else the kind.
+    /// (`context_length_exceeded`, `invalid_api_key`, `model_not_found`), else the kind's
+    /// name.
     pub code: &'static str,
 }
 
 /// Maps an error kind to its status, `type` and `code`: the one table of the server.
-/// An unknown kind (a newer pipeline's) is a 500 `server_error`.
-pub fn classify(kind: &'static str) -> Classification {
+/// The `match` has no catch-all: every kind is mapped here on purpose.
+pub fn classify(kind: ApiErrorKind) -> Classification {
+    let name = kind.as_str();
     let (status, error_type, code) = match kind {
-        "invalid_request"
-        | "prompt_formatting_error"
-        | "invalid_wrapper_definition"
-        | "grammar_error"
-        | kind::INVALID_JSON => (StatusCode::BAD_REQUEST, "invalid_request_error", kind),
-        "context_window_exceeded" => (
-            StatusCode::BAD_REQUEST,
-            "invalid_request_error",
-            "context_length_exceeded",
-        ),
-        kind::INVALID_API_KEY => (StatusCode::UNAUTHORIZED, "authentication_error", kind),
-        kind::MODEL_NOT_FOUND | kind::NOT_FOUND => {
-            (StatusCode::NOT_FOUND, "invalid_request_error", kind)
+        ApiErrorKind::Pipeline(pipeline) => match pipeline {
+            ErrorKind::InvalidRequest
+            | ErrorKind::PromptFormattingError
+            | ErrorKind::InvalidWrapperDefinition
+            | ErrorKind::GrammarError => (StatusCode::BAD_REQUEST, "invalid_request_error", name),
+            ErrorKind::ContextWindowExceeded => (
+                StatusCode::BAD_REQUEST,
+                "invalid_request_error",
+                "context_length_exceeded",
+            ),
+            ErrorKind::ConnectionError
+            | ErrorKind::HttpError
+            | ErrorKind::BackendErrorReply
+            | ErrorKind::InvalidResponse
+            | ErrorKind::EmptyResponse
+            | ErrorKind::TransportError
+            | ErrorKind::OutputParsingError => (StatusCode::BAD_GATEWAY, "backend_error", name),
+            ErrorKind::Timeout => (StatusCode::GATEWAY_TIMEOUT, "timeout_error", name),
+            // The server's configuration (its backend endpoint, auth or HTTP client).
+            ErrorKind::InvalidEndpoint | ErrorKind::InvalidAuth | ErrorKind::HttpClientError => {
+                (StatusCode::INTERNAL_SERVER_ERROR, "server_error", name)
+            }
+        },
+        ApiErrorKind::InvalidJson | ApiErrorKind::InvalidBody => {
+            (StatusCode::BAD_REQUEST, "invalid_request_error", name)
         }
-        kind::METHOD_NOT_ALLOWED => (
+        ApiErrorKind::InvalidApiKey => (StatusCode::UNAUTHORIZED, "authentication_error", name),
+        ApiErrorKind::ModelNotFound | ApiErrorKind::NotFound => {
+            (StatusCode::NOT_FOUND, "invalid_request_error", name)
+        }
+        ApiErrorKind::MethodNotAllowed => (
             StatusCode::METHOD_NOT_ALLOWED,
             "invalid_request_error",
-            kind,
+            name,
         ),
-        kind::PAYLOAD_TOO_LARGE => (StatusCode::PAYLOAD_TOO_LARGE, "invalid_request_error", kind),
-        "connection_error"
-        | "http_error"
-        | "backend_error_reply"
-        | "invalid_response"
-        | "empty_response"
-        | "transport_error"
-        | "output_parsing_error" => (StatusCode::BAD_GATEWAY, "backend_error", kind),
-        "timeout" => (StatusCode::GATEWAY_TIMEOUT, "timeout_error", kind),
-        // invalid_endpoint, invalid_auth, http_client_error: the server's configuration.
-        _ => (StatusCode::INTERNAL_SERVER_ERROR, "server_error", kind),
+        ApiErrorKind::PayloadTooLarge => {
+            (StatusCode::PAYLOAD_TOO_LARGE, "invalid_request_error", name)
+        }
     };
     Classification {
         status,
@@ -90,7 +155,7 @@ pub fn classify(kind: &'static str) -> Classification {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ApiError {
     /// The error kind (see [`classify`]).
-    pub kind: &'static str,
+    pub kind: ApiErrorKind,
     /// What went wrong and what to do; never holds an API key or backend credential.
     pub message: String,
     /// The request field at fault (`model`, `messages[0].role`, …).
@@ -99,9 +164,9 @@ pub struct ApiError {
 
 impl ApiError {
     /// An error of `kind` with `message`.
-    pub fn new(kind: &'static str, message: impl Into<String>) -> Self {
+    pub fn new(kind: impl Into<ApiErrorKind>, message: impl Into<String>) -> Self {
         ApiError {
-            kind,
+            kind: kind.into(),
             message: message.into(),
             param: None,
         }
@@ -121,7 +186,7 @@ impl ApiError {
     /// A 404 for a model the server does not serve, listing the ones it does.
     pub fn unknown_model(requested: &str, available: &[&str]) -> Self {
         ApiError::new(
-            kind::MODEL_NOT_FOUND,
+            ApiErrorKind::ModelNotFound,
             format!(
                 "The model `{requested}` does not exist on this server; available models: {}",
                 available.join(", ")
@@ -161,14 +226,14 @@ impl IntoResponse for ApiError {
         if status.is_server_error() {
             tracing::warn!(
                 status = status.as_u16(),
-                kind = self.kind,
+                kind = self.kind.as_str(),
                 "{}",
                 self.message
             );
         } else {
             tracing::info!(
                 status = status.as_u16(),
-                kind = self.kind,
+                kind = self.kind.as_str(),
                 "{}",
                 self.message
             );
@@ -184,36 +249,43 @@ mod tests {
 
     #[test]
     fn every_pipeline_kind_has_its_status() {
-        let cases: [(&'static str, u16, &str); 17] = [
-            ("invalid_request", 400, "invalid_request"),
-            ("prompt_formatting_error", 400, "prompt_formatting_error"),
+        let cases: [(ErrorKind, u16, &str); 16] = [
+            (ErrorKind::InvalidRequest, 400, "invalid_request"),
             (
-                "invalid_wrapper_definition",
+                ErrorKind::PromptFormattingError,
+                400,
+                "prompt_formatting_error",
+            ),
+            (
+                ErrorKind::InvalidWrapperDefinition,
                 400,
                 "invalid_wrapper_definition",
             ),
-            ("grammar_error", 400, "grammar_error"),
-            ("context_window_exceeded", 400, "context_length_exceeded"),
-            ("connection_error", 502, "connection_error"),
-            ("http_error", 502, "http_error"),
-            ("backend_error_reply", 502, "backend_error_reply"),
-            ("invalid_response", 502, "invalid_response"),
-            ("empty_response", 502, "empty_response"),
-            ("transport_error", 502, "transport_error"),
-            ("output_parsing_error", 502, "output_parsing_error"),
-            ("timeout", 504, "timeout"),
-            ("invalid_endpoint", 500, "invalid_endpoint"),
-            ("invalid_auth", 500, "invalid_auth"),
-            ("http_client_error", 500, "http_client_error"),
-            ("something_new", 500, "something_new"),
+            (ErrorKind::GrammarError, 400, "grammar_error"),
+            (
+                ErrorKind::ContextWindowExceeded,
+                400,
+                "context_length_exceeded",
+            ),
+            (ErrorKind::ConnectionError, 502, "connection_error"),
+            (ErrorKind::HttpError, 502, "http_error"),
+            (ErrorKind::BackendErrorReply, 502, "backend_error_reply"),
+            (ErrorKind::InvalidResponse, 502, "invalid_response"),
+            (ErrorKind::EmptyResponse, 502, "empty_response"),
+            (ErrorKind::TransportError, 502, "transport_error"),
+            (ErrorKind::OutputParsingError, 502, "output_parsing_error"),
+            (ErrorKind::Timeout, 504, "timeout"),
+            (ErrorKind::InvalidEndpoint, 500, "invalid_endpoint"),
+            (ErrorKind::InvalidAuth, 500, "invalid_auth"),
+            (ErrorKind::HttpClientError, 500, "http_client_error"),
         ];
         for (kind, status, code) in cases {
-            let class = classify(kind);
+            let class = classify(kind.into());
             assert_eq!(class.status.as_u16(), status, "{kind}");
             assert_eq!(class.code, code, "{kind}");
         }
         assert_eq!(
-            classify("context_window_exceeded").error_type,
+            classify(ErrorKind::ContextWindowExceeded.into()).error_type,
             "invalid_request_error"
         );
     }
@@ -221,13 +293,13 @@ mod tests {
     #[test]
     fn server_kinds_have_their_status_and_type() {
         let cases = [
-            (kind::INVALID_API_KEY, 401, "authentication_error"),
-            (kind::MODEL_NOT_FOUND, 404, "invalid_request_error"),
-            (kind::NOT_FOUND, 404, "invalid_request_error"),
-            (kind::METHOD_NOT_ALLOWED, 405, "invalid_request_error"),
-            (kind::PAYLOAD_TOO_LARGE, 413, "invalid_request_error"),
-            (kind::INVALID_JSON, 400, "invalid_request_error"),
-            (kind::INVALID_BODY, 400, "invalid_request_error"),
+            (ApiErrorKind::InvalidApiKey, 401, "authentication_error"),
+            (ApiErrorKind::ModelNotFound, 404, "invalid_request_error"),
+            (ApiErrorKind::NotFound, 404, "invalid_request_error"),
+            (ApiErrorKind::MethodNotAllowed, 405, "invalid_request_error"),
+            (ApiErrorKind::PayloadTooLarge, 413, "invalid_request_error"),
+            (ApiErrorKind::InvalidJson, 400, "invalid_request_error"),
+            (ApiErrorKind::InvalidBody, 400, "invalid_request_error"),
         ];
         for (kind, status, error_type) in cases {
             let class = classify(kind);
@@ -245,7 +317,7 @@ mod tests {
         assert_eq!(envelope["error"]["type"], "invalid_request_error");
         let message = envelope["error"]["message"].as_str().unwrap();
         assert!(message.contains("gpt-9") && message.contains("local, big"));
-        let bare = ApiError::new(kind::NOT_FOUND, "no").envelope();
+        let bare = ApiError::new(ApiErrorKind::NotFound, "no").envelope();
         assert!(bare["error"]["param"].is_null());
     }
 
@@ -256,8 +328,59 @@ mod tests {
             server: "llama.cpp server",
         });
         let api = ApiError::from(error);
-        assert_eq!(api.kind, "timeout");
+        assert_eq!(api.kind, ApiErrorKind::Pipeline(ErrorKind::Timeout));
+        assert_eq!(api.kind.as_str(), "timeout");
         assert_eq!(api.classification().status, StatusCode::GATEWAY_TIMEOUT);
         assert!(api.message.contains("timed out"), "{}", api.message);
+    }
+
+    #[test]
+    fn every_kind_is_classified_as_an_error() {
+        let mut count = 0;
+        for kind in ApiErrorKind::all() {
+            count += 1;
+            let class = classify(kind);
+            assert!(
+                class.status.is_client_error() || class.status.is_server_error(),
+                "{kind}: {}",
+                class.status
+            );
+            assert!(!class.error_type.is_empty(), "{kind}");
+            assert!(!class.code.is_empty(), "{kind}");
+            assert!(!kind.as_str().is_empty(), "{kind}");
+        }
+        assert_eq!(count, ErrorKind::ALL.len() + ApiErrorKind::SERVER.len());
+        // The server's own names never shadow a pipeline name, except `invalid_request`
+        // (a body that is not a chat-completion request), which answers the same way.
+        for server in ApiErrorKind::SERVER {
+            if let Some(&pipeline) = ErrorKind::ALL
+                .iter()
+                .find(|pipeline| pipeline.as_str() == server.as_str())
+            {
+                assert_eq!(pipeline, ErrorKind::InvalidRequest, "{server}");
+                assert_eq!(classify(*server), classify(pipeline.into()), "{server}");
+            }
+        }
+    }
+
+    #[test]
+    fn the_important_kinds_are_pinned() {
+        let context = classify(ErrorKind::ContextWindowExceeded.into());
+        assert_eq!(context.status, StatusCode::BAD_REQUEST);
+        assert_eq!(context.code, "context_length_exceeded");
+        assert_eq!(
+            classify(ErrorKind::Timeout.into()).status,
+            StatusCode::GATEWAY_TIMEOUT
+        );
+        assert_eq!(
+            classify(ErrorKind::ConnectionError.into()).status,
+            StatusCode::BAD_GATEWAY
+        );
+        let key = classify(ApiErrorKind::InvalidApiKey);
+        assert_eq!(key.status, StatusCode::UNAUTHORIZED);
+        assert_eq!(key.code, "invalid_api_key");
+        let model = classify(ApiErrorKind::ModelNotFound);
+        assert_eq!(model.status, StatusCode::NOT_FOUND);
+        assert_eq!(model.code, "model_not_found");
     }
 }

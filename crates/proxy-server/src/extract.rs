@@ -6,7 +6,7 @@ use axum::extract::{FromRequest, Request};
 use axum::http::StatusCode;
 use serde::de::DeserializeOwned;
 
-use crate::errors::{kind, ApiError};
+use crate::errors::{ApiError, ApiErrorKind};
 use crate::state::ServerState;
 
 /// A JSON body deserialized into `T`. The `Content-Type` is not checked (`curl -d`
@@ -27,7 +27,7 @@ impl<T: DeserializeOwned> FromRequest<ServerState> for JsonBody<T> {
             .map_err(|rejection| {
                 if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
                     ApiError::new(
-                        kind::PAYLOAD_TOO_LARGE,
+                        ApiErrorKind::PayloadTooLarge,
                         format!(
                             "The request body is larger than this server's limit of {} bytes (`max_body_bytes`).",
                             state.max_body_bytes()
@@ -35,7 +35,7 @@ impl<T: DeserializeOwned> FromRequest<ServerState> for JsonBody<T> {
                     )
                 } else {
                     ApiError::new(
-                        kind::INVALID_JSON,
+                        ApiErrorKind::InvalidJson,
                         format!("The request body could not be read: {}", rejection.body_text()),
                     )
                 }
@@ -55,7 +55,7 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
             return Err(match inner.classify() {
                 serde_json::error::Category::Data => {
                     let error = ApiError::new(
-                        kind::INVALID_BODY,
+                        ApiErrorKind::InvalidBody,
                         format!("Invalid request body at `{path}`: {inner}"),
                     );
                     if path == "." {
@@ -74,7 +74,7 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
 
 fn not_json(error: &serde_json::Error) -> ApiError {
     ApiError::new(
-        kind::INVALID_JSON,
+        ApiErrorKind::InvalidJson,
         format!("The request body is not valid JSON ({error}); send a JSON object."),
     )
 }
@@ -87,9 +87,9 @@ mod tests {
     #[test]
     fn malformed_json_wrong_types_and_trailing_text() {
         let error = parse_json::<ChatCompletionRequest>(b"{\"messages\": [").unwrap_err();
-        assert_eq!(error.kind, kind::INVALID_JSON);
+        assert_eq!(error.kind, ApiErrorKind::InvalidJson);
         let error = parse_json::<ChatCompletionRequest>(br#"{"messages": "hi"}"#).unwrap_err();
-        assert_eq!(error.kind, kind::INVALID_BODY);
+        assert_eq!(error.kind, ApiErrorKind::InvalidBody);
         assert_eq!(error.param.as_deref(), Some("messages"));
         let error = parse_json::<ChatCompletionRequest>(
             br#"{"messages": [{"role": "system", "content": "x"}], "temperature": "hot"}"#,
@@ -100,7 +100,7 @@ mod tests {
         assert!(error.message.contains("messages"), "{}", error.message);
         let error =
             parse_json::<ChatCompletionRequest>(br#"{"messages": []} trailing"#).unwrap_err();
-        assert_eq!(error.kind, kind::INVALID_JSON);
+        assert_eq!(error.kind, ApiErrorKind::InvalidJson);
         assert!(parse_json::<ChatCompletionRequest>(br#"{"messages": []} "#).is_ok());
     }
 }

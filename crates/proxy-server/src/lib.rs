@@ -47,7 +47,7 @@ pub use auth::{ApiKeys, Secret};
 pub use config::{
     ConfigError, ModelConfig, ServerConfig, Tokenizer, DEFAULT_LISTEN, DEFAULT_MAX_BODY_BYTES,
 };
-pub use errors::ApiError;
+pub use errors::{ApiError, ApiErrorKind};
 pub use models::{no_wrapper_files, LoadError, ModelEntry, ModelTable, WrapperLoader};
 pub use routes::router;
 pub use state::ServerState;

@@ -13,7 +13,7 @@ use proxy_core::{
 };
 
 use crate::config::{ConfigError, ModelConfig, Tokenizer};
-use crate::errors::{kind, ApiError};
+use crate::errors::{ApiError, ApiErrorKind};
 
 /// The error a [`WrapperLoader`] returns.
 pub type LoadError = Box<dyn std::error::Error + Send + Sync>;
@@ -143,7 +143,7 @@ impl ModelTable {
             None => match self.0.as_slice() {
                 [only] => Ok(only),
                 _ => Err(ApiError::new(
-                    kind::INVALID_BODY,
+                    ApiErrorKind::InvalidBody,
                     format!(
                         "`model` is required: this server has several models ({})",
                         self.names().join(", ")
@@ -179,7 +179,7 @@ mod tests {
         assert_eq!(missing.param.as_deref(), Some("model"));
         assert!(missing.message.contains("a, b"), "{}", missing.message);
         let unknown = two.select(Some("gpt-4")).unwrap_err();
-        assert_eq!(unknown.kind, kind::MODEL_NOT_FOUND);
+        assert_eq!(unknown.kind, ApiErrorKind::ModelNotFound);
         assert!(unknown.message.contains("a, b"), "{}", unknown.message);
     }
 

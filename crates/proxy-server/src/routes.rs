@@ -13,7 +13,7 @@ use tracing::Span;
 use proxy_core::ChatCompletionRequest;
 
 use crate::auth::require_api_key;
-use crate::errors::{kind, ApiError};
+use crate::errors::{ApiError, ApiErrorKind};
 use crate::extract::JsonBody;
 use crate::state::ServerState;
 use crate::streaming::sse_response;
@@ -104,7 +104,7 @@ async fn health() -> Json<Value> {
 
 async fn not_found(request: Request) -> ApiError {
     ApiError::new(
-        kind::NOT_FOUND,
+        ApiErrorKind::NotFound,
         format!(
             "No route for {} {}; the routes are POST /v1/chat/completions, GET /v1/models and GET /health.",
             request.method(),
@@ -115,7 +115,7 @@ async fn not_found(request: Request) -> ApiError {
 
 async fn method_not_allowed(request: Request) -> ApiError {
     ApiError::new(
-        kind::METHOD_NOT_ALLOWED,
+        ApiErrorKind::MethodNotAllowed,
         format!(
             "Method {} is not allowed on {}.",
             request.method(),

@@ -147,7 +147,7 @@ pub fn sse_response(completion: ChatCompletionStream, include_usage: bool, span:
                 let error = ApiError::from_proxy(&error);
                 span.in_scope(|| {
                     tracing::warn!(
-                        kind = error.kind,
+                        kind = error.kind.as_str(),
                         "the stream ended with an error: {}",
                         error.message
                     )

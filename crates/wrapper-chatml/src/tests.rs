@@ -123,7 +123,7 @@ fn missing_system_message_is_a_formatting_error() {
         .render_prompt(&RenderRequest::new(&messages, &[]))
         .unwrap_err();
     assert!(matches!(error, WrapperError::MissingSystemMessage { .. }));
-    assert_eq!(error.kind(), "prompt_formatting_error");
+    assert_eq!(error.kind(), proxy_core::ErrorKind::PromptFormattingError);
 }
 
 #[test]
@@ -171,5 +171,5 @@ fn reply_without_params_is_a_missing_field_error_with_the_text() {
         other => panic!("unexpected error {other}"),
     }
     let error = wrapper("chatml").parse_output("", false).unwrap_err();
-    assert_eq!(error.kind(), "output_parsing_error");
+    assert_eq!(error.kind(), proxy_core::ErrorKind::OutputParsingError);
 }

@@ -1,6 +1,8 @@
 //! [`BackendError`]: everything that can go wrong between sending a prompt and
 //! holding its completion text.
 
+use crate::error_kind::ErrorKind;
+
 /// Why a backend call failed. Each variant keeps the evidence (URI, status, body) and
 /// says what to do; [`BackendError::kind`] is a stable machine-readable name.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -117,20 +119,20 @@ pub enum BackendError {
 }
 
 impl BackendError {
-    /// A stable name for the kind of error, for logs and for mapping to HTTP statuses.
-    pub fn kind(&self) -> &'static str {
+    /// The stable kind of error, for logs and for mapping to HTTP statuses.
+    pub fn kind(&self) -> ErrorKind {
         match self {
-            BackendError::InvalidEndpoint { .. } => "invalid_endpoint",
-            BackendError::InvalidAuth { .. } => "invalid_auth",
-            BackendError::InvalidRequest { .. } => "invalid_request",
-            BackendError::Connection { .. } => "connection_error",
-            BackendError::Timeout { .. } => "timeout",
-            BackendError::Transport { .. } => "transport_error",
-            BackendError::Http { .. } => "http_error",
-            BackendError::ErrorReply { .. } => "backend_error_reply",
-            BackendError::InvalidResponse { .. } => "invalid_response",
-            BackendError::ContextWindowExceeded { .. } => "context_window_exceeded",
-            BackendError::EmptyResponse { .. } => "empty_response",
+            BackendError::InvalidEndpoint { .. } => ErrorKind::InvalidEndpoint,
+            BackendError::InvalidAuth { .. } => ErrorKind::InvalidAuth,
+            BackendError::InvalidRequest { .. } => ErrorKind::InvalidRequest,
+            BackendError::Connection { .. } => ErrorKind::ConnectionError,
+            BackendError::Timeout { .. } => ErrorKind::Timeout,
+            BackendError::Transport { .. } => ErrorKind::TransportError,
+            BackendError::Http { .. } => ErrorKind::HttpError,
+            BackendError::ErrorReply { .. } => ErrorKind::BackendErrorReply,
+            BackendError::InvalidResponse { .. } => ErrorKind::InvalidResponse,
+            BackendError::ContextWindowExceeded { .. } => ErrorKind::ContextWindowExceeded,
+            BackendError::EmptyResponse { .. } => ErrorKind::EmptyResponse,
         }
     }
 }
@@ -156,7 +158,7 @@ mod tests {
         ] {
             assert!(message.contains(needle), "{message}");
         }
-        assert_eq!(error.kind(), "http_error");
+        assert_eq!(error.kind(), ErrorKind::HttpError);
     }
 
     #[test]
@@ -170,6 +172,6 @@ mod tests {
         assert!(error
             .to_string()
             .starts_with("Unable to connect to endpoint http://localhost:1"));
-        assert_eq!(error.kind(), "connection_error");
+        assert_eq!(error.kind(), ErrorKind::ConnectionError);
     }
 }

@@ -2,6 +2,7 @@
 //! [`kind`](ProxyError::kind) for logs and HTTP status mapping.
 
 use crate::backend::BackendError;
+use crate::error_kind::ErrorKind;
 use crate::grammar::GrammarError;
 use crate::registry::RegistryError;
 use crate::wrapper::WrapperError;
@@ -41,18 +42,20 @@ pub enum ProxyError {
 }
 
 impl ProxyError {
-    /// A stable, machine-readable name for the kind of error: `invalid_request`,
-    /// `context_window_exceeded`, `prompt_formatting_error`, `output_parsing_error`,
-    /// `invalid_wrapper_definition`, `grammar_error`, `http_client_error`, or one of
-    /// [`BackendError::kind`]'s names.
-    pub fn kind(&self) -> &'static str {
+    /// The stable kind of error, for logs and HTTP status mapping: its own
+    /// ([`ErrorKind::InvalidRequest`], [`ErrorKind::ContextWindowExceeded`],
+    /// [`ErrorKind::GrammarError`], [`ErrorKind::HttpClientError`]) or that of the
+    /// [`WrapperError`] or [`BackendError`] it carries.
+    pub fn kind(&self) -> ErrorKind {
         match self {
-            ProxyError::InvalidRequest { .. } | ProxyError::UnknownPlugin(_) => "invalid_request",
-            ProxyError::ContextWindowExceeded { .. } => "context_window_exceeded",
+            ProxyError::InvalidRequest { .. } | ProxyError::UnknownPlugin(_) => {
+                ErrorKind::InvalidRequest
+            }
+            ProxyError::ContextWindowExceeded { .. } => ErrorKind::ContextWindowExceeded,
             ProxyError::Wrapper(error) => error.kind(),
-            ProxyError::Grammar(_) => "grammar_error",
+            ProxyError::Grammar(_) => ErrorKind::GrammarError,
             ProxyError::Backend(error) => error.kind(),
-            ProxyError::HttpClient(_) => "http_client_error",
+            ProxyError::HttpClient(_) => ErrorKind::HttpClientError,
         }
     }
 
@@ -76,13 +79,13 @@ mod tests {
         assert!(error
             .to_string()
             .starts_with("Request exceeds maximum context length (5000 > 4096 tokens)"));
-        assert_eq!(error.kind(), "context_window_exceeded");
+        assert_eq!(error.kind(), ErrorKind::ContextWindowExceeded);
     }
 
     #[test]
     fn kinds_pass_through_from_the_parts() {
         let backend = ProxyError::from(BackendError::InvalidAuth { reason: "x".into() });
-        assert_eq!(backend.kind(), "invalid_auth");
-        assert_eq!(ProxyError::invalid("no").kind(), "invalid_request");
+        assert_eq!(backend.kind(), ErrorKind::InvalidAuth);
+        assert_eq!(ProxyError::invalid("no").kind(), ErrorKind::InvalidRequest);
     }
 }

@@ -83,7 +83,7 @@ mod tests {
         ] {
             let req = request(json!({"messages": messages, "function_call": bad}));
             let error = check_request(&target(), &req).unwrap_err();
-            assert_eq!(error.kind(), "invalid_request");
+            assert_eq!(error.kind(), crate::ErrorKind::InvalidRequest);
             assert!(error.to_string().contains("function_call"), "{error}");
             let req = request(json!({"messages": messages, "tool_choice": bad}));
             assert!(check_request(&target(), &req)

@@ -136,7 +136,11 @@ fn run() -> Result<(), String> {
                             }
                         }
                     }
-                    Err(error) if error.kind() == "output_parsing_error" => tally.unparseable += 1,
+                    Err(error)
+                        if error.kind() == chat_completion_proxy::ErrorKind::OutputParsingError =>
+                    {
+                        tally.unparseable += 1
+                    }
                     Err(error) => {
                         eprintln!("{wrapper} on {}: {error}", conversation.case);
                         tally.other_errors += 1;
