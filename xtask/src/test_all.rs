@@ -26,6 +26,14 @@ pub fn run() -> Result<()> {
             "warnings",
         ],
     )?;
+    // Docs on every public item, with every intra-doc link resolving.
+    run_step(
+        Command::new(env!("CARGO"))
+            .args(["doc", "--no-deps", "--workspace", "--all-features"])
+            .env("RUSTDOCFLAGS", "-D warnings")
+            .current_dir(&root),
+        "cargo doc --no-deps --workspace --all-features (RUSTDOCFLAGS=-D warnings)",
+    )?;
     // The end-to-end package needs a running server; `e2e` below provides one.
     cargo(
         &root,

@@ -2,7 +2,7 @@
 //! that constrains the model's output (constrained decoding).
 //!
 //! The orchestrator asks for a grammar only for wrappers with a
-//! [`GrammarStyle`](crate::wrapper::GrammarStyle) (the `-grammar` variants) and only
+//! [`GrammarStyle`] (the `-grammar` variants) and only
 //! sends it to backends that accept one
 //! ([`BackendRegistration::supports_grammar`](crate::backend::BackendRegistration));
 //! elsewhere it logs a warning and sends the prompt unconstrained. A generator plugin
@@ -59,8 +59,9 @@ pub trait GrammarGenerator: Send + Sync {
 /// [`register_grammar_generator!`](crate::register_grammar_generator).
 #[derive(Debug)]
 pub struct GrammarGeneratorRegistration {
-    /// The package that registered it (filled in by [`register_grammar_generator!`]):
-    /// the plugin crate, whose facade feature has the same name.
+    /// The package that registered it (filled in by
+    /// [`register_grammar_generator!`](crate::register_grammar_generator)): the plugin
+    /// crate, whose facade feature has the same name.
     pub plugin: &'static str,
     /// The generator's name (`"gbnf"`).
     pub name: &'static str,

@@ -1,11 +1,19 @@
-//! The core of chat-completion-proxy.
+//! The core of chat-completion-proxy: everything but the concrete plugins.
 //!
-//! It holds the OpenAI chat types ([`chat`]), the [`PromptWrapper`] extension point
-//! and its registry ([`registry`]), the choice of wrapper for a request
-//! ([`wrapper_choice`]), Python-compatible JSON text ([`python_json`]) and JSON repair
-//! for malformed model output ([`repair`]). It knows no concrete wrapper or backend:
-//! those are plugin crates that register themselves with
-//! [`register_wrapper!`].
+//! - The OpenAI wire types ([`chat`], [`completion`]), Python-compatible JSON text
+//!   ([`python_json`]) and JSON repair for malformed model output ([`repair`]).
+//! - The extension points and their registries, filled at link time by plugin crates:
+//!   [`PromptWrapper`] ([`registry`], [`register_wrapper!`]), wrapper-file loaders
+//!   ([`load_wrapper_file`]), [`backend::CompletionBackend`]
+//!   ([`register_backend!`]) and [`grammar::GrammarGenerator`]
+//!   ([`register_grammar_generator!`]); [`linked_plugins`] lists the crates that
+//!   registered something.
+//! - The backends' shared HTTP, streaming and error handling ([`backend`]), the
+//!   completion settings ([`settings`]) and token counting ([`tokens`]).
+//! - The pipeline itself ([`ProxyClient::get_chat_completion`], [`orchestrator`]), its
+//!   one error type [`ProxyError`] and the one list of error kinds [`ErrorKind`].
+//!
+//! It knows no concrete wrapper, backend or grammar generator.
 
 pub mod backend;
 pub mod chat;

@@ -111,8 +111,9 @@ impl<T> fmt::Debug for Registry<T> {
 /// A wrapper plugin's registration, submitted with [`register_wrapper!`](crate::register_wrapper).
 #[derive(Debug)]
 pub struct WrapperRegistration {
-    /// The package that registered it (filled in by [`register_wrapper!`]): the plugin
-    /// crate, whose facade feature has the same name.
+    /// The package that registered it (filled in by
+    /// [`register_wrapper!`](crate::register_wrapper)): the plugin crate, whose facade
+    /// feature has the same name.
     pub plugin: &'static str,
     /// The name users type (`"chatml"`, `"chatml-grammar"`, ...).
     pub name: &'static str,

@@ -19,7 +19,8 @@
 //! to the raw text), and the parsed answer has no content: an `inner_thoughts`
 //! parameter stays among the call's arguments.
 //!
-//! Grammar: the `-grammar` variant asks for [`GrammarStyle::InnerThoughtsInParams`],
+//! Grammar: the `-grammar` variant asks for
+//! [`GrammarStyle::InnerThoughtsInParams`](proxy_core::GrammarStyle::InnerThoughtsInParams),
 //! the grammar the reference generated for every grammar wrapper without `noforce`
 //! (there is no grammar shape without inner thoughts); the answers it allows parse with
 //! `inner_thoughts` among the arguments, exactly as the reference's parse fixtures for

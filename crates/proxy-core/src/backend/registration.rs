@@ -11,8 +11,9 @@ use crate::registry::{Registry, RegistryError};
 /// [`register_backend!`](crate::register_backend). Const-constructible.
 #[derive(Debug)]
 pub struct BackendRegistration {
-    /// The package that registered it (filled in by [`register_backend!`]): the plugin
-    /// crate, whose facade feature has the same name.
+    /// The package that registered it (filled in by
+    /// [`register_backend!`](crate::register_backend)): the plugin crate, whose facade
+    /// feature has the same name.
     pub plugin: &'static str,
     /// The endpoint type users give (`"llamacpp"`, `"webui-legacy"`, …).
     pub name: &'static str,

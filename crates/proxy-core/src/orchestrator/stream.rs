@@ -94,10 +94,10 @@ impl Stream for ChatCompletionStream {
 }
 
 impl ProxyClient {
-    /// Runs one chat completion as a stream (OpenAI's `stream: true`); see the
-    /// [module docs](self). Everything that can go wrong before the backend starts
-    /// generating (validation, the context window, a refused or unreachable backend)
-    /// is an `Err` here, before any event.
+    /// Runs one chat completion as a stream (OpenAI's `stream: true`), yielding
+    /// [`ChatCompletionEvent`](crate::ChatCompletionEvent)s. Everything that can go
+    /// wrong before the backend starts generating (validation, the context window, a
+    /// refused or unreachable backend) is an `Err` here, before any event.
     pub async fn stream_chat_completion(
         &self,
         target: &ModelTarget,
