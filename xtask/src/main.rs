@@ -50,6 +50,6 @@ tasks:
   e2e        end-to-end tests on a real llama.cpp server and model (built/downloaded on
              first use into ~/.cache/chat-completion-proxy/e2e, or $CCP_E2E_CACHE)
   fidelity   [--runs N] valid-call rates per wrapper on the real model (a measurement)
-  test-all   fmt check, clippy -D warnings, all tests with all features, the facade with
+  test-all   fmt check, clippy -D warnings, docs -D warnings, all tests with all features, the facade with
              each plugin feature alone and with none, the CLI's forwarded features, and the
              reference fixtures through the release binary, then e2e";
