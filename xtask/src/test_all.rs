@@ -13,6 +13,15 @@ use crate::workspace::{cargo, run_step, target_dir, workspace_root};
 pub fn run() -> Result<()> {
     let root = workspace_root();
     let started = Instant::now();
+    let shared = root.join("../shared");
+    if !shared.is_dir() {
+        println!(
+            "xtask: {} is absent: every check runs from the repository's own copies, but \
+             their comparison with the shared originals (test `shared_copies`) has nothing \
+             to compare",
+            shared.display()
+        );
+    }
     cargo(&root, &["fmt", "--all", "--", "--check"])?;
     cargo(
         &root,
