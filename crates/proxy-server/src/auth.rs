@@ -11,7 +11,6 @@ use serde::Deserialize;
 use subtle::{Choice, ConstantTimeEq};
 
 use crate::errors::{ApiError, ApiErrorKind};
-use crate::state::ServerState;
 
 /// A key or password: `Debug` and `Display` show `***`, so it cannot leak into logs.
 #[derive(Clone, PartialEq, Eq, Deserialize)]
@@ -109,7 +108,7 @@ impl ApiKeys {
 /// Middleware: refuses the request with a 401 envelope unless it carries an accepted
 /// key (or the server has none).
 pub(crate) async fn require_api_key(
-    State(state): State<ServerState>,
+    State(keys): State<ApiKeys>,
     request: Request,
     next: Next,
 ) -> Response {
@@ -117,7 +116,7 @@ pub(crate) async fn require_api_key(
         .headers()
         .get(AUTHORIZATION)
         .map(|value| value.to_str().unwrap_or_default());
-    match state.api_keys().check(header) {
+    match keys.check(header) {
         Ok(()) => next.run(request).await,
         Err(error) => error.into_response(),
     }

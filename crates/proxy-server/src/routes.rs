@@ -27,7 +27,7 @@ pub fn router(state: ServerState) -> Router {
         .route("/chat/completions", post(chat_completions))
         .route("/v1/models", get(list_models))
         .route_layer(middleware::from_fn_with_state(
-            state.clone(),
+            state.api_keys().clone(),
             require_api_key,
         ));
     Router::new()

@@ -8,8 +8,8 @@ use std::time::Duration;
 use serde_json::{Map, Value};
 
 use super::error::ProxyError;
-use super::grammar_selection::{GrammarCache, GRAMMAR_CACHE_CAPACITY};
-use crate::grammar::{registered_grammar_generator, GrammarGenerator};
+use super::grammar_selection::GrammarSelector;
+use crate::grammar::GrammarGenerator;
 use crate::settings::{completion_settings_from, settings_file_path, SettingsPreset};
 
 /// How long to wait for a TCP connection to the backend by default.
@@ -98,8 +98,7 @@ impl ProxyClientBuilder {
             http,
             simple_settings: settings_for(SettingsPreset::Simple),
             mirostat_settings: settings_for(SettingsPreset::DeterministicMirostat),
-            grammar_generator: self.grammar_generator,
-            grammar_cache: Arc::new(GrammarCache::new(GRAMMAR_CACHE_CAPACITY)),
+            grammars: Arc::new(GrammarSelector::new(self.grammar_generator)),
             token_counting: self.token_counting,
             function_correction: self.function_correction.unwrap_or(true),
         })
@@ -113,8 +112,7 @@ pub struct ProxyClient {
     pub(super) http: reqwest::Client,
     simple_settings: Arc<Map<String, Value>>,
     mirostat_settings: Arc<Map<String, Value>>,
-    grammar_generator: Option<Arc<dyn GrammarGenerator>>,
-    pub(super) grammar_cache: Arc<GrammarCache>,
+    pub(super) grammars: Arc<GrammarSelector>,
     pub(super) token_counting: TokenCounting,
     pub(super) function_correction: bool,
 }
@@ -124,7 +122,7 @@ impl std::fmt::Debug for ProxyClient {
         f.debug_struct("ProxyClient")
             .field("token_counting", &self.token_counting)
             .field("function_correction", &self.function_correction)
-            .field("grammar_generator", &self.grammar_generator.is_some())
+            .field("grammar_generator", &self.grammars.has_given_generator())
             .finish_non_exhaustive()
     }
 }
@@ -150,9 +148,6 @@ impl ProxyClient {
 
     /// The grammar generator: the one given to the builder, else the registered one.
     pub fn grammar_generator(&self) -> Option<&dyn GrammarGenerator> {
-        match &self.grammar_generator {
-            Some(generator) => Some(generator.as_ref()),
-            None => registered_grammar_generator(),
-        }
+        self.grammars.generator()
     }
 }

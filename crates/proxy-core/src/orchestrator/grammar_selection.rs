@@ -3,22 +3,48 @@
 
 use std::sync::Arc;
 
-use super::client::ProxyClient;
 use super::error::ProxyError;
 use crate::backend::{backend_registry, RegisteredBackend};
 use crate::chat::FunctionSchema;
-use crate::grammar::GeneratedGrammar;
+use crate::grammar::{registered_grammar_generator, GeneratedGrammar, GrammarGenerator};
 use crate::wrapper::{GrammarStyle, PromptWrapper};
 
 /// How many distinct grammars a client keeps (an agent uses one or a few function
 /// sets; the least recently used beyond this are dropped).
-pub(super) const GRAMMAR_CACHE_CAPACITY: usize = 64;
+const GRAMMAR_CACHE_CAPACITY: usize = 64;
 
 /// Grammars by answer shape and the function schemas' JSON text.
-pub(super) type GrammarCache =
-    quick_cache::sync::Cache<(GrammarStyle, String), Arc<GeneratedGrammar>>;
+type GrammarCache = quick_cache::sync::Cache<(GrammarStyle, String), Arc<GeneratedGrammar>>;
 
-impl ProxyClient {
+/// A client's grammar choice: its generator (given to the builder, else the
+/// registered one) and the grammars it has built.
+pub(super) struct GrammarSelector {
+    given: Option<Arc<dyn GrammarGenerator>>,
+    cache: GrammarCache,
+}
+
+impl GrammarSelector {
+    /// A selector using `given`, else the registered generator.
+    pub(super) fn new(given: Option<Arc<dyn GrammarGenerator>>) -> Self {
+        GrammarSelector {
+            given,
+            cache: GrammarCache::new(GRAMMAR_CACHE_CAPACITY),
+        }
+    }
+
+    /// Whether a generator was given to the builder (instead of the registered one).
+    pub(super) fn has_given_generator(&self) -> bool {
+        self.given.is_some()
+    }
+
+    /// The generator: the one given to the builder, else the registered one.
+    pub(super) fn generator(&self) -> Option<&dyn GrammarGenerator> {
+        match &self.given {
+            Some(generator) => Some(generator.as_ref()),
+            None => registered_grammar_generator(),
+        }
+    }
+
     /// The grammar for a `-grammar` wrapper on a backend that accepts one; `None` (with a
     /// warning saying why) otherwise.
     pub(super) fn grammar_for(
@@ -42,7 +68,7 @@ impl ProxyClient {
             tracing::debug!("grammar wrapper but no functions in the request; no grammar");
             return Ok(None);
         }
-        let Some(generator) = self.grammar_generator() else {
+        let Some(generator) = self.generator() else {
             tracing::warn!(
                 "this build has no grammar generator (enable the `grammar-gbnf` feature); sending the prompt without a grammar"
             );
@@ -53,11 +79,11 @@ impl ProxyClient {
             // Not reachable for schemas that came from JSON; build without caching.
             Err(_) => return Ok(Some(Arc::new(generator.generate(functions, style)?))),
         };
-        if let Some(grammar) = self.grammar_cache.get(&key) {
+        if let Some(grammar) = self.cache.get(&key) {
             return Ok(Some(grammar));
         }
         let grammar = Arc::new(generator.generate(functions, style)?);
-        self.grammar_cache.insert(key, Arc::clone(&grammar));
+        self.cache.insert(key, Arc::clone(&grammar));
         Ok(Some(grammar))
     }
 }
@@ -156,11 +182,7 @@ mod tests {
     #[test]
     fn one_grammar_per_function_set_and_style() {
         let generator = Arc::new(Counting::default());
-        let client = ProxyClient::builder()
-            .grammar_generator(generator.clone())
-            .settings_file(None)
-            .build()
-            .unwrap();
+        let client = GrammarSelector::new(Some(generator.clone()));
         let backend = RegisteredBackend {
             registration: &GRAMMAR_BACKEND,
             backend: (GRAMMAR_BACKEND.build)(),

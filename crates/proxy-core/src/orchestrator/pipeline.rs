@@ -210,7 +210,9 @@ impl ProxyClient {
         let first_message =
             request.first_message.unwrap_or(false) && wrapper_ref.supports_first_message();
 
-        let grammar = self.grammar_for(wrapper_ref, backend, &functions)?;
+        let grammar = self
+            .grammars
+            .grammar_for(wrapper_ref, backend, &functions)?;
         let mut render = RenderRequest::new(&request.messages, &functions);
         render.first_message = first_message;
         render.function_documentation = grammar.as_ref().and_then(|g| g.documentation.as_deref());
