@@ -1,11 +1,9 @@
 //! A wrapper definition as a user writes it in a TOML file, and loading one.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use proxy_core::GrammarStyle;
 use serde::Deserialize;
-
-use crate::wrapper::ConfigurableWrapper;
 
 /// Every setting of a [`ConfigurableWrapper`]: the keyword arguments of the reference's
 /// `ConfigurableJSONWrapper`, plus `function_messages_as_tool` and `grammar`.
@@ -127,6 +125,14 @@ impl From<GrammarShape> for GrammarStyle {
 }
 
 impl WrapperDefinition {
+    /// The text the prompt ends with, which the model's reply continues.
+    pub(crate) fn assistant_prefix(&self, first_message: bool) -> &str {
+        if first_message {
+            &self.assistant_prefix_extra_first_message
+        } else {
+            &self.assistant_prefix_extra
+        }
+    }
     /// Why this definition cannot be used, if it cannot.
     pub fn problem(&self) -> Option<String> {
         let has_prefix = !self.assistant_prefix_extra.is_empty()
@@ -171,24 +177,8 @@ pub enum LoadError {
     },
 }
 
-/// Reads a [`WrapperDefinition`] from the TOML file at `path` and builds the wrapper.
-pub fn load_wrapper_file(path: &Path) -> Result<ConfigurableWrapper, LoadError> {
-    let text = std::fs::read_to_string(path).map_err(|source| LoadError::Io {
-        path: path.to_owned(),
-        source,
-    })?;
-    let definition = parse_definition(&text).map_err(|message| LoadError::Parse {
-        path: path.to_owned(),
-        message,
-    })?;
-    ConfigurableWrapper::new(definition).map_err(|error| LoadError::Invalid {
-        path: path.to_owned(),
-        reason: error.to_string(),
-    })
-}
-
 /// Parses a definition; the error is one line: where, then TOML's message.
-fn parse_definition(text: &str) -> Result<WrapperDefinition, String> {
+pub(crate) fn parse_definition(text: &str) -> Result<WrapperDefinition, String> {
     toml::from_str(text).map_err(|error: toml::de::Error| {
         let message = error.message().trim().replace('\n', " ");
         match error.span() {

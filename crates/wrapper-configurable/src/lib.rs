@@ -58,8 +58,8 @@ mod parse;
 mod render;
 mod wrapper;
 
-pub use definition::{load_wrapper_file, GrammarShape, LoadError, WrapperDefinition};
-pub use wrapper::ConfigurableWrapper;
+pub use definition::{GrammarShape, LoadError, WrapperDefinition};
+pub use wrapper::{load_wrapper_file, ConfigurableWrapper};
 
 /// The registered name of the neural-chat format.
 pub const NEURAL_CHAT: &str = "experimental-wrapper-neural-chat-grammar-noforce";

@@ -7,7 +7,7 @@ use proxy_core::inner_monologue::{
 use proxy_core::{AssistantMessage, ParsedFunctionCall, WrapperError};
 use serde_json::Value;
 
-use crate::wrapper::ConfigurableWrapper;
+use crate::definition::WrapperDefinition;
 
 /// Parses `{"function": …, "params": {…}}` with the inner thoughts at the top level
 /// or, failing that, inside `params`.
@@ -24,11 +24,11 @@ use crate::wrapper::ConfigurableWrapper;
 ///   with a `KeyError`).
 /// - No inner thoughts at all gives no content (the reference gave `""`).
 pub(crate) fn parse_output(
-    wrapper: &ConfigurableWrapper,
+    definition: &WrapperDefinition,
     raw_output: &str,
     first_message: bool,
 ) -> Result<AssistantMessage, WrapperError> {
-    let text = attach_prefix(raw_output, wrapper.assistant_prefix(first_message));
+    let text = attach_prefix(raw_output, definition.assistant_prefix(first_message));
     let json = reply_json(&text)?;
     let ForcedCall {
         object,
@@ -39,7 +39,7 @@ pub(crate) fn parse_output(
         Err(error) => return thoughts_only(&json, &text).ok_or(error),
     };
     let top_level = object.get(INNER_THOUGHTS_KWARG).cloned();
-    let thoughts = if wrapper.definition().clean_function_args {
+    let thoughts = if definition.clean_function_args {
         let from_params = clean_function_args(&name, &mut params);
         top_level.or(from_params)
     } else {
@@ -71,7 +71,7 @@ fn thoughts_only(json: &Value, text: &str) -> Option<AssistantMessage> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::definition::WrapperDefinition;
+    use crate::wrapper::ConfigurableWrapper;
     use proxy_core::PromptWrapper;
     use serde_json::json;
 

@@ -8,15 +8,13 @@ use proxy_core::inner_monologue::{
 use proxy_core::{ChatMessage, RenderRequest, Role, WrapperError};
 
 use crate::definition::WrapperDefinition;
-use crate::wrapper::ConfigurableWrapper;
 
 /// The prompt: `pre_prompt`, each message between its role's start and end texts,
 /// `post_prompt`, then the assistant prefix extra (stripped with `strip_prompt`).
 pub(crate) fn render_prompt(
-    wrapper: &ConfigurableWrapper,
+    definition: &WrapperDefinition,
     request: &RenderRequest<'_>,
 ) -> Result<String, WrapperError> {
-    let definition = wrapper.definition();
     let mut prompt = Prompt {
         definition,
         text: definition.pre_prompt.clone(),
@@ -36,7 +34,7 @@ pub(crate) fn render_prompt(
     }
     let mut text = prompt.text;
     text.push_str(&definition.post_prompt);
-    text.push_str(wrapper.assistant_prefix(request.first_message));
+    text.push_str(definition.assistant_prefix(request.first_message));
     if definition.strip_prompt {
         Ok(python_strip(&text).to_owned())
     } else {
@@ -131,6 +129,7 @@ impl Prompt<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::wrapper::ConfigurableWrapper;
     use proxy_core::{FunctionCall, FunctionSchema, MessageContent, PromptWrapper};
     use serde_json::json;
 

@@ -2,7 +2,9 @@
 
 use proxy_core::{AssistantMessage, GrammarStyle, PromptWrapper, RenderRequest, WrapperError};
 
-use crate::definition::WrapperDefinition;
+use std::path::Path;
+
+use crate::definition::{parse_definition, LoadError, WrapperDefinition};
 use crate::{parse, render};
 
 /// A prompt format described by a [`WrapperDefinition`] (the reference's
@@ -36,20 +38,27 @@ impl ConfigurableWrapper {
     pub fn definition(&self) -> &WrapperDefinition {
         &self.definition
     }
+}
 
-    /// The text the prompt ends with, which the model's reply continues.
-    pub(crate) fn assistant_prefix(&self, first_message: bool) -> &str {
-        if first_message {
-            &self.definition.assistant_prefix_extra_first_message
-        } else {
-            &self.definition.assistant_prefix_extra
-        }
-    }
+/// Reads a [`WrapperDefinition`] from the TOML file at `path` and builds the wrapper.
+pub fn load_wrapper_file(path: &Path) -> Result<ConfigurableWrapper, LoadError> {
+    let text = std::fs::read_to_string(path).map_err(|source| LoadError::Io {
+        path: path.to_owned(),
+        source,
+    })?;
+    let definition = parse_definition(&text).map_err(|message| LoadError::Parse {
+        path: path.to_owned(),
+        message,
+    })?;
+    ConfigurableWrapper::new(definition).map_err(|error| LoadError::Invalid {
+        path: path.to_owned(),
+        reason: error.to_string(),
+    })
 }
 
 impl PromptWrapper for ConfigurableWrapper {
     fn render_prompt(&self, request: &RenderRequest<'_>) -> Result<String, WrapperError> {
-        render::render_prompt(self, request)
+        render::render_prompt(&self.definition, request)
     }
 
     fn parse_output(
@@ -57,7 +66,7 @@ impl PromptWrapper for ConfigurableWrapper {
         raw_output: &str,
         first_message: bool,
     ) -> Result<AssistantMessage, WrapperError> {
-        parse::parse_output(self, raw_output, first_message)
+        parse::parse_output(&self.definition, raw_output, first_message)
     }
 
     /// `first_message` changes the prompt only when the first-message prefix differs
