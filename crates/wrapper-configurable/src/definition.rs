@@ -5,8 +5,9 @@ use std::path::PathBuf;
 use proxy_core::GrammarStyle;
 use serde::Deserialize;
 
-/// Every setting of a [`ConfigurableWrapper`]: the keyword arguments of the reference's
-/// `ConfigurableJSONWrapper`, plus `function_messages_as_tool` and `grammar`.
+/// Every setting of a [`ConfigurableWrapper`](crate::ConfigurableWrapper): the keyword
+/// arguments of the reference's `ConfigurableJSONWrapper`, plus
+/// `function_messages_as_tool` and `grammar`.
 ///
 /// Every key is optional and defaults to the reference's default (empty text, `false`,
 /// `json_indent = 2`, no stop sequences, no grammar). Unknown keys are refused, so a
