@@ -7,14 +7,15 @@
 use downstream_backend as _;
 use downstream_wrapper as _;
 
-use proxy_server::{ModelConfig, ServerConfig, ServerState, Tokenizer};
+use chat_completion_proxy::TokenCounting;
+use proxy_server::{ModelConfig, ServerConfig, ServerState};
 use serde_json::{json, Value};
 
 #[tokio::test]
 async fn the_server_answers_through_a_downstream_backend_and_wrapper() {
     let mut model = ModelConfig::new("echo", downstream_backend::ENDPOINT_TYPE, 4096);
     model.wrapper = Some("downstream-plain".to_owned());
-    model.tokenizer = Tokenizer::Cl100k;
+    model.tokenizer = TokenCounting::Cl100k;
     let config = ServerConfig {
         models: vec![model],
         ..ServerConfig::default()

@@ -9,7 +9,7 @@ use chat_completion_proxy::settings::SettingsPreset;
 use chat_completion_proxy::{
     ChatCompletionRequest, ModelTarget, ProxyClient, TokenCounting, WrapperSelection,
 };
-use clap::{Args, ValueEnum};
+use clap::Args;
 
 /// Arguments of `complete`.
 #[derive(Debug, Args)]
@@ -44,22 +44,14 @@ pub struct CompleteArgs {
     /// Seconds to wait for the whole completion.
     #[arg(long, value_name = "SECONDS", default_value_t = 600.0)]
     timeout: f64,
-    /// How to count prompt tokens.
-    #[arg(long, value_enum, default_value_t = Tokenizer::Server)]
-    tokenizer: Tokenizer,
+    /// How to count prompt tokens: `server` (the server's tokenizer where the backend
+    /// has one, else cl100k_base) or `cl100k`.
+    #[arg(long, default_value_t = TokenCounting::ServerWhereAvailable)]
+    tokenizer: TokenCounting,
     /// Do not apply MemGPT's heartbeat correction (the request's
     /// `function_correction` field also switches it).
     #[arg(long)]
     no_function_correction: bool,
-}
-
-/// How `complete` counts prompt tokens.
-#[derive(Debug, Clone, Copy, ValueEnum)]
-enum Tokenizer {
-    /// The server's tokenizer where the backend has one, else cl100k_base.
-    Server,
-    /// Always cl100k_base.
-    Cl100k,
 }
 
 /// `backends`: one endpoint type per line with its default endpoint.
@@ -113,10 +105,7 @@ pub fn complete(args: &CompleteArgs, stdin: &str) -> Result<String> {
     let client = ProxyClient::builder()
         .connect_timeout(seconds(args.connect_timeout, "connect-timeout")?)
         .request_timeout(seconds(args.timeout, "timeout")?)
-        .token_counting(match args.tokenizer {
-            Tokenizer::Server => TokenCounting::ServerWhereAvailable,
-            Tokenizer::Cl100k => TokenCounting::Cl100k,
-        })
+        .token_counting(args.tokenizer)
         .build()?;
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()

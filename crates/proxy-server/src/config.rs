@@ -16,6 +16,7 @@
 
 use std::path::{Path, PathBuf};
 
+use proxy_core::TokenCounting;
 use serde::Deserialize;
 
 use crate::auth::Secret;
@@ -57,17 +58,6 @@ impl Default for ServerConfig {
     }
 }
 
-/// How a model's prompts are counted for the context-window check.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Tokenizer {
-    /// The server's own tokenizer where the backend has one, else cl100k_base.
-    #[default]
-    Server,
-    /// Always cl100k_base (no extra request).
-    Cl100k,
-}
-
 /// One `[[models]]` entry: a public model name and the backend serving it.
 #[derive(Debug, Clone, Default, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -107,7 +97,7 @@ pub struct ModelConfig {
     pub timeout_secs: Option<f64>,
     /// How prompts are counted (default `server`).
     #[serde(default)]
-    pub tokenizer: Tokenizer,
+    pub tokenizer: TokenCounting,
 }
 
 impl ModelConfig {
@@ -307,7 +297,7 @@ context_window = 4096
         assert_eq!(config.max_body_bytes, 4 * 1024 * 1024);
         let model = &config.models[0];
         assert_eq!(model.endpoint, None);
-        assert_eq!(model.tokenizer, Tokenizer::Server);
+        assert_eq!(model.tokenizer, TokenCounting::ServerWhereAvailable);
         assert_eq!(model.timeout_secs, None);
         assert_eq!(model, &ModelConfig::new("local", "llamacpp", 4096));
     }
@@ -335,7 +325,7 @@ tokenizer = "cl100k"
         assert_eq!(config.api_keys, vec![Secret::new("k1"), Secret::new("k2")]);
         let model = &config.models[0];
         assert_eq!(model.timeout_secs, Some(30.0));
-        assert_eq!(model.tokenizer, Tokenizer::Cl100k);
+        assert_eq!(model.tokenizer, TokenCounting::Cl100k);
         assert_eq!(model.auth_key().unwrap(), Some(Secret::new("secret")));
         assert!(!format!("{config:?}").contains("secret"));
     }

@@ -44,9 +44,7 @@ pub mod telemetry;
 use std::future::Future;
 
 pub use auth::{ApiKeys, Secret};
-pub use config::{
-    ConfigError, ModelConfig, ServerConfig, Tokenizer, DEFAULT_LISTEN, DEFAULT_MAX_BODY_BYTES,
-};
+pub use config::{ConfigError, ModelConfig, ServerConfig, DEFAULT_LISTEN, DEFAULT_MAX_BODY_BYTES};
 pub use errors::{ApiError, ApiErrorKind};
 pub use models::{no_wrapper_files, LoadError, ModelEntry, ModelTable, WrapperLoader};
 pub use routes::router;

@@ -8,11 +8,9 @@ use std::time::Duration;
 
 use proxy_core::backend::{find_backend, BackendAuth};
 use proxy_core::settings::SettingsPreset;
-use proxy_core::{
-    find_wrapper, ModelTarget, PromptWrapper, ProxyClient, TokenCounting, WrapperSelection,
-};
+use proxy_core::{find_wrapper, ModelTarget, PromptWrapper, ProxyClient, WrapperSelection};
 
-use crate::config::{ConfigError, ModelConfig, Tokenizer};
+use crate::config::{ConfigError, ModelConfig};
 use crate::errors::{ApiError, ApiErrorKind};
 
 /// The error a [`WrapperLoader`] returns.
@@ -90,10 +88,7 @@ impl ModelEntry {
                 WrapperSelection::Default
             }
         };
-        let mut client = ProxyClient::builder().token_counting(match config.tokenizer {
-            Tokenizer::Server => TokenCounting::ServerWhereAvailable,
-            Tokenizer::Cl100k => TokenCounting::Cl100k,
-        });
+        let mut client = ProxyClient::builder().token_counting(config.tokenizer);
         if let Some(seconds) = config.timeout_secs {
             let timeout = Duration::try_from_secs_f64(seconds)
                 .map_err(|_| config.invalid("`timeout_secs` must be a positive number"))?;

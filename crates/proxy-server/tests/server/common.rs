@@ -4,7 +4,8 @@ use std::io::Write;
 use std::sync::{Arc, Mutex, Once, OnceLock};
 use std::time::Duration;
 
-use proxy_server::{ModelConfig, Secret, ServerConfig, ServerState, Tokenizer};
+use proxy_core::TokenCounting;
+use proxy_server::{ModelConfig, Secret, ServerConfig, ServerState};
 use serde_json::{json, Value};
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
@@ -95,7 +96,7 @@ pub fn config(backend: &str) -> ServerConfig {
     let mut model = ModelConfig::new("local", "llamacpp", 2048);
     model.endpoint = Some(backend.to_owned());
     model.wrapper = Some("chatml".into());
-    model.tokenizer = Tokenizer::Cl100k;
+    model.tokenizer = TokenCounting::Cl100k;
     model.auth_type = Some("bearer_token".into());
     model.auth_key = Some(Secret::new(BACKEND_KEY));
     ServerConfig {
