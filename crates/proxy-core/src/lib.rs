@@ -1,37 +1,38 @@
-//! The core of chat-completion-proxy: everything but the concrete plugins.
+//! The core of chat-completion-proxy: everything but the concrete plugins, built on
+//! [`prompt_kit`].
 //!
-//! - The OpenAI wire types ([`chat`], [`completion`]), Python-compatible JSON text
-//!   ([`python_json`]) and JSON repair for malformed model output ([`repair`]).
-//! - The extension points and their registries, filled at link time by plugin crates:
-//!   [`PromptWrapper`] ([`registry`], [`register_wrapper!`]), wrapper-file loaders
-//!   ([`load_wrapper_file`]), [`backend::CompletionBackend`]
-//!   ([`register_backend!`]) and [`grammar::GrammarGenerator`]
-//!   ([`register_grammar_generator!`]); [`linked_plugins`] lists the crates that
-//!   registered something.
+//! - From prompt-kit, re-exported under the same paths: the OpenAI wire types
+//!   ([`chat`], [`completion`]), the [`PromptWrapper`] extension point ([`wrapper`])
+//!   and its registry ([`registry`], [`register_wrapper!`], wrapper-file loaders with
+//!   [`load_wrapper_file`]), the shared MemGPT answer formats ([`inner_monologue`],
+//!   [`legacy_format`], [`legacy_wrapper`], [`summarizer`]), Python-compatible JSON text
+//!   ([`python_json`]), JSON repair for malformed model output ([`repair`]) and the one
+//!   list of error kinds [`ErrorKind`]. Wrapper crates depend on prompt-kit alone.
+//! - The extension points that need I/O, and their registries, filled at link time by
+//!   plugin crates: [`backend::CompletionBackend`] ([`register_backend!`]) and
+//!   [`grammar::GrammarGenerator`] ([`register_grammar_generator!`]);
+//!   [`linked_plugins`] lists the crates that registered something of any kind.
 //! - The backends' shared HTTP, streaming and error handling ([`backend`]), the
 //!   completion settings ([`settings`]) and token counting ([`tokens`]).
-//! - The pipeline itself ([`ProxyClient::get_chat_completion`], [`orchestrator`]), its
-//!   one error type [`ProxyError`] and the one list of error kinds [`ErrorKind`].
+//! - The pipeline itself ([`ProxyClient::get_chat_completion`], [`orchestrator`]), the
+//!   choice of wrapper ([`wrapper_choice`]) and its one error type [`ProxyError`].
 //!
 //! It knows no concrete wrapper, backend or grammar generator.
 
 pub mod backend;
-pub mod chat;
-pub mod completion;
-pub mod error_kind;
 pub mod function_correction;
 pub mod grammar;
-pub mod inner_monologue;
-pub mod legacy_format;
-pub mod legacy_wrapper;
 pub mod orchestrator;
-pub mod python_json;
 pub mod registry;
-pub mod repair;
 pub mod settings;
 pub mod tokens;
-pub mod wrapper;
 pub mod wrapper_choice;
+
+pub use prompt_kit::{
+    chat, completion, error_kind, inner_monologue, legacy_format, legacy_wrapper, python_json,
+    repair, summarizer, wrapper,
+};
+pub use prompt_kit::{register_wrapper, register_wrapper_file_loader};
 
 pub use chat::{
     AssistantMessage, ChatMessage, ContentPart, FunctionCall, FunctionSchema, MessageContent,

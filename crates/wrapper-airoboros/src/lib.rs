@@ -9,7 +9,7 @@
 //!   a grammar that puts `inner_thoughts` first in `params`.
 //!
 //! The format (a port of MemGPT's `Airoboros21InnerMonologueWrapper`): the system
-//! prompt, the airoboros-style function listing (see [`proxy_core::legacy_format`]),
+//! prompt, the airoboros-style function listing (see [`prompt_kit::legacy_format`]),
 //! `### INPUT`, then `USER: …` (MemGPT user events reduced to their `message`),
 //! `ASSISTANT:` followed by each call as `{"function": …, "params": {"inner_thoughts":
 //! …, …}}`, `FUNCTION RETURN: …`, and finally `### RESPONSE` and `ASSISTANT:`. A `name`
@@ -21,15 +21,15 @@
 //! list already holds `\nUSER:`, `\nASSISTANT:`, `\nFUNCTION RETURN:`, `\n### ` and
 //! the end of an answer object (`  }\n}\n`).
 
-use proxy_core::inner_monologue::user_body;
-use proxy_core::legacy_format::{push_calls, start_prompt, AnswerFormat, Turn};
-use proxy_core::legacy_wrapper::LegacyFormat;
-use proxy_core::{ChatMessage, RenderRequest, WrapperError};
+use prompt_kit::inner_monologue::user_body;
+use prompt_kit::legacy_format::{push_calls, start_prompt, AnswerFormat, Turn};
+use prompt_kit::legacy_wrapper::LegacyFormat;
+use prompt_kit::{ChatMessage, RenderRequest, WrapperError};
 
 /// What the prompt ends with (after `ASSISTANT:`) in the non-grammar variant: the start
 /// of the answer object, `\n{\n  "function":`, so the model continues with the
 /// function's name (the same text as the ChatML formats').
-pub const ASSISTANT_PREFIX_EXTRA: &str = proxy_core::inner_monologue::FORCED_PREFIX_EXTRA;
+pub const ASSISTANT_PREFIX_EXTRA: &str = prompt_kit::inner_monologue::FORCED_PREFIX_EXTRA;
 
 /// The Airoboros 2.1 inner-monologue prompt format.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -106,7 +106,7 @@ impl LegacyFormat for AiroborosWrapper {
     }
 }
 
-proxy_core::register_wrapper! {
+prompt_kit::register_wrapper! {
     name: "airoboros-l2-70b-2.1",
     description: "Airoboros L2 70B 2.1 (legacy): inner thoughts inside the call's params",
     build: || Box::new(AiroborosWrapper::new());

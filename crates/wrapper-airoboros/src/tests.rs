@@ -1,5 +1,5 @@
-use proxy_core::chat::{FunctionCall, FunctionSchema, ParsedFunctionCall, Role, ToolCall};
-use proxy_core::{AssistantMessage, GrammarStyle, PromptWrapper};
+use prompt_kit::chat::{FunctionCall, FunctionSchema, ParsedFunctionCall, Role, ToolCall};
+use prompt_kit::{AssistantMessage, GrammarStyle, PromptWrapper};
 use serde_json::json;
 
 use super::*;
@@ -16,7 +16,7 @@ fn send_message_schema() -> Vec<FunctionSchema> {
 
 fn assistant_call(thoughts: Option<&str>, arguments: &str) -> ChatMessage {
     let mut message = ChatMessage::new(Role::Assistant, "");
-    message.content = thoughts.map(|text| proxy_core::MessageContent::Text(text.to_owned()));
+    message.content = thoughts.map(|text| prompt_kit::MessageContent::Text(text.to_owned()));
     message.function_call = Some(FunctionCall {
         name: "send_message".to_owned(),
         arguments: arguments.to_owned(),

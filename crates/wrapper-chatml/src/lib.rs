@@ -3,7 +3,7 @@
 //! for models trained on `<|im_start|>role … <|im_end|>` turns such as Dolphin 2.5
 //! Mixtral.
 //!
-//! All the logic lives in [`proxy_core::inner_monologue`]; this crate supplies the
+//! All the logic lives in [`prompt_kit::inner_monologue`]; this crate supplies the
 //! ChatML turn tokens ([`chatml_template`]) and registers the ten names:
 //!
 //! | name | answer shape | extras |
@@ -20,8 +20,8 @@
 //! list already holds `<|im_start|>` and `<|im_end|>` (the reference added nothing
 //! either, so request bodies stay as the reference sent them).
 
-use proxy_core::inner_monologue::{InnerMonologueFormat, InnerMonologueOptions, TurnTemplate};
-use proxy_core::PromptWrapper;
+use prompt_kit::inner_monologue::{InnerMonologueFormat, InnerMonologueOptions, TurnTemplate};
+use prompt_kit::PromptWrapper;
 
 /// A ChatML wrapper: the shared inner-monologue format with [`chatml_template`].
 pub type ChatMlWrapper = InnerMonologueFormat;
@@ -50,7 +50,7 @@ fn build(options: InnerMonologueOptions) -> Box<dyn PromptWrapper> {
     Box::new(chatml_wrapper(options))
 }
 
-proxy_core::register_wrapper! {
+prompt_kit::register_wrapper! {
     name: "chatml",
     description: "ChatML (<|im_start|>) inner-monologue JSON, a call forced (Dolphin 2.5 Mixtral and other ChatML models)",
     build: || build(InnerMonologueOptions::forced());

@@ -1,5 +1,5 @@
-use proxy_core::chat::{FunctionCall, ParsedFunctionCall, ToolCall};
-use proxy_core::{
+use prompt_kit::chat::{FunctionCall, ParsedFunctionCall, ToolCall};
+use prompt_kit::{
     find_wrapper, AssistantMessage, ChatMessage, FunctionSchema, GrammarStyle, RenderRequest, Role,
     WrapperError,
 };
@@ -18,7 +18,7 @@ const NAMES: [&str; 10] = [
     "chatml-noforce-hints-grammar",
 ];
 
-fn wrapper(name: &str) -> &'static dyn proxy_core::PromptWrapper {
+fn wrapper(name: &str) -> &'static dyn prompt_kit::PromptWrapper {
     find_wrapper(name).unwrap()
 }
 
@@ -123,7 +123,7 @@ fn missing_system_message_is_a_formatting_error() {
         .render_prompt(&RenderRequest::new(&messages, &[]))
         .unwrap_err();
     assert!(matches!(error, WrapperError::MissingSystemMessage { .. }));
-    assert_eq!(error.kind(), proxy_core::ErrorKind::PromptFormattingError);
+    assert_eq!(error.kind(), prompt_kit::ErrorKind::PromptFormattingError);
 }
 
 #[test]
@@ -171,5 +171,5 @@ fn reply_without_params_is_a_missing_field_error_with_the_text() {
         other => panic!("unexpected error {other}"),
     }
     let error = wrapper("chatml").parse_output("", false).unwrap_err();
-    assert_eq!(error.kind(), proxy_core::ErrorKind::OutputParsingError);
+    assert_eq!(error.kind(), prompt_kit::ErrorKind::OutputParsingError);
 }

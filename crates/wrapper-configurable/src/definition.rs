@@ -2,7 +2,7 @@
 
 use std::path::PathBuf;
 
-use proxy_core::GrammarStyle;
+use prompt_kit::GrammarStyle;
 use serde::Deserialize;
 
 /// Every setting of a [`ConfigurableWrapper`](crate::ConfigurableWrapper): the keyword

@@ -3,7 +3,7 @@
 //!
 //! A [`WrapperDefinition`] says what text goes around each role's messages; the
 //! conversation is rendered with the inner-monologue pieces of
-//! [`proxy_core::inner_monologue`] (the function listing in the first system message,
+//! [`prompt_kit::inner_monologue`] (the function listing in the first system message,
 //! past calls as `{"function": …, "params": {"inner_thoughts": …, …}}`, user events and
 //! function results as indented JSON), and the model's reply is parsed as
 //! `{"function": …, "params": {…}}` with its inner thoughts at the top level or inside
@@ -14,7 +14,7 @@
 //! `experimental-wrapper-neural-chat-grammar-noforce` (Intel's neural-chat), with the
 //! reference's constructor arguments and, being a `-grammar` name, no assistant prefix
 //! extras. Its grammar puts `inner_thoughts` at the top level with the call optional
-//! ([`GrammarStyle::InnerThoughtsTopLevel`](proxy_core::GrammarStyle)), as the
+//! ([`GrammarStyle::InnerThoughtsTopLevel`](prompt_kit::GrammarStyle)), as the
 //! reference built it for every `noforce` name: the parser reads top-level thoughts
 //! first (it also accepts them inside `params`) and, unlike the reference, accepts an
 //! answer of inner thoughts alone, so that every answer the grammar allows parses.
@@ -83,15 +83,15 @@ fn neural_chat_definition() -> WrapperDefinition {
     }
 }
 
-proxy_core::register_wrapper_file_loader! {
+prompt_kit::register_wrapper_file_loader! {
     load: |path| {
         load_wrapper_file(path)
-            .map(|wrapper| Box::new(wrapper) as Box<dyn proxy_core::PromptWrapper>)
-            .map_err(|error| proxy_core::WrapperError::InvalidDefinition(error.to_string()))
+            .map(|wrapper| Box::new(wrapper) as Box<dyn prompt_kit::PromptWrapper>)
+            .map_err(|error| prompt_kit::WrapperError::InvalidDefinition(error.to_string()))
     },
 }
 
-proxy_core::register_wrapper! {
+prompt_kit::register_wrapper! {
     name: NEURAL_CHAT,
     description: "Intel neural-chat (### System/User/Assistant sections), inner thoughts at the top level, with a grammar",
     build: || Box::new(ConfigurableWrapper::neural_chat()),

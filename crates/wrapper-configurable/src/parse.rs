@@ -1,10 +1,10 @@
 //! Reading the model's reply (the reference's `output_to_chat_completion_response`).
 
-use proxy_core::inner_monologue::{
+use prompt_kit::inner_monologue::{
     attach_prefix, clean_function_args, forced_call, optional_call, reply_json, thoughts_text,
     ForcedCall, OptionalCall, INNER_THOUGHTS_KWARG,
 };
-use proxy_core::{AssistantMessage, ParsedFunctionCall, WrapperError};
+use prompt_kit::{AssistantMessage, ParsedFunctionCall, WrapperError};
 use serde_json::Value;
 
 use crate::definition::WrapperDefinition;
@@ -72,7 +72,7 @@ fn thoughts_only(json: &Value, text: &str) -> Option<AssistantMessage> {
 mod tests {
     use super::*;
     use crate::wrapper::ConfigurableWrapper;
-    use proxy_core::PromptWrapper;
+    use prompt_kit::PromptWrapper;
     use serde_json::json;
 
     fn parse(wrapper: &ConfigurableWrapper, raw: &str) -> AssistantMessage {

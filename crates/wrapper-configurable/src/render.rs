@@ -1,11 +1,11 @@
 //! Rendering a conversation with a [`WrapperDefinition`]'s texts (the reference's
 //! `chat_completion_to_prompt`).
 
-use proxy_core::inner_monologue::{
+use prompt_kit::inner_monologue::{
     assistant_body, function_response_body, python_strip, speaker_role, system_block, user_body,
     ThoughtsPlacement,
 };
-use proxy_core::{ChatMessage, RenderRequest, Role, WrapperError};
+use prompt_kit::{ChatMessage, RenderRequest, Role, WrapperError};
 
 use crate::definition::WrapperDefinition;
 
@@ -130,7 +130,7 @@ impl Prompt<'_> {
 mod tests {
     use super::*;
     use crate::wrapper::ConfigurableWrapper;
-    use proxy_core::{FunctionCall, FunctionSchema, MessageContent, PromptWrapper};
+    use prompt_kit::{FunctionCall, FunctionSchema, MessageContent, PromptWrapper};
     use serde_json::json;
 
     fn send_message() -> FunctionSchema {

@@ -2,7 +2,7 @@
 
 use std::path::{Path, PathBuf};
 
-use proxy_core::{
+use prompt_kit::{
     ChatMessage, FunctionCall, FunctionSchema, GrammarStyle, PromptWrapper, RenderRequest, Role,
 };
 use serde_json::json;
@@ -58,7 +58,7 @@ fn the_example_file_is_the_registered_neural_chat_format() {
         description: Some("Sends a message.".into()),
         parameters: Some(json!({"properties": {"message": {"description": "Text."}}})),
     }];
-    let registered = proxy_core::find_wrapper(NEURAL_CHAT).unwrap();
+    let registered = prompt_kit::find_wrapper(NEURAL_CHAT).unwrap();
     for first_message in [false, true] {
         let mut request = RenderRequest::new(&messages, &functions);
         request.first_message = first_message;

@@ -1,6 +1,6 @@
 //! The configurable wrapper: a [`WrapperDefinition`] put to work.
 
-use proxy_core::{AssistantMessage, GrammarStyle, PromptWrapper, RenderRequest, WrapperError};
+use prompt_kit::{AssistantMessage, GrammarStyle, PromptWrapper, RenderRequest, WrapperError};
 
 use std::path::Path;
 

@@ -9,7 +9,7 @@
 //!
 //! The format (a port of MemGPT's `Dolphin21MistralWrapper`): a `<|im_start|>system`
 //! turn holding the system prompt and the function listing (see
-//! [`proxy_core::legacy_format`]); user turns with their text as is; assistant turns
+//! [`prompt_kit::legacy_format`]); user turns with their text as is; assistant turns
 //! with their text, then each call as `{"function": …, "params": {…}}`; function
 //! results as an *unclosed* `<|im_start|>assistant` turn with a `FUNCTION RETURN: …`
 //! line; then `<|im_start|>assistant` for the answer.
@@ -20,7 +20,7 @@
 //! parameter stays among the call's arguments.
 //!
 //! Grammar: the `-grammar` variant asks for
-//! [`GrammarStyle::InnerThoughtsInParams`](proxy_core::GrammarStyle::InnerThoughtsInParams),
+//! [`GrammarStyle::InnerThoughtsInParams`](prompt_kit::GrammarStyle::InnerThoughtsInParams),
 //! the grammar the reference generated for every grammar wrapper without `noforce`
 //! (there is no grammar shape without inner thoughts); the answers it allows parse with
 //! `inner_thoughts` among the arguments, exactly as the reference's parse fixtures for
@@ -28,11 +28,11 @@
 //! the completion settings' stop list already holds `<|im_start|>`, `<|im_end|>`,
 //! `\nFUNCTION RETURN:` and the end of an answer object (`  }\n}\n`).
 
-use proxy_core::legacy_format::{
+use prompt_kit::legacy_format::{
     function_return_line, push_calls, start_prompt, AnswerFormat, Turn,
 };
-use proxy_core::legacy_wrapper::LegacyFormat;
-use proxy_core::{RenderRequest, WrapperError};
+use prompt_kit::legacy_wrapper::LegacyFormat;
+use prompt_kit::{RenderRequest, WrapperError};
 
 /// Opens a ChatML turn.
 const IM_START: &str = "<|im_start|>";
@@ -104,7 +104,7 @@ impl LegacyFormat for DolphinWrapper {
     }
 }
 
-proxy_core::register_wrapper! {
+prompt_kit::register_wrapper! {
     name: "dolphin-2.1-mistral-7b",
     description: "Dolphin 2.1 Mistral 7B (legacy): ChatML turns, calls without inner thoughts",
     build: || Box::new(DolphinWrapper::new());

@@ -1,6 +1,6 @@
-use proxy_core::chat::{FunctionCall, FunctionSchema, ParsedFunctionCall, Role, ToolCall};
-use proxy_core::ChatMessage;
-use proxy_core::{AssistantMessage, GrammarStyle, PromptWrapper};
+use prompt_kit::chat::{FunctionCall, FunctionSchema, ParsedFunctionCall, Role, ToolCall};
+use prompt_kit::ChatMessage;
+use prompt_kit::{AssistantMessage, GrammarStyle, PromptWrapper};
 use serde_json::json;
 
 use super::*;

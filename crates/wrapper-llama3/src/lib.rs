@@ -2,7 +2,7 @@
 //! `llama3-hints-grammar` — the reference's `LLaMA3InnerMonologueWrapper`), for
 //! Meta-Llama-3-Instruct models.
 //!
-//! All the logic lives in [`proxy_core::inner_monologue`]; this crate supplies the
+//! All the logic lives in [`prompt_kit::inner_monologue`]; this crate supplies the
 //! Llama 3 turn tokens ([`llama3_template`]) and registers the names. The answer is
 //! always a call with the inner thoughts in `params`; `first_message` pre-seeds
 //! `send_message`.
@@ -16,8 +16,8 @@
 //! Stop sequences: `<|eot_id|>`, Llama 3's end of turn, which the completion settings'
 //! stop list lacks.
 
-use proxy_core::inner_monologue::{InnerMonologueFormat, InnerMonologueOptions, TurnTemplate};
-use proxy_core::PromptWrapper;
+use prompt_kit::inner_monologue::{InnerMonologueFormat, InnerMonologueOptions, TurnTemplate};
+use prompt_kit::PromptWrapper;
 
 /// Llama 3's end-of-turn token.
 pub const END_OF_TURN: &str = "<|eot_id|>";
@@ -49,7 +49,7 @@ fn build(options: InnerMonologueOptions) -> Box<dyn PromptWrapper> {
     Box::new(llama3_wrapper(options))
 }
 
-proxy_core::register_wrapper! {
+prompt_kit::register_wrapper! {
     name: "llama3",
     description: "Llama 3 Instruct inner-monologue JSON, a call forced",
     build: || build(InnerMonologueOptions::forced());

@@ -1,6 +1,6 @@
-use proxy_core::chat::{FunctionCall, ParsedFunctionCall, ToolCall};
-use proxy_core::inner_monologue::FIRST_PREFIX_HINT;
-use proxy_core::{
+use prompt_kit::chat::{FunctionCall, ParsedFunctionCall, ToolCall};
+use prompt_kit::inner_monologue::FIRST_PREFIX_HINT;
+use prompt_kit::{
     find_wrapper, AssistantMessage, ChatMessage, GrammarStyle, PromptWrapper, RenderRequest, Role,
     WrapperError,
 };

@@ -2,7 +2,7 @@
 //!
 //! MemGPT asks the model to summarize old messages when its context window fills up.
 //! Those requests start with the summarizer's system prompt (see
-//! [`proxy_core::wrapper_choice::SUMMARIZER_SYSTEM_PROMPT`]) and are answered in plain
+//! [`prompt_kit::summarizer::SUMMARIZER_SYSTEM_PROMPT`]) and are answered in plain
 //! text: this wrapper renders the conversation as a transcript (`USER:`,
 //! `ASSISTANT:`, `FUNCTION RETURN:` lines between `### INPUT` and `### RESPONSE`
 //! separators) and returns the model's text, trimmed, as the message content with no
@@ -16,7 +16,7 @@ mod render;
 
 use render::render_transcript;
 
-use proxy_core::{AssistantMessage, PromptWrapper, RenderRequest, WrapperError};
+use prompt_kit::{AssistantMessage, PromptWrapper, RenderRequest, WrapperError};
 
 /// MemGPT's summarizer format: plain text in, plain text out.
 #[derive(Debug, Clone, Copy, Default)]
@@ -39,8 +39,8 @@ impl PromptWrapper for SimpleSummaryWrapper {
     }
 }
 
-proxy_core::register_wrapper! {
-    name: proxy_core::SUMMARY_WRAPPER,
+prompt_kit::register_wrapper! {
+    name: prompt_kit::SUMMARY_WRAPPER,
     description: "MemGPT's conversation summarizer: a plain-text transcript in, a plain-text summary out",
     build: || Box::new(SimpleSummaryWrapper),
 }

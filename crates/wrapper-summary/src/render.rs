@@ -1,14 +1,14 @@
 //! The summarizer's transcript: the system prompt, then one line per message, in the
-//! airoboros-style layout the legacy formats share ([`proxy_core::legacy_format`]).
+//! airoboros-style layout the legacy formats share ([`prompt_kit::legacy_format`]).
 //!
 //! Deviations from the reference, each pinned by a test: every `tool_calls` entry is
 //! shown (it showed the first), a `null` content is empty (it wrote `None`), and
 //! arguments that are not a JSON object, or a system message after the first, are
 //! errors (it crashed, or passed non-object JSON through).
 
-use proxy_core::inner_monologue::user_body;
-use proxy_core::legacy_format::{function_return_line, push_calls, split_conversation, Turn};
-use proxy_core::{ChatMessage, WrapperError};
+use prompt_kit::inner_monologue::user_body;
+use prompt_kit::legacy_format::{function_return_line, push_calls, split_conversation, Turn};
+use prompt_kit::{ChatMessage, WrapperError};
 
 /// Separates the system prompt from the transcript.
 const INPUT_SEPARATOR: &str = "\n### INPUT";
@@ -51,7 +51,7 @@ pub(crate) fn render_transcript(messages: &[ChatMessage]) -> Result<String, Wrap
 #[cfg(test)]
 mod tests {
     use super::*;
-    use proxy_core::{FunctionCall, MessageContent, Role, ToolCall};
+    use prompt_kit::{FunctionCall, MessageContent, Role, ToolCall};
 
     fn system() -> ChatMessage {
         ChatMessage::new(Role::System, "Summarize.")

@@ -9,7 +9,7 @@
 //!
 //! The format (a port of MemGPT's `ZephyrMistralInnerMonologueWrapper`): the system
 //! prompt and the airoboros-style function listing (see
-//! [`proxy_core::legacy_format`]) with no turn marker of their own, a lone `<|user|>`
+//! [`prompt_kit::legacy_format`]) with no turn marker of their own, a lone `<|user|>`
 //! separator, then `<|user|>` turns (MemGPT user events reduced to their `message`)
 //! closed by `</s>`, `<|assistant|>` turns holding each call as `{"function": …,
 //! "params": {"inner_thoughts": …, …}}` (not closed), `FUNCTION RETURN: …` lines, and
@@ -21,12 +21,12 @@
 //! list holds `\nFUNCTION RETURN:` and the end of an answer object (`  }\n}\n`), and
 //! `</s>` is the model's end-of-sequence token, on which servers stop by themselves.
 
-use proxy_core::inner_monologue::user_body;
-use proxy_core::legacy_format::{
+use prompt_kit::inner_monologue::user_body;
+use prompt_kit::legacy_format::{
     function_return_line, push_calls, start_prompt, AnswerFormat, Turn,
 };
-use proxy_core::legacy_wrapper::LegacyFormat;
-use proxy_core::{RenderRequest, WrapperError};
+use prompt_kit::legacy_wrapper::LegacyFormat;
+use prompt_kit::{RenderRequest, WrapperError};
 
 /// Zephyr's end-of-turn token.
 const END_OF_TURN: &str = "</s>";
@@ -91,7 +91,7 @@ impl LegacyFormat for ZephyrWrapper {
     }
 }
 
-proxy_core::register_wrapper! {
+prompt_kit::register_wrapper! {
     name: "zephyr-7B",
     description: "Zephyr 7B (legacy): inner thoughts inside the call's params",
     build: || Box::new(ZephyrWrapper::new());

@@ -1,13 +1,13 @@
-use proxy_core::chat::{FunctionCall, ParsedFunctionCall, Role, ToolCall};
-use proxy_core::ChatMessage;
-use proxy_core::{AssistantMessage, GrammarStyle, PromptWrapper};
+use prompt_kit::chat::{FunctionCall, ParsedFunctionCall, Role, ToolCall};
+use prompt_kit::ChatMessage;
+use prompt_kit::{AssistantMessage, GrammarStyle, PromptWrapper};
 use serde_json::json;
 
 use super::*;
 
 fn assistant(content: Option<&str>, arguments: &str) -> ChatMessage {
     let mut message = ChatMessage::new(Role::Assistant, "");
-    message.content = content.map(|text| proxy_core::MessageContent::Text(text.to_owned()));
+    message.content = content.map(|text| prompt_kit::MessageContent::Text(text.to_owned()));
     message.function_call = Some(FunctionCall {
         name: "send_message".to_owned(),
         arguments: arguments.to_owned(),

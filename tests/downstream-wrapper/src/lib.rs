@@ -1,13 +1,13 @@
 //! A wrapper plugin written the way a downstream user would write one: a crate that
-//! depends on `proxy-core` only, implements [`PromptWrapper`] and registers it with
-//! [`proxy_core::register_wrapper!`]. Linking the crate is all it takes for the
+//! depends on `prompt-kit` only, implements [`PromptWrapper`] and registers it with
+//! [`prompt_kit::register_wrapper!`]. Linking the crate is all it takes for the
 //! wrapper to appear in `available_wrappers()`.
 //!
 //! The format, `downstream-plain`, is deliberately tiny: one `role: text` line per
 //! message, a function call as a `call NAME ARGUMENTS-JSON` line, and the prompt ends
 //! with `assistant:` for the model to continue.
 
-use proxy_core::{
+use prompt_kit::{
     repair_json, AssistantMessage, ChatMessage, ParsedFunctionCall, PromptWrapper, RenderRequest,
     WrapperError,
 };
@@ -79,7 +79,7 @@ impl PromptWrapper for DownstreamPlainWrapper {
     }
 }
 
-proxy_core::register_wrapper! {
+prompt_kit::register_wrapper! {
     name: NAME,
     description: "A tiny plain-text format from a downstream crate (proves the plugin extension point)",
     build: || Box::new(DownstreamPlainWrapper),
@@ -88,7 +88,7 @@ proxy_core::register_wrapper! {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use proxy_core::Role;
+    use prompt_kit::Role;
 
     #[test]
     fn parse_splits_text_and_call() {

@@ -2,8 +2,12 @@
 //! knows which plugins exist, for `xtask` (each plugin feature alone) and for the tests
 //! that check a plugin is wired up and present exactly when enabled. Adding a plugin
 //! crate changes what this returns; no list elsewhere needs editing.
+//!
+//! Also the resolved dependency graph ([`dependency_graph`]), for the tests that check
+//! which packages a crate pulls into a build (no HTTP stack or tokenizer under a
+//! wrapper).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::OnceLock;
@@ -63,15 +67,16 @@ pub fn plugins() -> Result<&'static Plugins, String> {
 }
 
 fn read_plugins() -> Result<Plugins, String> {
+    parse(&cargo_metadata(&["--no-deps"])?)
+}
+
+/// Runs `cargo metadata --format-version 1 --offline` with `extra` arguments in the
+/// workspace root and returns its JSON.
+fn cargo_metadata(extra: &[&str]) -> Result<Value, String> {
     let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
     let output = Command::new(cargo)
-        .args([
-            "metadata",
-            "--format-version",
-            "1",
-            "--no-deps",
-            "--offline",
-        ])
+        .args(["metadata", "--format-version", "1", "--offline"])
+        .args(extra)
         .current_dir(workspace_root())
         .output()
         .map_err(|error| format!("cannot run cargo metadata: {error}"))?;
@@ -81,9 +86,8 @@ fn read_plugins() -> Result<Plugins, String> {
             String::from_utf8_lossy(&output.stderr)
         ));
     }
-    let metadata: Value = serde_json::from_slice(&output.stdout)
-        .map_err(|error| format!("cargo metadata printed no JSON: {error}"))?;
-    parse(&metadata)
+    serde_json::from_slice(&output.stdout)
+        .map_err(|error| format!("cargo metadata printed no JSON: {error}"))
 }
 
 /// Reads [`Plugins`] from `cargo metadata`'s JSON.
@@ -140,6 +144,109 @@ pub fn parse(metadata: &Value) -> Result<Plugins, String> {
     })
 }
 
+/// The workspace's resolved dependency graph on this platform: every package, and for
+/// each the packages it depends on to build (normal and build dependencies; dev
+/// dependencies left out, since they are not part of what a user's build pulls in).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DependencyGraph {
+    /// Package id → package name.
+    names: BTreeMap<String, String>,
+    /// Workspace member name → package id.
+    members: BTreeMap<String, String>,
+    /// Package id → the ids it depends on (not as a dev dependency).
+    dependencies: BTreeMap<String, Vec<String>>,
+}
+
+impl DependencyGraph {
+    /// The names of every package the workspace member `package` pulls into a build,
+    /// directly or not (normal and build dependencies, not dev ones), sorted; an error
+    /// when `package` is not a workspace member.
+    pub fn non_dev_dependencies(&self, package: &str) -> Result<BTreeSet<&str>, String> {
+        let root = self
+            .members
+            .get(package)
+            .ok_or_else(|| format!("package {package} is not in the workspace"))?;
+        let mut seen: BTreeSet<&str> = BTreeSet::new();
+        let mut pending: Vec<&str> = vec![root.as_str()];
+        while let Some(id) = pending.pop() {
+            for dependency in self.dependencies.get(id).into_iter().flatten() {
+                if seen.insert(dependency.as_str()) {
+                    pending.push(dependency.as_str());
+                }
+            }
+        }
+        Ok(seen
+            .into_iter()
+            .filter_map(|id| self.names.get(id).map(String::as_str))
+            .collect())
+    }
+}
+
+/// The resolved dependency graph, from one `cargo metadata --filter-platform` run per
+/// process (this platform's packages only, so nothing else needs downloading).
+pub fn dependency_graph() -> Result<&'static DependencyGraph, String> {
+    static GRAPH: OnceLock<Result<DependencyGraph, String>> = OnceLock::new();
+    GRAPH
+        .get_or_init(|| {
+            let target = option_env!("WORKSPACE_META_TARGET")
+                .ok_or("workspace-meta was built without its target triple")?;
+            parse_dependency_graph(&cargo_metadata(&["--filter-platform", target])?)
+        })
+        .as_ref()
+        .map_err(Clone::clone)
+}
+
+/// Reads the [`DependencyGraph`] from `cargo metadata`'s JSON (run with dependencies).
+pub fn parse_dependency_graph(metadata: &Value) -> Result<DependencyGraph, String> {
+    let packages = metadata["packages"]
+        .as_array()
+        .ok_or("cargo metadata has no packages")?;
+    let names: BTreeMap<String, String> = packages
+        .iter()
+        .filter_map(|package| {
+            Some((
+                package["id"].as_str()?.to_owned(),
+                package["name"].as_str()?.to_owned(),
+            ))
+        })
+        .collect();
+    let members = metadata["workspace_members"]
+        .as_array()
+        .ok_or("cargo metadata has no workspace members")?
+        .iter()
+        .filter_map(Value::as_str)
+        .filter_map(|id| Some((names.get(id)?.clone(), id.to_owned())))
+        .collect();
+    let nodes = metadata["resolve"]["nodes"]
+        .as_array()
+        .ok_or("cargo metadata has no resolved graph (was it run with --no-deps?)")?;
+    let dependencies = nodes
+        .iter()
+        .filter_map(|node| {
+            let id = node["id"].as_str()?.to_owned();
+            let deps = node["deps"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter(|dep| {
+                    dep["dep_kinds"]
+                        .as_array()
+                        .into_iter()
+                        .flatten()
+                        .any(|kind| kind["kind"].as_str() != Some("dev"))
+                })
+                .filter_map(|dep| dep["pkg"].as_str().map(str::to_owned))
+                .collect();
+            Some((id, deps))
+        })
+        .collect();
+    Ok(DependencyGraph {
+        names,
+        members,
+        dependencies,
+    })
+}
+
 /// A plugin crate's name: `wrapper-*`, `backend-*` or `grammar-*`.
 pub fn is_plugin_name(name: &str) -> bool {
     ["wrapper-", "backend-", "grammar-"]
@@ -170,6 +277,38 @@ mod tests {
         assert_eq!(plugins.full(), ["backend-a", "wrapper-b"]);
         assert_eq!(plugins.crates, ["backend-a", "wrapper-b"]);
         assert_eq!(plugins.cli_features, ["default", "full"]);
+    }
+
+    #[test]
+    fn the_graph_follows_normal_and_non_dev_dependencies_not_dev_ones() {
+        let normal = json!([{"kind": null, "target": null}]);
+        let build = json!([{"kind": "build", "target": null}]);
+        let dev = json!([{"kind": "dev", "target": null}]);
+        let metadata = json!({
+            "packages": [
+                {"id": "w", "name": "wrapper-a"}, {"id": "k", "name": "kit"},
+                {"id": "s", "name": "serde"}, {"id": "b", "name": "cc"},
+                {"id": "t", "name": "tokio"}, {"id": "p", "name": "proptest"}
+            ],
+            "workspace_members": ["w", "k"],
+            "resolve": {"nodes": [
+                {"id": "w", "deps": [{"pkg": "k", "dep_kinds": normal},
+                                     {"pkg": "t", "dep_kinds": dev}]},
+                {"id": "k", "deps": [{"pkg": "s", "dep_kinds": normal},
+                                     {"pkg": "b", "dep_kinds": build},
+                                     {"pkg": "p", "dep_kinds": dev}]},
+                {"id": "s", "deps": []}, {"id": "b", "deps": []},
+                {"id": "t", "deps": []}, {"id": "p", "deps": []}
+            ]}
+        });
+        let graph = parse_dependency_graph(&metadata).unwrap();
+        let wrapper: Vec<&str> = graph
+            .non_dev_dependencies("wrapper-a")
+            .unwrap()
+            .into_iter()
+            .collect();
+        assert_eq!(wrapper, ["cc", "kit", "serde"]);
+        assert!(graph.non_dev_dependencies("serde").is_err(), "not a member");
     }
 
     #[test]

@@ -1,8 +1,7 @@
 //! [`ErrorKind`]: the one list of the pipeline's error kinds.
 //!
-//! Every error type on the request path ([`ProxyError`](crate::ProxyError),
-//! [`BackendError`](crate::backend::BackendError),
-//! [`WrapperError`](crate::WrapperError)) names its kind with this enum, and the
+//! Every error type on the request path (proxy-core's `ProxyError` and `BackendError`,
+//! and [`WrapperError`](crate::WrapperError) here) names its kind with this enum, and the
 //! server maps each kind to an HTTP status with an exhaustive `match`: a new kind
 //! without a mapping does not compile. Each kind's [`name`](ErrorKind::as_str) is
 //! stable — logs, tests and clients depend on it.

@@ -1,0 +1,58 @@
+//! The prompt kit of chat-completion-proxy: everything a wrapper plugin needs, and
+//! nothing that does I/O.
+//!
+//! - The OpenAI wire types: the conversation ([`chat`]: [`ChatMessage`],
+//!   [`FunctionSchema`], [`ToolCall`], the parsed [`AssistantMessage`]) and the
+//!   chat-completion request and response ([`completion`]).
+//! - The [`PromptWrapper`] extension point ([`wrapper`]: [`RenderRequest`],
+//!   [`GrammarStyle`], [`WrapperError`]) and its registry ([`registry`]): wrappers
+//!   register with [`register_wrapper!`] and are found with [`find_wrapper`];
+//!   wrapper-file loaders register with [`register_wrapper_file_loader!`] and are used
+//!   through [`load_wrapper_file`]. The generic [`Registry`] is the one every plugin
+//!   kind is gathered into.
+//! - The MemGPT answer formats the wrapper crates share: [`inner_monologue`] (ChatML,
+//!   Llama 3, configurable) and [`legacy_format`] with [`legacy_wrapper`] (airoboros,
+//!   dolphin, zephyr); [`summarizer`] recognises MemGPT's summarizer requests and
+//!   names the default and summary wrappers.
+//! - JSON text exactly as Python writes and reads it ([`python_json`]) and the
+//!   recovery of JSON from damaged model output ([`repair`]).
+//! - [`ErrorKind`], the one list of stable error kinds ([`error_kind`]).
+//!
+//! Architecture invariant: wrappers do no I/O. This crate depends on no HTTP stack and
+//! no tokenizer, and the wrapper crates build on it rather than on proxy-core (the
+//! workspace's tidy test checks both in the resolved dependency graph). proxy-core builds the pipeline on it
+//! and re-exports every module here under the same path.
+
+pub mod chat;
+pub mod completion;
+pub mod error_kind;
+pub mod inner_monologue;
+pub mod legacy_format;
+pub mod legacy_wrapper;
+pub mod python_json;
+pub mod registry;
+pub mod repair;
+pub mod summarizer;
+pub mod wrapper;
+
+pub use chat::{
+    AssistantMessage, ChatMessage, ContentPart, FunctionCall, FunctionSchema, MessageContent,
+    ParsedFunctionCall, ResponseMessage, Role, ToolCall, ToolSchema,
+};
+pub use completion::{
+    ChatCompletionRequest, ChatCompletionResponse, Choice, FinishReason, StopSequences, Usage,
+};
+pub use error_kind::ErrorKind;
+pub use registry::{
+    available_wrappers, find_wrapper, load_wrapper_file, wrapper_registry, Registry, RegistryError,
+    WrapperFileLoaderRegistration, WrapperRegistration,
+};
+pub use repair::{repair_json, RepairError};
+pub use summarizer::{is_summarizer_request, DEFAULT_WRAPPER, SUMMARY_WRAPPER};
+pub use wrapper::{GrammarStyle, PromptWrapper, RenderRequest, WrapperError};
+
+/// Re-exports for the registration macros; not part of the public API.
+#[doc(hidden)]
+pub mod __private {
+    pub use inventory;
+}
