@@ -1,5 +1,6 @@
-//! A downstream backend and a downstream wrapper, each one crate that depends on
-//! `proxy-core` only, are registered by linking them and used by the HTTP server like
+//! Downstream backends (a wire format and one with its own I/O) and a downstream
+//! wrapper, each in one crate that depends on `proxy-core` (the wrapper: `prompt-kit`)
+//! only, are registered by linking them and used by the HTTP server like
 //! any built-in plugin: nothing in the workspace names them.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // a test fails loudly
 
@@ -20,7 +21,7 @@ async fn the_server_answers_through_a_downstream_backend_and_wrapper() {
         models: vec![model],
         ..ServerConfig::default()
     };
-    let state = ServerState::from_config(&config, &proxy_server::no_wrapper_files).unwrap();
+    let state = ServerState::from_config(&config).unwrap();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!(
         "http://{}/v1/chat/completions",
@@ -60,6 +61,55 @@ async fn the_server_answers_through_a_downstream_backend_and_wrapper() {
         "{body}"
     );
     assert_eq!(body["model"], "echo");
+
+    stop.send(()).unwrap();
+    server.await.unwrap().unwrap();
+}
+
+#[tokio::test]
+async fn the_server_answers_through_a_downstream_wire_format_over_http() {
+    let backend = wiremock::MockServer::start().await;
+    wiremock::Mock::given(wiremock::matchers::method("POST"))
+        .and(wiremock::matchers::path("/generate"))
+        .respond_with(wiremock::ResponseTemplate::new(200).set_body_json(json!({
+            "text": " Sending.\ncall send_message {\"message\": \"hello\"}", "tokens": 9
+        })))
+        .mount(&backend)
+        .await;
+    let mut model = ModelConfig::new("json", downstream_backend::JSON_ENDPOINT_TYPE, 4096);
+    model.endpoint = Some(backend.uri());
+    model.wrapper = Some("downstream-plain".to_owned());
+    model.tokenizer = TokenCounting::Cl100k;
+    let config = ServerConfig {
+        models: vec![model],
+        ..ServerConfig::default()
+    };
+    let state = ServerState::from_config(&config).unwrap();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!(
+        "http://{}/v1/chat/completions",
+        listener.local_addr().unwrap()
+    );
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let server = tokio::spawn(proxy_server::serve(state, listener, async move {
+        let _ = stopped.await;
+    }));
+
+    let body: Value = reqwest::Client::new()
+        .post(&url)
+        .json(&json!({"messages": [{"role": "user", "content": "hi"}]}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let call = &body["choices"][0]["message"]["tool_calls"][0]["function"];
+    assert_eq!(call["name"], "send_message", "{body}");
+    assert_eq!(body["usage"]["completion_tokens"], 9, "{body}");
+    let sent = &backend.received_requests().await.unwrap()[0];
+    let sent: Value = serde_json::from_slice(&sent.body).unwrap();
+    assert_eq!(sent, json!({"prompt": "user: hi\nassistant:"}));
 
     stop.send(()).unwrap();
     server.await.unwrap().unwrap();

@@ -51,13 +51,10 @@ fn client() -> ProxyClient {
     ProxyClient::builder().settings_file(None).build().unwrap()
 }
 
-/// A client that counts with cl100k_base, so no `/tokenize` request is made.
-fn cl100k_client() -> ProxyClient {
-    ProxyClient::builder()
-        .settings_file(None)
-        .token_counting(TokenCounting::Cl100k)
-        .build()
-        .unwrap()
+/// `target` counting with cl100k_base, so no `/tokenize` request is made.
+fn counting_with_cl100k(mut target: ModelTarget) -> ModelTarget {
+    target.token_counting = TokenCounting::Cl100k;
+    target
 }
 
 /// Checks a plain-text answer: its content, no tool call, and its finish reason.
@@ -124,7 +121,7 @@ async fn tools_request_through_llamacpp_returns_a_tool_call_with_usage() {
     let mut target = target(&server, "llamacpp");
     target.wrapper = WrapperSelection::Named("chatml".into());
     let response = client()
-        .get_chat_completion(&target, &request(json!({})))
+        .get_chat_completion(&target.resolve().unwrap(), &request(json!({})))
         .await
         .unwrap();
 
@@ -185,7 +182,10 @@ async fn function_correction_can_be_switched_off_per_request_and_per_client() {
         serde_json::from_str(&calls[0].function.arguments).unwrap()
     };
     let off = request(json!({"function_correction": false, "wrapper": "chatml"}));
-    let response = client().get_chat_completion(&target, &off).await.unwrap();
+    let response = client()
+        .get_chat_completion(&target.resolve().unwrap(), &off)
+        .await
+        .unwrap();
     assert_eq!(
         arguments(response),
         json!({"name": "human", "content": "Name: Ada"})
@@ -196,7 +196,10 @@ async fn function_correction_can_be_switched_off_per_request_and_per_client() {
         .build()
         .unwrap();
     let response = no_correction
-        .get_chat_completion(&target, &request(json!({"wrapper": "chatml"})))
+        .get_chat_completion(
+            &target.resolve().unwrap(),
+            &request(json!({"wrapper": "chatml"})),
+        )
         .await
         .unwrap();
     assert_eq!(
@@ -218,9 +221,13 @@ async fn legacy_functions_get_function_call_and_counted_usage() {
     let mut req = request(json!({"wrapper": "chatml"}));
     req.tools = None;
     req.functions = Some(serde_json::from_value::<Vec<FunctionSchema>>(functions()).unwrap());
-    let client = cl100k_client();
-    let response = client
-        .get_chat_completion(&target(&server, "llamacpp"), &req)
+    let response = client()
+        .get_chat_completion(
+            &counting_with_cl100k(target(&server, "llamacpp"))
+                .resolve()
+                .unwrap(),
+            &req,
+        )
         .await
         .unwrap();
     let value = serde_json::to_value(&response).unwrap();
@@ -264,9 +271,11 @@ async fn an_inner_thoughts_only_answer_cut_at_the_limit_finishes_with_length() {
         .await;
     let mut target = target(&server, "llamacpp");
     target.wrapper = WrapperSelection::Named("chatml-noforce".into());
-    let client = cl100k_client();
-    let response = client
-        .get_chat_completion(&target, &request(json!({})))
+    let response = client()
+        .get_chat_completion(
+            &counting_with_cl100k(target).resolve().unwrap(),
+            &request(json!({})),
+        )
         .await
         .unwrap();
     assert_text_answer(&response, "Just thinking.", "length");
@@ -280,7 +289,10 @@ async fn a_prompt_over_the_context_window_is_refused_before_the_completion_call(
     let mut target = target(&server, "llamacpp");
     target.context_window = 300;
     let error = client()
-        .get_chat_completion(&target, &request(json!({"wrapper": "chatml"})))
+        .get_chat_completion(
+            &target.resolve().unwrap(),
+            &request(json!({"wrapper": "chatml"})),
+        )
         .await
         .unwrap_err();
     assert_eq!(
@@ -320,7 +332,7 @@ async fn a_prompt_that_surely_fits_is_not_sent_to_the_tokenizer_first() {
 
     // Exec
     let response = client()
-        .get_chat_completion(&target, &request(json!({})))
+        .get_chat_completion(&target.resolve().unwrap(), &request(json!({})))
         .await
         .unwrap();
 
@@ -338,7 +350,7 @@ async fn unknown_names_and_unsupported_choices_are_refused_without_a_request() {
     let server = MockServer::start().await;
     let error = client()
         .get_chat_completion(
-            &target(&server, "llamacpp"),
+            &target(&server, "llamacpp").resolve().unwrap(),
             &request(json!({"wrapper": "nope"})),
         )
         .await
@@ -353,10 +365,7 @@ async fn unknown_names_and_unsupported_choices_are_refused_without_a_request() {
         "{message}"
     );
 
-    let error = client()
-        .get_chat_completion(&target(&server, "llama"), &request(json!({})))
-        .await
-        .unwrap_err();
+    let error = target(&server, "llama").resolve().unwrap_err();
     let message = error.to_string();
     assert!(
         message.contains("unknown endpoint type `llama`") && message.contains("llamacpp, lmstudio"),
@@ -365,7 +374,7 @@ async fn unknown_names_and_unsupported_choices_are_refused_without_a_request() {
 
     let error = client()
         .get_chat_completion(
-            &target(&server, "llamacpp"),
+            &target(&server, "llamacpp").resolve().unwrap(),
             &request(json!({"tool_choice": "required"})),
         )
         .await
@@ -392,8 +401,10 @@ async fn the_summarizer_prompt_gets_the_summary_wrapper_and_plain_text_back() {
     .unwrap();
     let mut target = target(&server, "llamacpp");
     target.wrapper = WrapperSelection::Named("chatml".into());
-    let client = cl100k_client();
-    let response = client.get_chat_completion(&target, &req).await.unwrap();
+    let response = client()
+        .get_chat_completion(&counting_with_cl100k(target).resolve().unwrap(), &req)
+        .await
+        .unwrap();
     assert_text_answer(&response, "Ada introduced herself.", "stop");
     let prompt = completion_bodies(&server).await[0]["prompt"]
         .as_str()
@@ -435,7 +446,7 @@ async fn grammar_wrappers_send_a_grammar_only_to_backends_that_take_one() {
     let mut llamacpp = target(&server, "llamacpp");
     llamacpp.wrapper = WrapperSelection::Named("chatml-grammar".into());
     let response = client
-        .get_chat_completion(&llamacpp, &request(json!({})))
+        .get_chat_completion(&llamacpp.resolve().unwrap(), &request(json!({})))
         .await
         .unwrap();
     assert_eq!(
@@ -470,7 +481,7 @@ async fn grammar_wrappers_send_a_grammar_only_to_backends_that_take_one() {
     ollama.wrapper = WrapperSelection::Named("chatml-grammar".into());
     ollama.settings_preset = SettingsPreset::Simple;
     let response = client
-        .get_chat_completion(&ollama, &request(json!({})))
+        .get_chat_completion(&ollama.resolve().unwrap(), &request(json!({})))
         .await
         .unwrap();
     assert_eq!(response.usage.completion_tokens, 9);
@@ -497,7 +508,7 @@ async fn connection_refused_names_the_endpoint() {
     let endpoint = format!("http://127.0.0.1:{port}");
     let target = ModelTarget::new("llamacpp", endpoint.clone(), 4096);
     let error = client()
-        .get_chat_completion(&target, &request(json!({})))
+        .get_chat_completion(&target.resolve().unwrap(), &request(json!({})))
         .await
         .unwrap_err();
     assert_eq!(

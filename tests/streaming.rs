@@ -31,17 +31,14 @@ fn request() -> ChatCompletionRequest {
 }
 
 fn client() -> ProxyClient {
-    ProxyClient::builder()
-        .settings_file(None)
-        .token_counting(TokenCounting::Cl100k)
-        .build()
-        .unwrap()
+    ProxyClient::builder().settings_file(None).build().unwrap()
 }
 
 fn target(server: &MockServer, endpoint_type: &str, wrapper: &str) -> ModelTarget {
     let mut target = ModelTarget::new(endpoint_type, server.uri(), 4096);
     target.wrapper = WrapperSelection::Named(wrapper.into());
     target.model = Some("smol".into());
+    target.token_counting = TokenCounting::Cl100k;
     target
 }
 
@@ -73,7 +70,7 @@ async fn mock_stream(server: &MockServer, body: String) {
 /// The content pieces and the finished response's JSON.
 async fn run(target: &ModelTarget) -> (Vec<String>, Value, bool) {
     let stream = client()
-        .stream_chat_completion(target, &request())
+        .stream_chat_completion(&target.resolve().unwrap(), &request())
         .await
         .unwrap();
     let live = stream.is_streamed_from_backend();
@@ -160,7 +157,10 @@ async fn an_error_in_the_stream_ends_it() {
     );
     mock_stream(&server, body).await;
     let stream = client()
-        .stream_chat_completion(&target(&server, "llamacpp", "chatml"), &request())
+        .stream_chat_completion(
+            &target(&server, "llamacpp", "chatml").resolve().unwrap(),
+            &request(),
+        )
         .await
         .unwrap();
     let events: Vec<_> = stream.collect().await;
@@ -177,7 +177,10 @@ async fn unparseable_output_is_an_error_at_the_end() {
     let server = MockServer::start().await;
     mock_stream(&server, llamacpp_events(&["I will", " not", " write JSON"])).await;
     let stream = client()
-        .stream_chat_completion(&target(&server, "llamacpp", "chatml"), &request())
+        .stream_chat_completion(
+            &target(&server, "llamacpp", "chatml").resolve().unwrap(),
+            &request(),
+        )
         .await
         .unwrap();
     let events: Vec<_> = stream.collect().await;
@@ -200,7 +203,10 @@ async fn errors_before_generation_come_before_the_stream() {
         .mount(&server)
         .await;
     let error = client()
-        .stream_chat_completion(&target(&server, "llamacpp", "chatml"), &request())
+        .stream_chat_completion(
+            &target(&server, "llamacpp", "chatml").resolve().unwrap(),
+            &request(),
+        )
         .await
         .unwrap_err();
     assert_eq!(

@@ -12,12 +12,14 @@
 //! grammar support, no tokenize endpoint. Streams with `"stream": true` (OpenAI's
 //! chat-completion server-sent events; usage from `x_groq.usage` when present).
 
-use async_trait::async_trait;
-use proxy_core::backend::fields::{warn_grammar_unsupported, write_overrides, SamplingFieldNames};
-use proxy_core::backend::http::BackendCall;
-use proxy_core::backend::openai::{complete_chat, prompt_as_user_message, stream_chat};
+use proxy_core::backend::fields::{write_overrides, SamplingFieldNames};
+use proxy_core::backend::openai::{
+    chat_completion, chat_stream_chunk, prompt_as_user_message, set_streaming, ChatCompletionReply,
+    StreamUsage,
+};
 use proxy_core::backend::{
-    BackendCompletion, BackendError, BackendRequest, BackendStream, CompletionBackend,
+    BackendCompletion, BackendError, BackendRequest, JsonReply, StreamFraming, StreamRoute,
+    WireFormat, WireSpec,
 };
 use serde_json::{json, Value};
 
@@ -28,9 +30,7 @@ pub const MAX_STOP_SEQUENCES: usize = 4;
 /// The stop strings sent when the caller gives none.
 pub const DEFAULT_STOP: [&str; MAX_STOP_SEQUENCES] =
     ["\nUSER", "\nASSISTANT", "\nFUNCTION", "  }\n}\n"];
-const SERVER: &str = "Groq inference server";
-
-/// The Groq backend.
+/// The Groq wire format.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct GroqBackend;
 
@@ -53,62 +53,58 @@ pub fn stop_sequences(extra: &[String]) -> Vec<String> {
     stops
 }
 
-/// Settings, `stop`, `model`, `max_tokens`, `messages`, then the overrides.
-pub fn body(request: &BackendRequest<'_>, model: &str) -> Value {
+/// Settings, `stop`, `model`, `max_tokens`, `messages`, then the overrides;
+/// `stream: true` when streaming (usage comes in `x_groq.usage` unasked).
+pub fn body(request: &BackendRequest<'_>, stream: bool) -> Value {
     let mut body = request.settings.clone();
     body.insert(
         "stop".into(),
         json!(stop_sequences(&request.overrides.stop)),
     );
-    body.insert("model".into(), json!(model));
+    body.insert("model".into(), json!(request.model));
     body.insert("max_tokens".into(), json!(request.context_window));
     body.insert("messages".into(), prompt_as_user_message(request.prompt));
     write_overrides(
         &mut body,
         &request.overrides,
         &SamplingFieldNames::OPENAI,
-        "groq",
+        GroqBackend::SPEC.name,
     );
+    set_streaming(&mut body, stream, StreamUsage::DoNotAsk);
     Value::Object(body)
 }
 
-#[async_trait]
-impl CompletionBackend for GroqBackend {
-    async fn complete(
-        &self,
-        http: &reqwest::Client,
-        request: &BackendRequest<'_>,
+impl WireFormat for GroqBackend {
+    const SPEC: WireSpec = WireSpec {
+        name: "groq",
+        server: "Groq inference server",
+        description: "Groq cloud, /v1/chat/completions with the prompt as one user message (model and API key required)",
+        default_endpoint: "https://api.groq.com/openai",
+        completion_path: COMPLETION_PATH,
+        grammar: false,
+        model_required: true,
+        stream: Some(StreamRoute {
+            path: COMPLETION_PATH,
+            framing: StreamFraming::ServerSentEvents,
+            decode: chat_stream_chunk,
+        }),
+        tokenizer: None,
+    };
+    type Reply = ChatCompletionReply;
+
+    fn body(request: &BackendRequest<'_>, stream: bool) -> Value {
+        body(request, stream)
+    }
+
+    fn decode_reply(
+        reply: JsonReply<ChatCompletionReply>,
+        _sent: &Value,
     ) -> Result<BackendCompletion, BackendError> {
-        let model = request.require_model("groq")?;
-        warn_grammar_unsupported(request, "groq");
-        complete_chat(http, &completion_call(request), &body(request, model)).await
-    }
-
-    async fn complete_streaming(
-        &self,
-        http: &reqwest::Client,
-        request: &BackendRequest<'_>,
-    ) -> Result<Option<BackendStream>, BackendError> {
-        let model = request.require_model("groq")?;
-        warn_grammar_unsupported(request, "groq");
-        let stream = stream_chat(http, &completion_call(request), body(request, model)).await?;
-        Ok(Some(stream))
+        chat_completion(reply)
     }
 }
 
-/// The `/v1/chat/completions` call for `request`.
-fn completion_call<'a>(request: &BackendRequest<'a>) -> BackendCall<'a> {
-    BackendCall::for_request(request, COMPLETION_PATH, SERVER)
-}
-
-proxy_core::register_backend! {
-    name: "groq",
-    description: "Groq cloud, /v1/chat/completions with the prompt as one user message (model and API key required)",
-    default_endpoint: "https://api.groq.com/openai",
-    supports_grammar: false,
-    supports_tokenize: false,
-    build: || Box::new(GroqBackend),
-}
+proxy_core::register_wire_format!(GroqBackend);
 
 #[cfg(test)]
 mod tests {

@@ -18,84 +18,55 @@
 
 mod wire;
 
-use async_trait::async_trait;
-use proxy_core::backend::http::{post_json, send_json, BackendCall};
-use proxy_core::backend::streaming::sse_completion_stream;
 use proxy_core::backend::{
-    BackendCompletion, BackendError, BackendRequest, BackendStream, CompletionBackend,
-    TokenCountRequest,
+    BackendCompletion, BackendError, BackendRequest, JsonReply, StreamFraming, StreamRoute,
+    TokenizerRoute, WireFormat, WireSpec,
 };
+use serde_json::Value;
 
 /// The completion path.
 pub const COMPLETION_PATH: &str = "/api/v1/generate";
 /// The streaming path.
 pub const STREAM_PATH: &str = "/api/extra/generate/stream";
-/// The tokenizer path.
+/// The token-count path.
 pub const TOKENIZE_PATH: &str = "/api/extra/tokencount";
-const SERVER: &str = "koboldcpp server";
 
-/// The koboldcpp backend.
+/// The koboldcpp wire format.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct KoboldCppBackend;
 
-#[async_trait]
-impl CompletionBackend for KoboldCppBackend {
-    async fn complete(
-        &self,
-        http: &reqwest::Client,
-        request: &BackendRequest<'_>,
-    ) -> Result<BackendCompletion, BackendError> {
-        let body = wire::body(request);
-        let call = generate_call(request, COMPLETION_PATH);
-        let reply = post_json::<wire::GenerateReply>(http, &call, &body).await?;
-        wire::completion(reply, wire::max_length(&body))
-    }
-
-    async fn complete_streaming(
-        &self,
-        http: &reqwest::Client,
-        request: &BackendRequest<'_>,
-    ) -> Result<Option<BackendStream>, BackendError> {
-        let call = generate_call(request, STREAM_PATH);
-        let (response, uri) = send_json(http, &call, &wire::body(request)).await?;
-        Ok(Some(sse_completion_stream(
-            response,
-            &call,
-            uri,
-            wire::stream_chunk,
-        )))
-    }
-
-    async fn count_tokens(
-        &self,
-        http: &reqwest::Client,
-        request: &TokenCountRequest<'_>,
-    ) -> Result<Option<u64>, BackendError> {
-        let call = BackendCall {
-            endpoint: request.endpoint,
+impl WireFormat for KoboldCppBackend {
+    const SPEC: WireSpec = WireSpec {
+        name: "koboldcpp",
+        server: "koboldcpp server",
+        description: "koboldcpp, KoboldAI /api/v1/generate API (GBNF grammars)",
+        default_endpoint: "http://localhost:5001",
+        completion_path: COMPLETION_PATH,
+        grammar: true,
+        model_required: false,
+        stream: Some(StreamRoute {
+            path: STREAM_PATH,
+            framing: StreamFraming::ServerSentEvents,
+            decode: wire::stream_chunk,
+        }),
+        tokenizer: Some(TokenizerRoute {
             path: TOKENIZE_PATH,
-            auth: request.auth,
-            server: SERVER,
-        };
-        let body = serde_json::json!({ "prompt": request.text });
-        let reply = post_json::<wire::TokenCountReply>(http, &call, &body).await?;
-        match reply.value.value {
-            Some(count) => Ok(Some(count)),
-            None => Err(reply.invalid("the token count reply has no `value`")),
-        }
+            body: wire::tokenize_body,
+            count: wire::token_count,
+        }),
+    };
+    type Reply = wire::GenerateReply;
+
+    fn body(request: &BackendRequest<'_>, _stream: bool) -> Value {
+        wire::body(request)
+    }
+
+    fn decode_reply(
+        reply: JsonReply<wire::GenerateReply>,
+        sent: &Value,
+    ) -> Result<BackendCompletion, BackendError> {
+        wire::completion(reply, wire::max_length(sent))
     }
 }
 
-/// A generate call to `path` for `request`.
-fn generate_call<'a>(request: &BackendRequest<'a>, path: &'a str) -> BackendCall<'a> {
-    BackendCall::for_request(request, path, SERVER)
-}
-
-proxy_core::register_backend! {
-    name: "koboldcpp",
-    description: "koboldcpp, KoboldAI /api/v1/generate API (GBNF grammars)",
-    default_endpoint: "http://localhost:5001",
-    supports_grammar: true,
-    supports_tokenize: true,
-    build: || Box::new(KoboldCppBackend),
-}
+proxy_core::register_wire_format!(KoboldCppBackend);

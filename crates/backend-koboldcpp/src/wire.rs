@@ -2,8 +2,10 @@
 
 use proxy_core::backend::completion::nonzero;
 use proxy_core::backend::fields::{write_overrides, write_stop_sequences, SamplingFieldNames};
+use proxy_core::backend::WireFormat;
 use proxy_core::backend::{
     BackendCompletion, BackendError, BackendFinishReason, BackendRequest, JsonReply, StreamChunk,
+    TokenCountRequest,
 };
 use serde::Deserialize;
 use serde_json::{json, Value};
@@ -29,7 +31,12 @@ pub fn body(request: &BackendRequest<'_>) -> Value {
         body.insert("grammar".into(), json!(grammar));
     }
     write_stop_sequences(&mut body, request, "stop_sequence");
-    write_overrides(&mut body, &request.overrides, &FIELDS, "koboldcpp");
+    write_overrides(
+        &mut body,
+        &request.overrides,
+        &FIELDS,
+        crate::KoboldCppBackend::SPEC.name,
+    );
     Value::Object(body)
 }
 
@@ -115,12 +122,14 @@ pub fn stream_chunk(json: &Value) -> Result<StreamChunk, String> {
     })
 }
 
-/// A `/api/extra/tokencount` reply.
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(default)]
-pub struct TokenCountReply {
-    /// The token count.
-    pub value: Option<u64>,
+/// The `/api/extra/tokencount` body: `{"prompt": text}`.
+pub fn tokenize_body(request: &TokenCountRequest<'_>) -> Value {
+    json!({ "prompt": request.text })
+}
+
+/// The count in a `/api/extra/tokencount` reply: its `value`.
+pub fn token_count(reply: &Value) -> Result<u64, &'static str> {
+    reply.get("value").and_then(Value::as_u64).ok_or("`value`")
 }
 
 #[cfg(test)]

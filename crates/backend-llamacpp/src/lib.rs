@@ -11,82 +11,53 @@
 
 mod wire;
 
-use async_trait::async_trait;
-use proxy_core::backend::http::{post_json, send_json, BackendCall};
-use proxy_core::backend::streaming::sse_completion_stream;
 use proxy_core::backend::{
-    BackendCompletion, BackendError, BackendRequest, BackendStream, CompletionBackend,
-    TokenCountRequest,
+    BackendCompletion, BackendError, BackendRequest, JsonReply, StreamFraming, StreamRoute,
+    TokenizerRoute, WireFormat, WireSpec,
 };
+use serde_json::Value;
 
 /// The completion path.
 pub const COMPLETION_PATH: &str = "/completion";
 /// The tokenizer path.
 pub const TOKENIZE_PATH: &str = "/tokenize";
-const SERVER: &str = "llama.cpp server";
 
-/// The llama.cpp `llama-server` backend.
+/// The llama.cpp `llama-server` wire format.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct LlamaCppBackend;
 
-#[async_trait]
-impl CompletionBackend for LlamaCppBackend {
-    async fn complete(
-        &self,
-        http: &reqwest::Client,
-        request: &BackendRequest<'_>,
+impl WireFormat for LlamaCppBackend {
+    const SPEC: WireSpec = WireSpec {
+        name: "llamacpp",
+        server: "llama.cpp server",
+        description: "llama.cpp llama-server, native /completion API (GBNF grammars)",
+        default_endpoint: "http://localhost:8080",
+        completion_path: COMPLETION_PATH,
+        grammar: true,
+        model_required: false,
+        stream: Some(StreamRoute {
+            path: COMPLETION_PATH,
+            framing: StreamFraming::ServerSentEvents,
+            decode: wire::stream_chunk,
+        }),
+        tokenizer: Some(TokenizerRoute {
+            path: TOKENIZE_PATH,
+            body: wire::tokenize_body,
+            count: wire::token_count,
+        }),
+    };
+    type Reply = wire::CompletionReply;
+
+    fn body(request: &BackendRequest<'_>, stream: bool) -> Value {
+        wire::body(request, stream)
+    }
+
+    fn decode_reply(
+        reply: JsonReply<wire::CompletionReply>,
+        _sent: &Value,
     ) -> Result<BackendCompletion, BackendError> {
-        let reply = post_json::<wire::CompletionReply>(
-            http,
-            &completion_call(request),
-            &wire::body(request, false),
-        )
-        .await?;
         wire::completion(reply)
     }
-
-    async fn complete_streaming(
-        &self,
-        http: &reqwest::Client,
-        request: &BackendRequest<'_>,
-    ) -> Result<Option<BackendStream>, BackendError> {
-        let call = completion_call(request);
-        let (response, uri) = send_json(http, &call, &wire::body(request, true)).await?;
-        Ok(Some(sse_completion_stream(
-            response,
-            &call,
-            uri,
-            wire::stream_chunk,
-        )))
-    }
-
-    async fn count_tokens(
-        &self,
-        http: &reqwest::Client,
-        request: &TokenCountRequest<'_>,
-    ) -> Result<Option<u64>, BackendError> {
-        let call = BackendCall {
-            endpoint: request.endpoint,
-            path: TOKENIZE_PATH,
-            auth: request.auth,
-            server: SERVER,
-        };
-        let body = serde_json::json!({ "content": request.text });
-        let reply = post_json::<wire::TokenizeReply>(http, &call, &body).await?;
-        Ok(Some(reply.value.tokens.len() as u64))
-    }
 }
 
-/// The `/completion` call for `request`.
-fn completion_call<'a>(request: &BackendRequest<'a>) -> BackendCall<'a> {
-    BackendCall::for_request(request, COMPLETION_PATH, SERVER)
-}
-
-proxy_core::register_backend! {
-    name: "llamacpp",
-    description: "llama.cpp llama-server, native /completion API (GBNF grammars)",
-    default_endpoint: "http://localhost:8080",
-    supports_grammar: true,
-    supports_tokenize: true,
-    build: || Box::new(LlamaCppBackend),
-}
+proxy_core::register_wire_format!(LlamaCppBackend);

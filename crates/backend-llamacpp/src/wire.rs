@@ -2,8 +2,10 @@
 
 use proxy_core::backend::completion::nonzero;
 use proxy_core::backend::fields::{write_overrides, write_stop_sequences, SamplingFieldNames};
+use proxy_core::backend::WireFormat;
 use proxy_core::backend::{
     BackendCompletion, BackendError, BackendFinishReason, BackendRequest, JsonReply, StreamChunk,
+    TokenCountRequest,
 };
 use serde::Deserialize;
 use serde_json::{json, Value};
@@ -21,7 +23,12 @@ pub fn body(request: &BackendRequest<'_>, stream: bool) -> Value {
         body.insert("grammar".into(), json!(grammar));
     }
     write_stop_sequences(&mut body, request, "stop");
-    write_overrides(&mut body, &request.overrides, &FIELDS, "llamacpp");
+    write_overrides(
+        &mut body,
+        &request.overrides,
+        &FIELDS,
+        crate::LlamaCppBackend::SPEC.name,
+    );
     if stream {
         body.insert("stream".into(), json!(true));
     } else {
@@ -91,12 +98,19 @@ pub fn stream_chunk(json: &Value) -> Result<StreamChunk, String> {
     })
 }
 
-/// A `/tokenize` reply: token ids, or `{id, piece}` objects with `with_pieces`.
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(default)]
-pub struct TokenizeReply {
-    /// The tokens.
-    pub tokens: Vec<Value>,
+/// The `/tokenize` body: `{"content": text}`.
+pub fn tokenize_body(request: &TokenCountRequest<'_>) -> Value {
+    json!({ "content": request.text })
+}
+
+/// The count in a `/tokenize` reply: its `tokens` (ids, or `{id, piece}` objects with
+/// `with_pieces`).
+pub fn token_count(reply: &Value) -> Result<u64, &'static str> {
+    reply
+        .get("tokens")
+        .and_then(Value::as_array)
+        .map(|tokens| tokens.len() as u64)
+        .ok_or("`tokens` list")
 }
 
 #[cfg(test)]

@@ -29,3 +29,4 @@ fn fixture() -> Fixture {
 }
 
 conformance::conformance_suite!(fixture);
+conformance::wire_format_suite!(LlamaCppBackend);

@@ -17,92 +17,89 @@
 
 mod wire;
 
-use async_trait::async_trait;
-use proxy_core::backend::fields::warn_grammar_unsupported;
-use proxy_core::backend::http::BackendCall;
-use proxy_core::backend::openai::{complete_chat, complete_text, stream_chat, stream_text};
-use proxy_core::backend::{
-    BackendCompletion, BackendError, BackendRequest, BackendStream, CompletionBackend,
+use proxy_core::backend::openai::{
+    chat_completion, chat_stream_chunk, text_completion, text_stream_chunk, ChatCompletionReply,
+    TextCompletionReply,
 };
+use proxy_core::backend::{
+    BackendCompletion, BackendError, BackendRequest, JsonReply, StreamFraming, StreamRoute,
+    WireFormat, WireSpec,
+};
+use serde_json::Value;
 
-/// The `lmstudio` completion path.
+/// The text-completion path (`lmstudio`).
 pub const COMPLETIONS_PATH: &str = "/v1/completions";
-/// The `lmstudio-legacy` completion path.
+/// The chat-completion path (`lmstudio-legacy`).
 pub const CHAT_PATH: &str = "/v1/chat/completions";
 const SERVER: &str = "LM Studio local inference server";
+const DEFAULT_ENDPOINT: &str = "http://localhost:1234";
 
-/// The `lmstudio` backend (`/v1/completions`).
+/// The `lmstudio` wire format (`/v1/completions`).
 #[derive(Debug, Clone, Copy, Default)]
 pub struct LmStudioBackend;
 
-/// The `lmstudio-legacy` backend (`/v1/chat/completions`).
+/// The `lmstudio-legacy` wire format (`/v1/chat/completions`).
 #[derive(Debug, Clone, Copy, Default)]
 pub struct LmStudioLegacyBackend;
 
-fn call<'a>(request: &BackendRequest<'a>, path: &'a str) -> BackendCall<'a> {
-    BackendCall::for_request(request, path, SERVER)
-}
+impl WireFormat for LmStudioBackend {
+    const SPEC: WireSpec = WireSpec {
+        name: "lmstudio",
+        server: SERVER,
+        description: "LM Studio, OpenAI-compatible /v1/completions (raw prompt)",
+        default_endpoint: DEFAULT_ENDPOINT,
+        completion_path: COMPLETIONS_PATH,
+        grammar: false,
+        model_required: false,
+        stream: Some(StreamRoute {
+            path: COMPLETIONS_PATH,
+            framing: StreamFraming::ServerSentEvents,
+            decode: text_stream_chunk,
+        }),
+        tokenizer: None,
+    };
+    type Reply = TextCompletionReply;
 
-#[async_trait]
-impl CompletionBackend for LmStudioBackend {
-    async fn complete(
-        &self,
-        http: &reqwest::Client,
-        request: &BackendRequest<'_>,
+    fn body(request: &BackendRequest<'_>, stream: bool) -> Value {
+        wire::body(request, wire::PromptForm::Prompt, stream)
+    }
+
+    fn decode_reply(
+        reply: JsonReply<TextCompletionReply>,
+        _sent: &Value,
     ) -> Result<BackendCompletion, BackendError> {
-        warn_grammar_unsupported(request, "lmstudio");
-        let body = wire::body(request, wire::PromptForm::Prompt);
-        complete_text(http, &call(request, COMPLETIONS_PATH), &body).await
-    }
-
-    async fn complete_streaming(
-        &self,
-        http: &reqwest::Client,
-        request: &BackendRequest<'_>,
-    ) -> Result<Option<BackendStream>, BackendError> {
-        warn_grammar_unsupported(request, "lmstudio");
-        let body = wire::body(request, wire::PromptForm::Prompt);
-        let stream = stream_text(http, &call(request, COMPLETIONS_PATH), body, false).await?;
-        Ok(Some(stream))
+        text_completion(reply)
     }
 }
 
-#[async_trait]
-impl CompletionBackend for LmStudioLegacyBackend {
-    async fn complete(
-        &self,
-        http: &reqwest::Client,
-        request: &BackendRequest<'_>,
+impl WireFormat for LmStudioLegacyBackend {
+    const SPEC: WireSpec = WireSpec {
+        name: "lmstudio-legacy",
+        server: SERVER,
+        description: "LM Studio, /v1/chat/completions with the prompt as one user message",
+        default_endpoint: DEFAULT_ENDPOINT,
+        completion_path: CHAT_PATH,
+        grammar: false,
+        model_required: false,
+        stream: Some(StreamRoute {
+            path: CHAT_PATH,
+            framing: StreamFraming::ServerSentEvents,
+            decode: chat_stream_chunk,
+        }),
+        tokenizer: None,
+    };
+    type Reply = ChatCompletionReply;
+
+    fn body(request: &BackendRequest<'_>, stream: bool) -> Value {
+        wire::body(request, wire::PromptForm::UserMessage, stream)
+    }
+
+    fn decode_reply(
+        reply: JsonReply<ChatCompletionReply>,
+        _sent: &Value,
     ) -> Result<BackendCompletion, BackendError> {
-        warn_grammar_unsupported(request, "lmstudio-legacy");
-        let body = wire::body(request, wire::PromptForm::UserMessage);
-        complete_chat(http, &call(request, CHAT_PATH), &body).await
-    }
-
-    async fn complete_streaming(
-        &self,
-        http: &reqwest::Client,
-        request: &BackendRequest<'_>,
-    ) -> Result<Option<BackendStream>, BackendError> {
-        warn_grammar_unsupported(request, "lmstudio-legacy");
-        let body = wire::body(request, wire::PromptForm::UserMessage);
-        let stream = stream_chat(http, &call(request, CHAT_PATH), body).await?;
-        Ok(Some(stream))
+        chat_completion(reply)
     }
 }
 
-proxy_core::register_backend! {
-    name: "lmstudio",
-    description: "LM Studio, OpenAI-compatible /v1/completions (raw prompt)",
-    default_endpoint: "http://localhost:1234",
-    supports_grammar: false,
-    supports_tokenize: false,
-    build: || Box::new(LmStudioBackend);
-
-    name: "lmstudio-legacy",
-    description: "LM Studio, /v1/chat/completions with the prompt as one user message",
-    default_endpoint: "http://localhost:1234",
-    supports_grammar: false,
-    supports_tokenize: false,
-    build: || Box::new(LmStudioLegacyBackend);
-}
+proxy_core::register_wire_format!(LmStudioBackend, LmStudioLegacyBackend);

@@ -1,7 +1,7 @@
 //! The request body both LM Studio endpoint types send.
 
 use proxy_core::backend::fields::{write_overrides, write_stop_sequences, SamplingFieldNames};
-use proxy_core::backend::openai::prompt_as_user_message;
+use proxy_core::backend::openai::{prompt_as_user_message, set_streaming, StreamUsage};
 use proxy_core::backend::BackendRequest;
 use serde_json::{json, Value};
 
@@ -18,8 +18,9 @@ pub enum PromptForm {
 }
 
 /// Settings, LM Studio's fixed fields, `max_tokens` = the context window, the prompt
-/// in `form`, then the overrides.
-pub fn body(request: &BackendRequest<'_>, form: PromptForm) -> Value {
+/// in `form`, then the overrides; `stream: true` when streaming (usage in the stream
+/// is not asked for).
+pub fn body(request: &BackendRequest<'_>, form: PromptForm, stream: bool) -> Value {
     let mut body = request.settings.clone();
     body.insert("input_prefix".into(), json!(""));
     body.insert("input_suffix".into(), json!(""));
@@ -40,5 +41,6 @@ pub fn body(request: &BackendRequest<'_>, form: PromptForm) -> Value {
         &SamplingFieldNames::OPENAI,
         "lmstudio",
     );
+    set_streaming(&mut body, stream, StreamUsage::DoNotAsk);
     Value::Object(body)
 }

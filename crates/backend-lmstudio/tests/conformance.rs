@@ -55,3 +55,5 @@ fn legacy_fixture() -> Fixture {
 
 conformance::conformance_suite!(lmstudio_suite, lmstudio_fixture);
 conformance::conformance_suite!(lmstudio_legacy_suite, legacy_fixture);
+conformance::wire_format_suite!(lmstudio_wire_format, LmStudioBackend);
+conformance::wire_format_suite!(lmstudio_legacy_wire_format, LmStudioLegacyBackend);

@@ -13,64 +13,47 @@
 
 mod wire;
 
-use async_trait::async_trait;
-use proxy_core::backend::fields::warn_grammar_unsupported;
-use proxy_core::backend::http::{post_json, send_json, BackendCall};
-use proxy_core::backend::streaming::ndjson_completion_stream;
 use proxy_core::backend::{
-    BackendCompletion, BackendError, BackendRequest, BackendStream, CompletionBackend,
+    BackendCompletion, BackendError, BackendRequest, JsonReply, StreamFraming, StreamRoute,
+    WireFormat, WireSpec,
 };
+use serde_json::Value;
 
 /// The completion path.
 pub const COMPLETION_PATH: &str = "/api/generate";
-const SERVER: &str = "ollama API server";
 
-/// The ollama backend.
+/// The ollama wire format.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct OllamaBackend;
 
-#[async_trait]
-impl CompletionBackend for OllamaBackend {
-    async fn complete(
-        &self,
-        http: &reqwest::Client,
-        request: &BackendRequest<'_>,
+impl WireFormat for OllamaBackend {
+    const SPEC: WireSpec = WireSpec {
+        name: "ollama",
+        server: "ollama API server",
+        description: "ollama, /api/generate in raw mode (no grammars; model required)",
+        default_endpoint: "http://localhost:11434",
+        completion_path: COMPLETION_PATH,
+        grammar: false,
+        model_required: true,
+        stream: Some(StreamRoute {
+            path: COMPLETION_PATH,
+            framing: StreamFraming::JsonLines,
+            decode: wire::stream_chunk,
+        }),
+        tokenizer: None,
+    };
+    type Reply = wire::GenerateReply;
+
+    fn body(request: &BackendRequest<'_>, stream: bool) -> Value {
+        wire::body(request, stream)
+    }
+
+    fn decode_reply(
+        reply: JsonReply<wire::GenerateReply>,
+        _sent: &Value,
     ) -> Result<BackendCompletion, BackendError> {
-        let model = request.require_model("ollama")?;
-        warn_grammar_unsupported(request, "ollama");
-        let body = wire::body(request, model, false);
-        let reply = post_json::<wire::GenerateReply>(http, &generate_call(request), &body).await?;
         wire::completion(reply)
     }
-
-    async fn complete_streaming(
-        &self,
-        http: &reqwest::Client,
-        request: &BackendRequest<'_>,
-    ) -> Result<Option<BackendStream>, BackendError> {
-        let model = request.require_model("ollama")?;
-        warn_grammar_unsupported(request, "ollama");
-        let call = generate_call(request);
-        let (response, uri) = send_json(http, &call, &wire::body(request, model, true)).await?;
-        Ok(Some(ndjson_completion_stream(
-            response,
-            &call,
-            uri,
-            wire::stream_chunk,
-        )))
-    }
 }
 
-/// The `/api/generate` call for `request`.
-fn generate_call<'a>(request: &BackendRequest<'a>) -> BackendCall<'a> {
-    BackendCall::for_request(request, COMPLETION_PATH, SERVER)
-}
-
-proxy_core::register_backend! {
-    name: "ollama",
-    description: "ollama, /api/generate in raw mode (no grammars; model required)",
-    default_endpoint: "http://localhost:11434",
-    supports_grammar: false,
-    supports_tokenize: false,
-    build: || Box::new(OllamaBackend),
-}
+proxy_core::register_wire_format!(OllamaBackend);

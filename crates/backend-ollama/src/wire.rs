@@ -2,6 +2,7 @@
 
 use proxy_core::backend::completion::nonzero;
 use proxy_core::backend::fields::{write_overrides, write_stop_sequences, SamplingFieldNames};
+use proxy_core::backend::WireFormat;
 use proxy_core::backend::{
     BackendCompletion, BackendError, BackendFinishReason, BackendRequest, JsonReply, StreamChunk,
 };
@@ -11,15 +12,20 @@ use serde_json::{json, Value};
 /// The sampling fields under ollama's `options` names.
 const FIELDS: SamplingFieldNames = SamplingFieldNames::OPENAI.with_max_tokens(&["num_predict"]);
 
-/// `model`, `prompt`, `stream` as asked, `raw: true`, and `options` = settings +
-/// `num_ctx` + the overrides.
-pub fn body(request: &BackendRequest<'_>, model: &str, stream: bool) -> Value {
+/// `model` (the driver makes sure there is one), `prompt`, `stream` as asked,
+/// `raw: true`, and `options` = settings + `num_ctx` + the overrides.
+pub fn body(request: &BackendRequest<'_>, stream: bool) -> Value {
     let mut options = request.settings.clone();
     options.insert("num_ctx".into(), json!(request.context_window));
     write_stop_sequences(&mut options, request, "stop");
-    write_overrides(&mut options, &request.overrides, &FIELDS, "ollama");
+    write_overrides(
+        &mut options,
+        &request.overrides,
+        &FIELDS,
+        crate::OllamaBackend::SPEC.name,
+    );
     json!({
-        "model": model,
+        "model": request.model,
         "prompt": request.prompt,
         "stream": stream,
         "options": options,

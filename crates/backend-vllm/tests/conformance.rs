@@ -33,3 +33,4 @@ fn fixture() -> Fixture {
 }
 
 conformance::conformance_suite!(fixture);
+conformance::wire_format_suite!(VllmBackend);

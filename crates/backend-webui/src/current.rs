@@ -1,12 +1,13 @@
 //! `webui`: text-generation-webui's OpenAI-compatible `/v1/completions`; streams with
 //! `"stream": true` and `stream_options.include_usage` (OpenAI's server-sent events).
 
-use async_trait::async_trait;
 use proxy_core::backend::fields::{write_overrides, write_stop_sequences, SamplingFieldNames};
-use proxy_core::backend::http::BackendCall;
-use proxy_core::backend::openai::{complete_text, stream_text};
+use proxy_core::backend::openai::{
+    set_streaming, text_completion, text_stream_chunk, StreamUsage, TextCompletionReply,
+};
 use proxy_core::backend::{
-    BackendCompletion, BackendError, BackendRequest, BackendStream, CompletionBackend,
+    BackendCompletion, BackendError, BackendRequest, JsonReply, StreamFraming, StreamRoute,
+    WireFormat, WireSpec,
 };
 use serde_json::{json, Value};
 
@@ -17,13 +18,14 @@ pub const COMPLETION_PATH: &str = "/v1/completions";
 const FIELDS: SamplingFieldNames =
     SamplingFieldNames::OPENAI.with_max_tokens(&["max_tokens", "max_new_tokens"]);
 
-/// The `webui` backend.
+/// The `webui` wire format.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct WebUiBackend;
 
 /// Settings, `prompt`, `truncation_length`, `max_tokens`/`max_new_tokens` (what is
-/// left of the context window), `grammar_string` when asked, then the overrides.
-pub fn body(request: &BackendRequest<'_>) -> Value {
+/// left of the context window), `grammar_string` when asked, then the overrides;
+/// when streaming, `stream: true` and `stream_options.include_usage`.
+pub fn body(request: &BackendRequest<'_>, stream: bool) -> Value {
     let room = request.context_window.saturating_sub(request.prompt_tokens);
     let mut body = request.settings.clone();
     body.insert("prompt".into(), json!(request.prompt));
@@ -34,31 +36,42 @@ pub fn body(request: &BackendRequest<'_>) -> Value {
         body.insert("grammar_string".into(), json!(grammar));
     }
     write_stop_sequences(&mut body, request, "stop");
-    write_overrides(&mut body, &request.overrides, &FIELDS, "webui");
+    write_overrides(
+        &mut body,
+        &request.overrides,
+        &FIELDS,
+        WebUiBackend::SPEC.name,
+    );
+    set_streaming(&mut body, stream, StreamUsage::Ask);
     Value::Object(body)
 }
 
-/// The `/v1/completions` call for `request`.
-fn completion_call<'a>(request: &BackendRequest<'a>) -> BackendCall<'a> {
-    BackendCall::for_request(request, COMPLETION_PATH, super::SERVER)
-}
+impl WireFormat for WebUiBackend {
+    const SPEC: WireSpec = WireSpec {
+        name: "webui",
+        server: super::SERVER,
+        description: "text-generation-webui, OpenAI-compatible /v1/completions (GBNF grammars)",
+        default_endpoint: super::DEFAULT_ENDPOINT,
+        completion_path: COMPLETION_PATH,
+        grammar: true,
+        model_required: false,
+        stream: Some(StreamRoute {
+            path: COMPLETION_PATH,
+            framing: StreamFraming::ServerSentEvents,
+            decode: text_stream_chunk,
+        }),
+        tokenizer: None,
+    };
+    type Reply = TextCompletionReply;
 
-#[async_trait]
-impl CompletionBackend for WebUiBackend {
-    async fn complete(
-        &self,
-        http: &reqwest::Client,
-        request: &BackendRequest<'_>,
-    ) -> Result<BackendCompletion, BackendError> {
-        complete_text(http, &completion_call(request), &body(request)).await
+    fn body(request: &BackendRequest<'_>, stream: bool) -> Value {
+        body(request, stream)
     }
 
-    async fn complete_streaming(
-        &self,
-        http: &reqwest::Client,
-        request: &BackendRequest<'_>,
-    ) -> Result<Option<BackendStream>, BackendError> {
-        let stream = stream_text(http, &completion_call(request), body(request), true).await?;
-        Ok(Some(stream))
+    fn decode_reply(
+        reply: JsonReply<TextCompletionReply>,
+        _sent: &Value,
+    ) -> Result<BackendCompletion, BackendError> {
+        text_completion(reply)
     }
 }

@@ -1,10 +1,9 @@
 //! `webui-legacy`: text-generation-webui's pre-November-2023 `/api/v1/generate`.
 
-use async_trait::async_trait;
 use proxy_core::backend::fields::{write_overrides, write_stop_sequences, SamplingFieldNames};
-use proxy_core::backend::http::{post_json, BackendCall, JsonReply};
 use proxy_core::backend::{
-    BackendCompletion, BackendError, BackendFinishReason, BackendRequest, CompletionBackend,
+    BackendCompletion, BackendError, BackendFinishReason, BackendRequest, JsonReply, WireFormat,
+    WireSpec,
 };
 use serde::Deserialize;
 use serde_json::{json, Value};
@@ -17,7 +16,7 @@ pub const DEFAULT_MAX_NEW_TOKENS: u64 = 3072;
 
 const FIELDS: SamplingFieldNames = SamplingFieldNames::OPENAI.with_max_tokens(&["max_new_tokens"]);
 
-/// The `webui-legacy` backend.
+/// The `webui-legacy` wire format (it cannot stream).
 #[derive(Debug, Clone, Copy, Default)]
 pub struct WebUiLegacyBackend;
 
@@ -35,7 +34,12 @@ pub fn body(request: &BackendRequest<'_>) -> Value {
     if let Some(grammar) = request.grammar {
         body.insert("grammar_string".into(), json!(grammar));
     }
-    write_overrides(&mut body, &request.overrides, &FIELDS, "webui-legacy");
+    write_overrides(
+        &mut body,
+        &request.overrides,
+        &FIELDS,
+        WebUiLegacyBackend::SPEC.name,
+    );
     Value::Object(body)
 }
 
@@ -48,7 +52,7 @@ struct GenerateResult {
 /// A legacy `/api/v1/generate` reply.
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(default)]
-struct GenerateReply {
+pub struct GenerateReply {
     results: Vec<GenerateResult>,
 }
 
@@ -60,15 +64,28 @@ fn completion(reply: JsonReply<GenerateReply>) -> Result<BackendCompletion, Back
     reply.into_completion(text, None, None, BackendFinishReason::Unknown)
 }
 
-#[async_trait]
-impl CompletionBackend for WebUiLegacyBackend {
-    async fn complete(
-        &self,
-        http: &reqwest::Client,
-        request: &BackendRequest<'_>,
+impl WireFormat for WebUiLegacyBackend {
+    const SPEC: WireSpec = WireSpec {
+        name: "webui-legacy",
+        server: super::SERVER,
+        description: "text-generation-webui, legacy /api/v1/generate API (before Nov 2023)",
+        default_endpoint: super::DEFAULT_ENDPOINT,
+        completion_path: COMPLETION_PATH,
+        grammar: true,
+        model_required: false,
+        stream: None,
+        tokenizer: None,
+    };
+    type Reply = GenerateReply;
+
+    fn body(request: &BackendRequest<'_>, _stream: bool) -> Value {
+        body(request)
+    }
+
+    fn decode_reply(
+        reply: JsonReply<GenerateReply>,
+        _sent: &Value,
     ) -> Result<BackendCompletion, BackendError> {
-        let call = BackendCall::for_request(request, COMPLETION_PATH, super::SERVER);
-        let reply = post_json::<GenerateReply>(http, &call, &body(request)).await?;
         completion(reply)
     }
 }

@@ -19,20 +19,9 @@ mod legacy;
 pub use current::WebUiBackend;
 pub use legacy::WebUiLegacyBackend;
 
+/// The server, for error messages.
 const SERVER: &str = "web UI server";
+/// Where text-generation-webui listens by default.
+const DEFAULT_ENDPOINT: &str = "http://localhost:5000";
 
-proxy_core::register_backend! {
-    name: "webui",
-    description: "text-generation-webui, OpenAI-compatible /v1/completions (GBNF grammars)",
-    default_endpoint: "http://localhost:5000",
-    supports_grammar: true,
-    supports_tokenize: false,
-    build: || Box::new(WebUiBackend);
-
-    name: "webui-legacy",
-    description: "text-generation-webui, legacy /api/v1/generate API (before Nov 2023)",
-    default_endpoint: "http://localhost:5000",
-    supports_grammar: true,
-    supports_tokenize: false,
-    build: || Box::new(WebUiLegacyBackend);
-}
+proxy_core::register_wire_format!(WebUiBackend, WebUiLegacyBackend);

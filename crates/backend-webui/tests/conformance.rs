@@ -48,3 +48,5 @@ fn legacy_fixture() -> Fixture {
 
 conformance::conformance_suite!(webui_suite, webui_fixture);
 conformance::conformance_suite!(webui_legacy_suite, legacy_fixture);
+conformance::wire_format_suite!(webui_wire_format, WebUiBackend);
+conformance::wire_format_suite!(webui_legacy_wire_format, WebUiLegacyBackend);

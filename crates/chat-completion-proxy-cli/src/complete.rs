@@ -1,6 +1,5 @@
 //! `complete` and `backends`: the whole pipeline against a real server.
 
-use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::{Context, Result};
@@ -76,25 +75,18 @@ pub fn complete(args: &CompleteArgs, stdin: &str) -> Result<String> {
     let request: ChatCompletionRequest = serde_json::from_str(stdin).context(
         "stdin must be an OpenAI chat-completion request (a JSON object with \"messages\")",
     )?;
-    let backend = find_backend(&args.endpoint_type)?;
-    let mut target = ModelTarget::new(
-        args.endpoint_type.clone(),
-        args.endpoint
-            .clone()
-            .unwrap_or_else(|| backend.registration.default_endpoint.to_owned()),
-        args.context_window,
-    );
+    let mut target = ModelTarget::at_default_endpoint(&args.endpoint_type, args.context_window);
+    target.endpoint = args.endpoint.clone();
     target.model = args.model.clone();
     target.auth = BackendAuth::from_parts(args.auth_type.as_deref(), args.auth_key.as_deref())?;
     target.settings_preset = args.preset.parse::<SettingsPreset>()?;
+    target.token_counting = args.tokenizer;
     target.wrapper = match (&args.wrapper.wrapper_file, &args.wrapper.wrapper) {
-        (Some(path), _) => WrapperSelection::Custom {
-            name: path.display().to_string(),
-            wrapper: Arc::from(chat_completion_proxy::load_wrapper_file(path)?),
-        },
+        (Some(path), _) => WrapperSelection::File(path.clone()),
         (None, Some(name)) => WrapperSelection::Named(name.clone()),
         (None, None) => WrapperSelection::Default,
     };
+    let target = target.resolve()?;
     let mut request = request;
     if args.wrapper.first_message {
         request.first_message = Some(true);
@@ -105,7 +97,6 @@ pub fn complete(args: &CompleteArgs, stdin: &str) -> Result<String> {
     let client = ProxyClient::builder()
         .connect_timeout(seconds(args.connect_timeout, "connect-timeout")?)
         .request_timeout(seconds(args.timeout, "timeout")?)
-        .token_counting(args.tokenizer)
         .build()?;
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()

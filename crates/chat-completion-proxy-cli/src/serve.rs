@@ -2,14 +2,11 @@
 //! multi-thread runtime, from a config file or from flags for one model.
 
 use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use anyhow::{bail, Context, Result};
-use chat_completion_proxy::PromptWrapper;
 use clap::Args;
-use proxy_server::{
-    serve, shutdown_signal, LoadError, ModelConfig, Secret, ServerConfig, ServerState,
-};
+use proxy_server::{serve, shutdown_signal, ModelConfig, Secret, ServerConfig, ServerState};
 
 /// Arguments of `serve`.
 #[derive(Debug, Args)]
@@ -124,15 +121,10 @@ impl ServeArgs {
     }
 }
 
-/// Loads a wrapper file with the CLI's loader (the `wrapper-configurable` plugin).
-fn load_wrapper(path: &Path) -> Result<Box<dyn PromptWrapper>, LoadError> {
-    chat_completion_proxy::load_wrapper_file(path).map_err(|error| error.to_string().into())
-}
-
 /// `serve`: runs until SIGINT or SIGTERM, then lets the requests in flight finish.
 pub fn run(args: &ServeArgs) -> Result<()> {
     let config = args.config()?;
-    let state = ServerState::from_config(&config, &load_wrapper)?;
+    let state = ServerState::from_config(&config)?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

@@ -5,67 +5,109 @@
 //! and with none. A new backend plugin needs no edit here.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // a test fails loudly
 
-use chat_completion_proxy::backend::{available_backends, find_backend};
+use chat_completion_proxy::backend::{available_backends, find_backend, BackendCapabilities};
 use chat_completion_proxy::ENABLED_PLUGINS;
 
-/// SPEC §3: (plugin, endpoint type, default endpoint, grammar, tokenize).
-const CONTRACT: &[(&str, &str, &str, bool, bool)] = &[
+/// SPEC §3: (plugin, endpoint type, default endpoint, capabilities).
+const CONTRACT: &[(&str, &str, &str, BackendCapabilities)] = &[
     (
         "backend-llamacpp",
         "llamacpp",
         "http://localhost:8080",
-        true,
-        true,
+        BackendCapabilities {
+            grammar: true,
+            model_required: false,
+            tokenizer: true,
+            streaming: true,
+        },
     ),
     (
         "backend-koboldcpp",
         "koboldcpp",
         "http://localhost:5001",
-        true,
-        true,
+        BackendCapabilities {
+            grammar: true,
+            model_required: false,
+            tokenizer: true,
+            streaming: true,
+        },
     ),
     (
         "backend-ollama",
         "ollama",
         "http://localhost:11434",
-        false,
-        false,
+        BackendCapabilities {
+            grammar: false,
+            model_required: true,
+            tokenizer: false,
+            streaming: true,
+        },
     ),
     (
         "backend-webui",
         "webui",
         "http://localhost:5000",
-        true,
-        false,
+        BackendCapabilities {
+            grammar: true,
+            model_required: false,
+            tokenizer: false,
+            streaming: true,
+        },
     ),
     (
         "backend-webui",
         "webui-legacy",
         "http://localhost:5000",
-        true,
-        false,
+        BackendCapabilities {
+            grammar: true,
+            model_required: false,
+            tokenizer: false,
+            streaming: false,
+        },
     ),
     (
         "backend-lmstudio",
         "lmstudio",
         "http://localhost:1234",
-        false,
-        false,
+        BackendCapabilities {
+            grammar: false,
+            model_required: false,
+            tokenizer: false,
+            streaming: true,
+        },
     ),
     (
         "backend-lmstudio",
         "lmstudio-legacy",
         "http://localhost:1234",
-        false,
-        false,
+        BackendCapabilities {
+            grammar: false,
+            model_required: false,
+            tokenizer: false,
+            streaming: true,
+        },
     ),
-    ("backend-vllm", "vllm", "http://localhost:8000", false, true),
+    (
+        "backend-vllm",
+        "vllm",
+        "http://localhost:8000",
+        BackendCapabilities {
+            grammar: false,
+            model_required: true,
+            tokenizer: true,
+            streaming: true,
+        },
+    ),
     (
         "backend-groq",
         "groq",
         "https://api.groq.com/openai",
-        false,
-        false,
+        BackendCapabilities {
+            grammar: false,
+            model_required: true,
+            tokenizer: false,
+            streaming: true,
+        },
     ),
 ];
 
@@ -102,7 +144,7 @@ fn every_endpoint_type_comes_from_an_enabled_plugin_and_states_its_defaults() {
 
 #[test]
 fn the_contracts_endpoint_types_carry_its_defaults_and_capabilities() {
-    for (plugin, name, endpoint, grammar, tokenize) in CONTRACT {
+    for (plugin, name, endpoint, capabilities) in CONTRACT {
         let registered = find_backend(name);
         assert_eq!(
             registered.is_ok(),
@@ -113,8 +155,7 @@ fn the_contracts_endpoint_types_carry_its_defaults_and_capabilities() {
             let registration = registered.registration;
             assert_eq!(registration.plugin, *plugin, "{name}");
             assert_eq!(registration.default_endpoint, *endpoint, "{name}");
-            assert_eq!(registration.supports_grammar, *grammar, "{name}");
-            assert_eq!(registration.supports_tokenize, *tokenize, "{name}");
+            assert_eq!(registration.capabilities, *capabilities, "{name}");
         }
     }
 }

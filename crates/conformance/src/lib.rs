@@ -14,6 +14,7 @@
 //! request is the orchestrator's job and is tested there.
 
 pub mod cases;
+pub mod wire;
 
 use std::time::Duration;
 

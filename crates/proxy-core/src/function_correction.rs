@@ -31,15 +31,16 @@ fn is_user_message(message: &ChatMessage) -> bool {
         .is_some_and(|kind| kind == "user_message")
 }
 
-/// Applies the heartbeat correction to `reply`, given the conversation it answers.
-/// Returns whether the reply was changed.
-pub fn correct_heartbeat(history: &[ChatMessage], reply: &mut AssistantMessage) -> bool {
-    let Some(last) = history.last() else {
-        return false;
-    };
-    if !is_user_message(last) {
-        return false;
-    }
+/// Whether a reply to `history` gets the heartbeat correction: the conversation ends
+/// with a MemGPT user message. Decided once, before the call.
+pub fn answers_user_message(history: &[ChatMessage]) -> bool {
+    history.last().is_some_and(is_user_message)
+}
+
+/// Adds `request_heartbeat: true` to the reply's call, unless it calls
+/// `send_message`/`pause_heartbeats` or has no call (for a reply to a conversation
+/// that [`answers_user_message`]). Returns whether the reply was changed.
+pub fn add_heartbeat(reply: &mut AssistantMessage) -> bool {
     let Some(call) = reply.function_call.as_mut() else {
         return false;
     };
@@ -53,6 +54,12 @@ pub fn correct_heartbeat(history: &[ChatMessage], reply: &mut AssistantMessage) 
         }
         None => false,
     }
+}
+
+/// Applies the heartbeat correction to `reply`, given the conversation it answers.
+/// Returns whether the reply was changed.
+pub fn correct_heartbeat(history: &[ChatMessage], reply: &mut AssistantMessage) -> bool {
+    answers_user_message(history) && add_heartbeat(reply)
 }
 
 #[cfg(test)]

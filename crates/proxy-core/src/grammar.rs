@@ -4,7 +4,7 @@
 //! The orchestrator asks for a grammar only for wrappers with a
 //! [`GrammarStyle`] (the `-grammar` variants) and only
 //! sends it to backends that accept one
-//! ([`BackendRegistration::supports_grammar`](crate::backend::BackendRegistration));
+//! ([`BackendCapabilities::grammar`](crate::backend::BackendCapabilities));
 //! elsewhere it logs a warning and sends the prompt unconstrained. A generator plugin
 //! registers itself with [`register_grammar_generator!`](crate::register_grammar_generator);
 //! a [`ProxyClient`](crate::orchestrator::ProxyClient) can also be given one directly.

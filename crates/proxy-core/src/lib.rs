@@ -44,7 +44,8 @@ pub use completion::{
 pub use error_kind::ErrorKind;
 pub use orchestrator::{
     get_chat_completion, ChatCompletionEvent, ChatCompletionStream, CompletionTimings, ModelTarget,
-    ProxyClient, ProxyClientBuilder, ProxyError, ResponseHeader, TokenCounting, WrapperSelection,
+    ProxyClient, ProxyClientBuilder, ProxyError, ResolvedTarget, ResponseHeader, TokenCounting,
+    WrapperSelection,
 };
 pub use registry::{
     available_wrappers, find_wrapper, linked_plugins, load_wrapper_file, wrapper_registry,

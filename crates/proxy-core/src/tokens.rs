@@ -31,6 +31,12 @@ fn encoding() -> Option<&'static CoreBPE> {
         .as_ref()
 }
 
+/// Builds the encoding now, if it is not built yet (it takes a moment), so that the
+/// first request that counts with it does not wait for it.
+pub fn load_encoding() {
+    let _ = encoding();
+}
+
 /// The number of `cl100k_base` tokens in `text`.
 pub fn count_tokens(text: &str) -> u64 {
     let count = match encoding() {

@@ -18,14 +18,15 @@
 //!   then sent as chunks (role, content, tool call, finish reason, usage, `[DONE]`).
 //! * Graceful shutdown ([`serve`], [`shutdown_signal`]): in-flight requests finish.
 //!
-//! This crate links no plugin: the binary links the wrappers and backends and passes
-//! a [`WrapperLoader`] for `wrapper_file` entries.
+//! This crate links no plugin: the binary links the wrappers and backends (and the
+//! wrapper-file loader for `wrapper_file` entries); every model is resolved once, when
+//! the state is built.
 //!
 //! ```no_run
 //! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
 //! use proxy_server::{serve, shutdown_signal, ServerConfig, ServerState};
 //! let config = ServerConfig::load("serve.toml".as_ref())?;
-//! let state = ServerState::from_config(&config, &proxy_server::no_wrapper_files)?;
+//! let state = ServerState::from_config(&config)?;
 //! let listener = tokio::net::TcpListener::bind(&config.listen).await?;
 //! serve(state, listener, shutdown_signal()).await?;
 //! # Ok(()) }
@@ -46,7 +47,7 @@ use std::future::Future;
 pub use auth::{ApiKeys, Secret};
 pub use config::{ConfigError, ModelConfig, ServerConfig, DEFAULT_LISTEN, DEFAULT_MAX_BODY_BYTES};
 pub use errors::{ApiError, ApiErrorKind};
-pub use models::{no_wrapper_files, LoadError, ModelEntry, ModelTable, WrapperLoader};
+pub use models::{ModelEntry, ModelTable};
 pub use routes::router;
 pub use state::ServerState;
 

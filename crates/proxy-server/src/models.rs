@@ -1,62 +1,38 @@
-//! The served models: each `[[models]]` entry resolved into a [`ModelTarget`] and its
-//! own [`ProxyClient`] (so each model's timeout is honoured), looked up by the
-//! request's `model`.
+//! The served models: each `[[models]]` entry resolved once into a
+//! [`ResolvedTarget`] and its own [`ProxyClient`] (so each model's timeout is
+//! honoured), looked up by the request's `model`.
 
-use std::path::Path;
-use std::sync::Arc;
 use std::time::Duration;
 
-use proxy_core::backend::{find_backend, BackendAuth};
+use proxy_core::backend::BackendAuth;
 use proxy_core::settings::SettingsPreset;
-use proxy_core::{find_wrapper, ModelTarget, PromptWrapper, ProxyClient, WrapperSelection};
+use proxy_core::{ModelTarget, ProxyClient, ResolvedTarget, WrapperSelection};
 
 use crate::config::{ConfigError, ModelConfig};
 use crate::errors::{ApiError, ApiErrorKind};
-
-/// The error a [`WrapperLoader`] returns.
-pub type LoadError = Box<dyn std::error::Error + Send + Sync>;
-
-/// Builds a wrapper from a user's wrapper file. The binary passes the
-/// `wrapper-configurable` plugin's loader; this crate links no plugin.
-pub type WrapperLoader<'a> = &'a dyn Fn(&Path) -> Result<Box<dyn PromptWrapper>, LoadError>;
-
-/// A [`WrapperLoader`] for builds without wrapper-file support: always an error.
-pub fn no_wrapper_files(path: &Path) -> Result<Box<dyn PromptWrapper>, LoadError> {
-    Err(format!(
-        "cannot load {}: this server was built without wrapper-file support",
-        path.display()
-    )
-    .into())
-}
 
 /// One served model.
 #[derive(Debug, Clone)]
 pub struct ModelEntry {
     /// The public name (the request's `model`).
     pub name: String,
-    /// Where and how the model is served.
-    pub target: ModelTarget,
+    /// Where and how the model is served, resolved at start-up.
+    pub target: ResolvedTarget,
     /// The client running this model's completions (its timeout is the model's).
     pub client: ProxyClient,
-    /// The configured wrapper, for logs (`default`, a name, or the file).
-    pub wrapper_label: String,
 }
 
 impl ModelEntry {
-    /// Resolves one entry: checks the endpoint type, wrapper and preset against the
-    /// registries, loads a wrapper file, reads the backend key, builds the client.
-    pub fn from_config(
-        config: &ModelConfig,
-        loader: WrapperLoader<'_>,
-    ) -> Result<Self, ConfigError> {
-        let backend = find_backend(&config.endpoint_type)
-            .map_err(|error| config.invalid(error.to_string()))?;
-        let endpoint = config
-            .endpoint
-            .clone()
-            .unwrap_or_else(|| backend.registration.default_endpoint.to_owned());
-        let mut target = ModelTarget::new(&config.endpoint_type, endpoint, config.context_window);
+    /// Resolves one entry ([`ModelTarget::resolve`]: the endpoint type, wrapper or
+    /// wrapper file, endpoint), reads the backend key and the preset, builds the
+    /// client.
+    pub fn from_config(config: &ModelConfig) -> Result<Self, ConfigError> {
+        let mut target =
+            ModelTarget::at_default_endpoint(&config.endpoint_type, config.context_window);
+        target.endpoint = config.endpoint.clone();
+        target.public_name = Some(config.name.clone());
         target.model = config.model.clone();
+        target.token_counting = config.tokenizer;
         let key = config.auth_key()?;
         target.auth = BackendAuth::from_parts(
             config.auth_type.as_deref(),
@@ -68,27 +44,15 @@ impl ModelEntry {
                 .parse::<SettingsPreset>()
                 .map_err(|error| config.invalid(error.to_string()))?;
         }
-        let wrapper_label;
         target.wrapper = match (&config.wrapper, &config.wrapper_file) {
-            (Some(name), _) => {
-                find_wrapper(name).map_err(|error| config.invalid(error.to_string()))?;
-                wrapper_label = name.clone();
-                WrapperSelection::Named(name.clone())
-            }
-            (None, Some(path)) => {
-                let wrapper = loader(path).map_err(|error| config.invalid(error.to_string()))?;
-                wrapper_label = path.display().to_string();
-                WrapperSelection::Custom {
-                    name: wrapper_label.clone(),
-                    wrapper: Arc::from(wrapper),
-                }
-            }
-            (None, None) => {
-                wrapper_label = "default".to_owned();
-                WrapperSelection::Default
-            }
+            (Some(name), _) => WrapperSelection::Named(name.clone()),
+            (None, Some(path)) => WrapperSelection::File(path.clone()),
+            (None, None) => WrapperSelection::Default,
         };
-        let mut client = ProxyClient::builder().token_counting(config.tokenizer);
+        let target = target
+            .resolve()
+            .map_err(|error| config.invalid(error.to_string()))?;
+        let mut client = ProxyClient::builder();
         if let Some(seconds) = config.timeout_secs {
             let timeout = Duration::try_from_secs_f64(seconds)
                 .map_err(|_| config.invalid("`timeout_secs` must be a positive number"))?;
@@ -101,7 +65,6 @@ impl ModelEntry {
             name: config.name.clone(),
             target,
             client,
-            wrapper_label,
         })
     }
 }
@@ -154,13 +117,11 @@ impl ModelTable {
 mod tests {
     use super::*;
 
+    // Links the plugins (a dev-dependency) into this test binary.
+    use chat_completion_proxy as _;
+
     fn entry(name: &str) -> ModelEntry {
-        ModelEntry {
-            name: name.to_owned(),
-            target: ModelTarget::new("llamacpp", "http://localhost:8080", 4096),
-            client: ProxyClient::new().unwrap(),
-            wrapper_label: "default".to_owned(),
-        }
+        ModelEntry::from_config(&ModelConfig::new(name, "llamacpp", 4096)).unwrap()
     }
 
     #[test]
@@ -181,9 +142,7 @@ mod tests {
     #[test]
     fn unknown_endpoint_type_is_a_config_error_naming_the_model() {
         let config = ModelConfig::new("m", "no-such-server", 4096);
-        let message = ModelEntry::from_config(&config, &no_wrapper_files)
-            .unwrap_err()
-            .to_string();
+        let message = ModelEntry::from_config(&config).unwrap_err().to_string();
         assert!(message.starts_with("model `m`:"), "{message}");
         assert!(message.contains("no-such-server"), "{message}");
     }

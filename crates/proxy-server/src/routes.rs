@@ -47,12 +47,14 @@ pub fn router(state: ServerState) -> Router {
 /// a stream's headers go out before the backend has finished, so it has none.
 async fn chat_completions(
     State(state): State<ServerState>,
-    JsonBody(mut request): JsonBody<ChatCompletionRequest>,
+    JsonBody(request): JsonBody<ChatCompletionRequest>,
 ) -> Result<Response, ApiError> {
     let entry = state.models().select(request.model.as_deref())?;
-    let wrapper = request.wrapper.as_deref().unwrap_or(&entry.wrapper_label);
-    record_model(&entry.name, &entry.target.endpoint_type, wrapper);
-    request.model = Some(entry.name.clone());
+    let wrapper = request
+        .wrapper
+        .as_deref()
+        .unwrap_or(entry.target.wrapper_name());
+    record_model(&entry.name, entry.target.endpoint_type(), wrapper);
     if request.stream.unwrap_or(false) {
         let include_usage = request
             .stream_options

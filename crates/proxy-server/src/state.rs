@@ -6,7 +6,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use crate::auth::ApiKeys;
 use crate::config::{ConfigError, ServerConfig};
-use crate::models::{ModelEntry, ModelTable, WrapperLoader};
+use crate::models::{ModelEntry, ModelTable};
 
 /// The server's shared state; cheap to clone.
 #[derive(Debug, Clone)]
@@ -21,17 +21,15 @@ struct Inner {
 }
 
 impl ServerState {
-    /// Checks `config` and resolves every model (see [`ModelEntry::from_config`]);
-    /// `loader` builds wrappers from `wrapper_file`s.
-    pub fn from_config(
-        config: &ServerConfig,
-        loader: WrapperLoader<'_>,
-    ) -> Result<Self, ConfigError> {
+    /// Checks `config` and resolves every model once (see
+    /// [`ModelEntry::from_config`]; `wrapper_file`s are built by the linked-in
+    /// wrapper-file loader).
+    pub fn from_config(config: &ServerConfig) -> Result<Self, ConfigError> {
         config.validate()?;
         let entries = config
             .models
             .iter()
-            .map(|model| ModelEntry::from_config(model, loader))
+            .map(ModelEntry::from_config)
             .collect::<Result<Vec<_>, _>>()?;
         Ok(Self::new(
             ModelTable::new(entries),

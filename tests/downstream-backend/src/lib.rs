@@ -1,5 +1,8 @@
-//! A backend plugin as a downstream user writes one: one crate that depends on
-//! `proxy-core` only and registers itself with `register_backend!`.
+//! Backend plugins as a downstream user writes them: one crate that depends on
+//! `proxy-core` only. `downstream-json` is a wire format (the usual case: a spec, a
+//! body and a reply reader, registered with `register_wire_format!`; the shared
+//! driver does the HTTP); `downstream-echo` does its own I/O (a `CompletionBackend`
+//! registered with `register_backend!`).
 //!
 //! `downstream-echo` is an in-process "server": it answers every prompt with a
 //! `send_message` call (in the `downstream-plain` wrapper's `call NAME {json}` form)
@@ -7,8 +10,10 @@
 //! prompt the server rendered reached the backend.
 
 use proxy_core::backend::{
-    BackendCompletion, BackendError, BackendFinishReason, BackendRequest, CompletionBackend,
+    BackendCapabilities, BackendCompletion, BackendError, BackendFinishReason, BackendRequest,
+    CompletionBackend, JsonReply, WireFormat, WireSpec,
 };
+use serde_json::{json, Value};
 
 /// The endpoint type this crate registers.
 pub const ENDPOINT_TYPE: &str = "downstream-echo";
@@ -39,7 +44,66 @@ proxy_core::register_backend! {
     name: ENDPOINT_TYPE,
     description: "an in-process echo server (a downstream plugin)",
     default_endpoint: "http://localhost:9",
-    supports_grammar: false,
-    supports_tokenize: false,
+    capabilities: BackendCapabilities {
+        grammar: false,
+        model_required: false,
+        tokenizer: false,
+        streaming: false,
+    },
     build: || Box::new(EchoBackend),
 }
+
+/// The endpoint type of the wire-format example.
+pub const JSON_ENDPOINT_TYPE: &str = "downstream-json";
+
+/// A downstream server's wire format, the way most backends are written: no I/O, only
+/// the spec, the body and the reply. Its "server" takes `POST /generate` with
+/// `{"prompt", "grammar"?}` and answers `{"text", "tokens"}`.
+#[derive(Debug, Default)]
+pub struct JsonServer;
+
+/// A `/generate` reply.
+#[derive(Debug, Default, serde::Deserialize)]
+#[serde(default)]
+pub struct GenerateReply {
+    /// The generated text.
+    pub text: Option<String>,
+    /// Generated tokens.
+    pub tokens: Option<u64>,
+}
+
+impl WireFormat for JsonServer {
+    const SPEC: WireSpec = WireSpec {
+        name: JSON_ENDPOINT_TYPE,
+        server: "downstream JSON server",
+        description: "a downstream plugin's wire format: POST /generate {prompt} -> {text}",
+        default_endpoint: "http://localhost:9",
+        completion_path: "/generate",
+        grammar: true,
+        model_required: false,
+        stream: None,
+        tokenizer: None,
+    };
+    type Reply = GenerateReply;
+
+    fn body(request: &BackendRequest<'_>, _stream: bool) -> Value {
+        let mut body = json!({ "prompt": request.prompt });
+        if let (Some(grammar), Some(fields)) = (request.grammar, body.as_object_mut()) {
+            fields.insert("grammar".into(), json!(grammar));
+        }
+        body
+    }
+
+    fn decode_reply(
+        reply: JsonReply<GenerateReply>,
+        _sent: &Value,
+    ) -> Result<BackendCompletion, BackendError> {
+        let Some(text) = reply.value.text.clone() else {
+            return Err(reply.invalid("the reply has no `text`"));
+        };
+        let tokens = reply.value.tokens;
+        reply.into_completion(text, tokens, None, BackendFinishReason::Unknown)
+    }
+}
+
+proxy_core::register_wire_format!(JsonServer);

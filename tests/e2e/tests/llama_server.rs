@@ -6,31 +6,33 @@
 use chat_completion_proxy::grammar::registered_grammar_generator;
 use chat_completion_proxy::{
     ChatCompletionEvent, ChatCompletionResponse, FunctionSchema, GrammarStyle, ModelTarget,
-    ProxyClient, WrapperSelection,
+    ProxyClient, ResolvedTarget, WrapperSelection,
 };
 use e2e_tests::{check_call, context_size, fixture_conversations, server_url, Conversation};
 use serde_json::{json, Value};
 
-fn target(endpoint_type: &str, wrapper: &str) -> ModelTarget {
+fn target(endpoint_type: &str, wrapper: &str) -> ResolvedTarget {
     let url = server_url().unwrap();
     let mut target = ModelTarget::new(endpoint_type, url, context_size());
     target.wrapper = WrapperSelection::Named(wrapper.to_owned());
     target.model = Some("smollm2".to_owned());
-    target
+    target.resolve().unwrap()
 }
 
 fn client() -> ProxyClient {
     ProxyClient::builder().settings_file(None).build().unwrap()
 }
 
-async fn complete(target: &ModelTarget, conversation: &Conversation) -> ChatCompletionResponse {
+async fn complete(target: &ResolvedTarget, conversation: &Conversation) -> ChatCompletionResponse {
     client()
         .get_chat_completion(target, &conversation.request)
         .await
         .unwrap_or_else(|error| {
             panic!(
-                "{} via {} with {:?}: {error}",
-                conversation.case, target.endpoint_type, target.wrapper
+                "{} via {} with {}: {error}",
+                conversation.case,
+                target.endpoint_type(),
+                target.wrapper_name()
             )
         })
 }

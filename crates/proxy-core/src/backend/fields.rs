@@ -98,14 +98,6 @@ pub fn write_stop_sequences(
     }
 }
 
-/// Logs that a grammar was asked for on a backend that cannot use one; the grammar is
-/// dropped, as the reference's orchestrator does.
-pub fn warn_grammar_unsupported(request: &BackendRequest<'_>, backend: &str) {
-    if request.grammar.is_some() {
-        tracing::warn!("the {backend} backend does not support grammars; the grammar is ignored");
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

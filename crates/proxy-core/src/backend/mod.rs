@@ -7,10 +7,17 @@
 //!   `dyn` trait object. Native `async fn` in traits is not dyn-compatible (its future
 //!   type is unnamed), so the trait uses [`async_trait`], which boxes the future —
 //!   one allocation per HTTP request, nothing next to the request itself.
+//! * A backend is a pure wire format ([`WireFormat`], [`wire`]): it states its server
+//!   and capabilities once ([`WireSpec`]), builds the body and reads the reply and the
+//!   stream chunks; one shared driver (the blanket `CompletionBackend` impl) does the
+//!   HTTP. Registered with [`register_wire_format!`](crate::register_wire_format), the
+//!   registration reads name, default endpoint and capabilities from the spec. A
+//!   backend that needs its own I/O implements [`CompletionBackend`] directly and
+//!   registers with [`register_backend!`](crate::register_backend).
 //! * Backends are stateless and built once per process by their registration
-//!   ([`BackendRegistration`], [`register_backend!`](crate::register_backend)); the
-//!   caller passes the [`reqwest::Client`] so that timeouts and the connection pool are
-//!   the application's choice. A client timeout becomes [`BackendError::Timeout`].
+//!   ([`BackendRegistration`]); the caller passes the [`reqwest::Client`] so that
+//!   timeouts and the connection pool are the application's choice. A client timeout
+//!   becomes [`BackendError::Timeout`].
 //! * A backend builds the request body in this order (later wins): the completion
 //!   settings ([`crate::settings`]: preset, then the user's settings file), then the
 //!   backend's own fields (SPEC §3: `max_length`, `num_ctx`, …), then the caller's
@@ -19,6 +26,8 @@
 //!   joining, auth headers, status and error-body handling, context-overflow
 //!   detection — lives in [`http`] and [`reply`]; OpenAI-shaped replies in [`openai`].
 //!   A backend crate only says which path, which body and where the text is.
+//! * A grammar reaches only backends whose capabilities say they take one (the
+//!   orchestrator does not build it for the others, and says so once per request).
 //! * Checking the prompt against the context window *before* sending is the
 //!   orchestrator's job (it counts with [`crate::tokens`]); a server that reports an
 //!   overflow anyway gives [`BackendError::ContextWindowExceeded`].
@@ -39,6 +48,7 @@ pub mod registration;
 pub mod reply;
 pub mod request;
 pub mod streaming;
+pub mod wire;
 
 pub use auth::BackendAuth;
 pub use completion::{BackendCompletion, BackendFinishReason};
@@ -49,6 +59,9 @@ pub use registration::{
 };
 pub use request::{BackendRequest, SamplingOverrides, TokenCountRequest};
 pub use streaming::{BackendStream, BackendStreamEvent, StreamChunk};
+pub use wire::{
+    BackendCapabilities, StreamFraming, StreamRoute, TokenizerRoute, WireFormat, WireSpec,
+};
 
 /// One inference server's raw-completion API. Implementations must be stateless
 /// enough to share (`Send + Sync`): one instance serves every request.

@@ -1,14 +1,14 @@
-//! OpenAI-shaped replies (`/v1/completions` and `/v1/chat/completions`), shared by
-//! the OpenAI-compatible backends (webui, LM Studio, vLLM, Groq). Unknown fields are
-//! ignored; missing ones default.
+//! OpenAI-shaped replies and streams (`/v1/completions` and `/v1/chat/completions`),
+//! shared by the OpenAI-compatible wire formats (webui, LM Studio, vLLM, Groq): pure
+//! functions, no I/O. Unknown fields are ignored; missing ones default.
 
 use serde::Deserialize;
 use serde_json::Value;
 
 use super::completion::{nonzero, BackendCompletion, BackendFinishReason};
 use super::error::BackendError;
-use super::http::{post_json, send_json, BackendCall, JsonReply};
-use super::streaming::{sse_completion_stream, BackendStream, StreamChunk};
+use super::http::JsonReply;
+use super::streaming::StreamChunk;
 
 /// `usage` of an OpenAI-style reply.
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -68,38 +68,29 @@ pub struct ChatCompletionReply {
     pub usage: Option<ReplyUsage>,
 }
 
-/// POSTs a text-completion body and reads `choices[0].text`,
-/// `choices[0].finish_reason` and `usage`.
-pub async fn complete_text(
-    http: &reqwest::Client,
-    call: &BackendCall<'_>,
-    body: &Value,
+/// Reads `choices[0].text`, `choices[0].finish_reason` and `usage` of a
+/// text-completion reply.
+pub fn text_completion(
+    reply: JsonReply<TextCompletionReply>,
 ) -> Result<BackendCompletion, BackendError> {
-    let reply: JsonReply<TextCompletionReply> = post_json(http, call, body).await?;
     let Some(choice) = reply.value.choices.first().cloned() else {
         return Err(reply.invalid("the reply has no `choices`"));
-    };
-    let Some(text) = choice.text else {
-        return Err(reply.invalid("`choices[0]` has no `text`"));
     };
     let usage = reply.value.usage.clone().unwrap_or_default();
     let finish = BackendFinishReason::from_openai(choice.finish_reason.as_deref());
     reply.into_completion(
-        text,
+        choice.text.unwrap_or_default(),
         usage.completion_tokens,
         nonzero(usage.prompt_tokens),
         finish,
     )
 }
 
-/// POSTs a chat-completion body and reads `choices[0].message.content`,
-/// `choices[0].finish_reason` and `usage`.
-pub async fn complete_chat(
-    http: &reqwest::Client,
-    call: &BackendCall<'_>,
-    body: &Value,
+/// Reads `choices[0].message.content`, `choices[0].finish_reason` and `usage` of a
+/// chat-completion reply.
+pub fn chat_completion(
+    reply: JsonReply<ChatCompletionReply>,
 ) -> Result<BackendCompletion, BackendError> {
-    let reply: JsonReply<ChatCompletionReply> = post_json(http, call, body).await?;
     let Some(choice) = reply.value.choices.first().cloned() else {
         return Err(reply.invalid("the reply has no `choices`"));
     };
@@ -116,53 +107,31 @@ pub async fn complete_chat(
     )
 }
 
-/// POSTs a text-completion body with `"stream": true` and, when `include_usage`,
-/// `stream_options.include_usage` (OpenAI's SSE: `data: {json}` chunks,
-/// `choices[0].text` pieces, `finish_reason` on the last choice chunk, the usage in a
-/// chunk with no choices, then `data: [DONE]`) and returns the stream once the server
-/// accepted it. Without usage in the stream the caller counts the tokens.
-pub async fn stream_text(
-    http: &reqwest::Client,
-    call: &BackendCall<'_>,
-    body: Value,
-    include_usage: bool,
-) -> Result<BackendStream, BackendError> {
-    stream_openai(http, call, body, include_usage, text_stream_chunk).await
+/// Whether an OpenAI-style stream is asked to report its usage.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StreamUsage {
+    /// `stream_options.include_usage: true` (the usage comes in a last chunk with no
+    /// choices).
+    Ask,
+    /// Not asked (the usage is read where a chunk carries it; else counted).
+    DoNotAsk,
 }
 
-/// Sends `body` with `"stream": true` (and `stream_options.include_usage` when asked)
-/// and reads the SSE reply with `decode`.
-async fn stream_openai(
-    http: &reqwest::Client,
-    call: &BackendCall<'_>,
-    mut body: Value,
-    include_usage: bool,
-    decode: super::streaming::ChunkDecoder,
-) -> Result<BackendStream, BackendError> {
-    if let Some(fields) = body.as_object_mut() {
-        fields.insert("stream".into(), Value::Bool(true));
-        if include_usage {
-            fields.insert(
-                "stream_options".into(),
-                serde_json::json!({ "include_usage": true }),
-            );
-        }
+/// Turns an OpenAI-style body into its streamed form when `stream` (OpenAI's SSE:
+/// `data: {json}` chunks, `finish_reason` on the last choice chunk, then
+/// `data: [DONE]`): `"stream": true`, and `stream_options.include_usage` when asked.
+/// Otherwise the body is left as it is.
+pub fn set_streaming(body: &mut serde_json::Map<String, Value>, stream: bool, usage: StreamUsage) {
+    if !stream {
+        return;
     }
-    let (response, uri) = send_json(http, call, &body).await?;
-    Ok(sse_completion_stream(response, call, uri, decode))
-}
-
-/// POSTs a chat-completion body with `"stream": true` (OpenAI's SSE: `data: {json}`
-/// chunks with `choices[0].delta.content` pieces, `finish_reason` on the last choice
-/// chunk, then `data: [DONE]`) and returns the stream once the server accepted it.
-/// Usage is read where a chunk carries it (`usage`, or Groq's `x_groq.usage`); it is
-/// not asked for, so the caller counts the tokens otherwise.
-pub async fn stream_chat(
-    http: &reqwest::Client,
-    call: &BackendCall<'_>,
-    body: Value,
-) -> Result<BackendStream, BackendError> {
-    stream_openai(http, call, body, false, chat_stream_chunk).await
+    body.insert("stream".into(), Value::Bool(true));
+    if usage == StreamUsage::Ask {
+        body.insert(
+            "stream_options".into(),
+            serde_json::json!({ "include_usage": true }),
+        );
+    }
 }
 
 /// One choice of a streamed chat-completion chunk.

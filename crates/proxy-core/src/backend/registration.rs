@@ -4,6 +4,7 @@
 use std::fmt;
 use std::sync::OnceLock;
 
+use super::wire::BackendCapabilities;
 use super::CompletionBackend;
 use crate::registry::{Registry, RegistryError};
 
@@ -21,10 +22,8 @@ pub struct BackendRegistration {
     pub description: &'static str,
     /// Where that server listens by default.
     pub default_endpoint: &'static str,
-    /// Whether it accepts a GBNF grammar (if not, a grammar is dropped with a warning).
-    pub supports_grammar: bool,
-    /// Whether [`CompletionBackend::count_tokens`] asks the server's tokenizer.
-    pub supports_tokenize: bool,
+    /// What it can do (for a [`WireFormat`](super::WireFormat): from its spec).
+    pub capabilities: BackendCapabilities,
     /// Builds the backend; called once per process.
     pub build: fn() -> Box<dyn CompletionBackend>,
 }
@@ -75,10 +74,15 @@ pub fn find_backend(name: &str) -> Result<&'static RegisteredBackend, RegistryEr
     backend_registry().get(name)
 }
 
-/// Registers a [`CompletionBackend`] under one or more endpoint types.
+/// Registers a [`CompletionBackend`] that does its own I/O under one or more endpoint
+/// types. A backend that is a wire format (a body out, a reply in) implements
+/// [`WireFormat`](super::WireFormat) instead and registers with
+/// [`register_wire_format!`](crate::register_wire_format).
 ///
 /// ```
-/// use proxy_core::backend::{BackendCompletion, BackendError, BackendRequest, CompletionBackend};
+/// use proxy_core::backend::{
+///     BackendCapabilities, BackendCompletion, BackendError, BackendRequest, CompletionBackend,
+/// };
 ///
 /// struct MyServerBackend;
 ///
@@ -100,8 +104,12 @@ pub fn find_backend(name: &str) -> Result<&'static RegisteredBackend, RegistryEr
 ///     name: "my-server",
 ///     description: "My inference server's raw completion API",
 ///     default_endpoint: "http://localhost:9000",
-///     supports_grammar: false,
-///     supports_tokenize: false,
+///     capabilities: BackendCapabilities {
+///         grammar: false,
+///         model_required: false,
+///         tokenizer: false,
+///         streaming: false,
+///     },
 ///     build: || Box::new(MyServerBackend),
 /// }
 ///
@@ -113,8 +121,7 @@ macro_rules! register_backend {
         name: $name:expr,
         description: $description:expr,
         default_endpoint: $default_endpoint:expr,
-        supports_grammar: $supports_grammar:expr,
-        supports_tokenize: $supports_tokenize:expr,
+        capabilities: $capabilities:expr,
         build: $build:expr $(,)?
     );+ $(;)?) => {
         $(
@@ -124,8 +131,7 @@ macro_rules! register_backend {
                     name: $name,
                     description: $description,
                     default_endpoint: $default_endpoint,
-                    supports_grammar: $supports_grammar,
-                    supports_tokenize: $supports_tokenize,
+                    capabilities: $capabilities,
                     build: $build,
                 }
             }

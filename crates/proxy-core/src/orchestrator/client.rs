@@ -19,58 +19,12 @@ pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 /// take minutes for a long prompt, so this is generous.
 pub const DEFAULT_REQUEST_TIMEOUT: Duration = Duration::from_secs(600);
 
-/// How the prompt is counted for the context-window check and `usage.prompt_tokens`:
-/// the one choice behind the server config's `tokenizer` and the CLI's `--tokenizer`,
-/// written `server` or `cl100k`.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Deserialize)]
-pub enum TokenCounting {
-    /// The server's own tokenizer where the backend has one (llama.cpp and vLLM
-    /// `/tokenize`, koboldcpp's token count), exact for the loaded model at the cost
-    /// of one extra request; cl100k_base elsewhere, or when the server's tokenizer
-    /// fails with anything but a connection error or timeout.
-    #[default]
-    #[serde(rename = "server")]
-    ServerWhereAvailable,
-    /// Always cl100k_base (offline, as the reference; an approximation for most local
-    /// models).
-    #[serde(rename = "cl100k")]
-    Cl100k,
-}
-
-impl TokenCounting {
-    /// The name users write (`server`, `cl100k`).
-    pub fn as_str(self) -> &'static str {
-        match self {
-            TokenCounting::ServerWhereAvailable => "server",
-            TokenCounting::Cl100k => "cl100k",
-        }
-    }
-}
-
-impl std::fmt::Display for TokenCounting {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl std::str::FromStr for TokenCounting {
-    type Err = String;
-
-    fn from_str(text: &str) -> Result<Self, String> {
-        [TokenCounting::ServerWhereAvailable, TokenCounting::Cl100k]
-            .into_iter()
-            .find(|counting| counting.as_str() == text)
-            .ok_or_else(|| format!("unknown tokenizer `{text}`; use `server` or `cl100k`"))
-    }
-}
-
 /// Builds a [`ProxyClient`].
 #[derive(Clone, Default)]
 pub struct ProxyClientBuilder {
     connect_timeout: Option<Duration>,
     request_timeout: Option<Duration>,
     grammar_generator: Option<Arc<dyn GrammarGenerator>>,
-    token_counting: TokenCounting,
     settings_file: Option<Option<PathBuf>>,
     function_correction: Option<bool>,
 }
@@ -91,13 +45,6 @@ impl ProxyClientBuilder {
     /// Uses this grammar generator instead of the one a plugin registered.
     pub fn grammar_generator(mut self, generator: Arc<dyn GrammarGenerator>) -> Self {
         self.grammar_generator = Some(generator);
-        self
-    }
-
-    /// Chooses how prompts are counted (default
-    /// [`TokenCounting::ServerWhereAvailable`]).
-    pub fn token_counting(mut self, counting: TokenCounting) -> Self {
-        self.token_counting = counting;
         self
     }
 
@@ -130,7 +77,6 @@ impl ProxyClientBuilder {
             simple_settings: settings_for(SettingsPreset::Simple),
             mirostat_settings: settings_for(SettingsPreset::DeterministicMirostat),
             grammars: Arc::new(GrammarSelector::new(self.grammar_generator)),
-            token_counting: self.token_counting,
             function_correction: self.function_correction.unwrap_or(true),
         })
     }
@@ -144,14 +90,12 @@ pub struct ProxyClient {
     simple_settings: Arc<Map<String, Value>>,
     mirostat_settings: Arc<Map<String, Value>>,
     pub(super) grammars: Arc<GrammarSelector>,
-    pub(super) token_counting: TokenCounting,
     pub(super) function_correction: bool,
 }
 
 impl std::fmt::Debug for ProxyClient {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("ProxyClient")
-            .field("token_counting", &self.token_counting)
             .field("function_correction", &self.function_correction)
             .field("grammar_generator", &self.grammars.has_given_generator())
             .finish_non_exhaustive()
@@ -177,27 +121,16 @@ impl ProxyClient {
         }
     }
 
+    /// The settings for `preset`, shared with the calls that use them.
+    pub(super) fn settings_shared(&self, preset: SettingsPreset) -> Arc<Map<String, Value>> {
+        match preset {
+            SettingsPreset::Simple => Arc::clone(&self.simple_settings),
+            SettingsPreset::DeterministicMirostat => Arc::clone(&self.mirostat_settings),
+        }
+    }
+
     /// The grammar generator: the one given to the builder, else the registered one.
     pub fn grammar_generator(&self) -> Option<&dyn GrammarGenerator> {
         self.grammars.generator()
-    }
-}
-
-#[cfg(test)]
-mod token_counting_tests {
-    use super::TokenCounting;
-
-    #[test]
-    fn the_names_users_write_round_trip() {
-        for counting in [TokenCounting::ServerWhereAvailable, TokenCounting::Cl100k] {
-            assert_eq!(counting.to_string().parse::<TokenCounting>(), Ok(counting));
-            let from_json: TokenCounting =
-                serde_json::from_value(serde_json::json!(counting.as_str())).unwrap();
-            assert_eq!(from_json, counting);
-        }
-        assert_eq!(
-            "gpt2".parse::<TokenCounting>(),
-            Err("unknown tokenizer `gpt2`; use `server` or `cl100k`".to_owned())
-        );
     }
 }

@@ -57,7 +57,7 @@ impl GrammarSelector {
             return Ok(None);
         };
         let endpoint_type = backend.registration.name;
-        if !backend.registration.supports_grammar {
+        if !backend.registration.capabilities.grammar {
             tracing::warn!(
                 "grammars are not supported by the `{endpoint_type}` backend (supported: {}); sending the prompt without one",
                 grammar_backends().join(", ")
@@ -92,7 +92,7 @@ impl GrammarSelector {
 fn grammar_backends() -> Vec<&'static str> {
     backend_registry()
         .iter()
-        .filter(|(_, backend)| backend.registration.supports_grammar)
+        .filter(|(_, backend)| backend.registration.capabilities.grammar)
         .map(|(name, _)| name)
         .collect()
 }
@@ -153,8 +153,12 @@ mod tests {
             name: "grammar-test",
             description: "accepts grammars",
             default_endpoint: "http://localhost:1",
-            supports_grammar: true,
-            supports_tokenize: false,
+            capabilities: crate::backend::BackendCapabilities {
+                grammar: true,
+                model_required: false,
+                tokenizer: false,
+                streaming: false,
+            },
             build: || Box::new(Unused),
         };
 

@@ -1,9 +1,12 @@
 //! The `get_chat_completion` orchestrator: the whole pipeline from an OpenAI
 //! chat-completion request to an OpenAI response, over a raw-completion backend.
 //!
-//! 1. check the request and the [`ModelTarget`] (typed errors, no asserts);
-//! 2. pick the wrapper: the request's `wrapper`, else the target's, else `chatml`
-//!    (warned once); MemGPT's summarizer prompt always gets `simple-summary`;
+//! 0. once, before any request: resolve the [`ModelTarget`] into a [`ResolvedTarget`]
+//!    (the registered backend, the checked endpoint, the wrapper — named, from a file,
+//!    or `chatml`, warned once — and the model names);
+//! 1. check the request (typed errors, no asserts);
+//! 2. pick the wrapper: the request's `wrapper`, else the target's; MemGPT's
+//!    summarizer prompt always gets `simple-summary`;
 //! 3. for `-grammar` wrappers on backends that accept one, build a grammar with the
 //!    [`GrammarGenerator`](crate::grammar::GrammarGenerator) (elsewhere: a warning);
 //! 4. render the prompt;
@@ -27,25 +30,27 @@ mod stream;
 mod target;
 #[cfg(test)]
 mod test_support;
+mod token_counting;
 mod validation;
 
 use std::sync::OnceLock;
 
 pub use client::{
-    ProxyClient, ProxyClientBuilder, TokenCounting, DEFAULT_CONNECT_TIMEOUT,
-    DEFAULT_REQUEST_TIMEOUT,
+    ProxyClient, ProxyClientBuilder, DEFAULT_CONNECT_TIMEOUT, DEFAULT_REQUEST_TIMEOUT,
 };
 pub use error::ProxyError;
 pub use pipeline::CompletionTimings;
 pub use response::ResponseHeader;
 pub use stream::{ChatCompletionEvent, ChatCompletionStream};
-pub use target::{ModelTarget, WrapperSelection};
+pub use target::{ModelTarget, ResolvedTarget, WrapperSelection};
+pub use token_counting::TokenCounting;
 
 use crate::completion::{ChatCompletionRequest, ChatCompletionResponse};
 
 /// Runs one chat completion with a process-wide [`ProxyClient`] built with the defaults
-/// (its connection pool is reused across calls). Build your own client to change
-/// timeouts, token counting or the grammar generator.
+/// (its connection pool is reused across calls), resolving `target` first. To serve
+/// many requests, resolve the target once ([`ModelTarget::resolve`]) and build your
+/// own client (to change timeouts or the grammar generator).
 pub async fn get_chat_completion(
     target: &ModelTarget,
     request: &ChatCompletionRequest,
@@ -58,5 +63,7 @@ pub async fn get_chat_completion(
             CLIENT.get_or_init(|| built)
         }
     };
-    client.get_chat_completion(target, request).await
+    client
+        .get_chat_completion(&target.resolve()?, request)
+        .await
 }

@@ -2,26 +2,31 @@
 //! the wrapper, build the grammar, render, count and check the context window, call the
 //! backend, parse, correct, and build the response.
 //!
-//! [`Prepared`] holds everything up to the backend call, so the plain call here and
+//! [`PreparedCall`] holds everything up to the backend call and all the call and
+//! the response need, so the plain call here and
 //! the streamed one ([`super::stream`]) share every step but the call itself.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use super::client::{ProxyClient, TokenCounting};
+use serde_json::{Map, Value};
+
+use super::client::ProxyClient;
 use super::error::ProxyError;
 use super::response::{build_response, ResponseHeader};
-use super::target::{ModelTarget, WrapperSelection};
+use super::target::{ResolvedTarget, TargetWrapper};
+use super::token_counting::TokenCounting;
 use super::validation::check_request;
 use crate::backend::{
-    backend_registry, BackendCompletion, BackendError, BackendRequest, RegisteredBackend,
-    SamplingOverrides, TokenCountRequest,
+    BackendCompletion, BackendError, BackendRequest, RegisteredBackend, SamplingOverrides,
+    TokenCountRequest,
 };
 use crate::completion::{ChatCompletionRequest, ChatCompletionResponse};
-use crate::function_correction::correct_heartbeat;
+use crate::function_correction::{add_heartbeat, answers_user_message};
 use crate::grammar::GeneratedGrammar;
-use crate::wrapper::{PromptWrapper, RenderRequest};
-use crate::wrapper_choice::{choose_wrapper, is_summarizer_request};
+use crate::registry::wrapper_registry;
+use crate::wrapper::RenderRequest;
+use crate::wrapper_choice::{is_summarizer_request, SUMMARY_WRAPPER};
 
 /// Room left for special tokens (BOS, a SentencePiece space) when a prompt's byte
 /// length bounds its token count; see [`fits_without_counting`].
@@ -44,60 +49,60 @@ impl CompletionTimings {
     }
 }
 
-/// The wrapper serving one request.
-pub(super) enum SelectedWrapper {
-    Registered(&'static dyn PromptWrapper),
-    Custom(Arc<dyn PromptWrapper>),
-}
-
-impl SelectedWrapper {
-    pub(super) fn get(&self) -> &dyn PromptWrapper {
-        match self {
-            SelectedWrapper::Registered(wrapper) => *wrapper,
-            SelectedWrapper::Custom(wrapper) => wrapper.as_ref(),
-        }
-    }
-}
-
-/// A request made ready for the backend: the steps before the backend call.
-pub(super) struct Prepared {
-    pub(super) started: Instant,
-    pub(super) backend: &'static RegisteredBackend,
-    pub(super) wrapper_name: String,
-    pub(super) wrapper: SelectedWrapper,
+/// One request made ready for the backend, holding everything the call and the
+/// response need (so nothing is passed back in): built by [`ProxyClient::prepare`].
+pub(super) struct PreparedCall {
+    started: Instant,
+    http: reqwest::Client,
+    settings: Arc<Map<String, Value>>,
+    target: ResolvedTarget,
+    pub(super) wrapper: TargetWrapper,
     pub(super) first_message: bool,
-    pub(super) grammar: Option<Arc<GeneratedGrammar>>,
-    pub(super) prompt: String,
+    grammar: Option<Arc<GeneratedGrammar>>,
+    prompt: String,
     /// The prompt's tokens; `None` when the prompt clearly fits and was not counted.
-    pub(super) prompt_tokens: Option<u64>,
+    prompt_tokens: Option<u64>,
     pub(super) header: ResponseHeader,
+    backend_model: Option<String>,
+    user: Option<String>,
+    /// The request's sampling fields, with the wrapper's stop strings added.
+    overrides: SamplingOverrides,
+    legacy: bool,
+    /// Whether the heartbeat correction applies to the reply.
+    heartbeat: bool,
 }
 
-impl Prepared {
+impl PreparedCall {
+    /// The backend serving this call.
+    pub(super) fn backend(&self) -> &'static RegisteredBackend {
+        self.target.backend()
+    }
+
+    /// The HTTP client.
+    pub(super) fn http(&self) -> &reqwest::Client {
+        &self.http
+    }
+
+    /// The server's base URL.
+    pub(super) fn endpoint(&self) -> &str {
+        self.target.endpoint()
+    }
+
     /// The backend request for this prompt.
-    pub(super) fn backend_request<'a>(
-        &'a self,
-        client: &'a ProxyClient,
-        target: &'a ModelTarget,
-        request: &'a ChatCompletionRequest,
-    ) -> BackendRequest<'a> {
-        let mut overrides = SamplingOverrides::from_chat_request(request);
-        overrides
-            .stop
-            .extend(self.wrapper.get().stop_sequences().iter().cloned());
+    pub(super) fn backend_request(&self) -> BackendRequest<'_> {
         BackendRequest {
-            endpoint: &target.endpoint,
-            auth: target.auth.as_ref(),
+            endpoint: self.target.endpoint(),
+            auth: self.target.auth(),
             prompt: &self.prompt,
-            context_window: target.context_window,
+            context_window: self.target.context_window(),
             prompt_tokens: self
                 .prompt_tokens
                 .unwrap_or_else(|| token_bound(&self.prompt)),
             grammar: self.grammar.as_ref().map(|g| g.gbnf.as_str()),
-            model: target.model.as_deref().or(request.model.as_deref()),
-            user: request.user.as_deref(),
-            settings: client.settings(target.settings_preset),
-            overrides,
+            model: self.backend_model.as_deref(),
+            user: self.user.as_deref(),
+            settings: &self.settings,
+            overrides: self.overrides.clone(),
         }
     }
 
@@ -106,9 +111,6 @@ impl Prepared {
     /// and whose tokens the backend did not report is counted now, for `usage`.
     pub(super) async fn respond(
         &self,
-        client: &ProxyClient,
-        target: &ModelTarget,
-        request: &ChatCompletionRequest,
         completion: &BackendCompletion,
         backend_time: Duration,
     ) -> Result<(ChatCompletionResponse, CompletionTimings), ProxyError> {
@@ -116,25 +118,25 @@ impl Prepared {
             .wrapper
             .get()
             .parse_output(&completion.text, self.first_message)?;
-        if request
-            .function_correction
-            .unwrap_or(client.function_correction)
-            && correct_heartbeat(&request.messages, &mut message)
-        {
+        if self.heartbeat && add_heartbeat(&mut message) {
             tracing::debug!("function correction: set request_heartbeat on the call");
         }
         let counted_prompt_tokens = match (self.prompt_tokens, completion.prompt_tokens) {
             (Some(counted), _) => counted,
             (None, Some(reported)) => reported,
-            (None, None) => {
-                client
-                    .count_prompt_exactly(target, self.backend, request, &self.prompt)
-                    .await
-            }
+            (None, None) => count_tokens(
+                &self.http,
+                &self.target,
+                self.backend_model.as_deref(),
+                &self.prompt,
+                true,
+            )
+            .await
+            .unwrap_or_else(|_| crate::tokens::count_tokens(&self.prompt)),
         };
         let response = build_response(
             &self.header,
-            request.uses_legacy_functions(),
+            self.legacy,
             &message,
             completion,
             counted_prompt_tokens,
@@ -144,8 +146,8 @@ impl Prepared {
             backend: backend_time,
         };
         tracing::info!(
-            endpoint_type = %target.endpoint_type,
-            wrapper = self.wrapper_name.as_str(),
+            endpoint_type = self.target.endpoint_type(),
+            wrapper = self.wrapper.name(),
             prompt_tokens = response.usage.prompt_tokens,
             completion_tokens = response.usage.completion_tokens,
             backend_ms = timings.backend.as_secs_f64() * 1e3,
@@ -158,14 +160,15 @@ impl Prepared {
 
 impl ProxyClient {
     /// Runs one chat completion: the drop-in replacement for OpenAI's ChatCompletion
-    /// call, against the model described by `target`.
+    /// call, against the model described by `target` (resolve it once with
+    /// [`ModelTarget::resolve`](super::ModelTarget::resolve)).
     ///
     /// The request's MemGPT extras are honoured: `wrapper` (overrides the target's),
     /// `first_message`, and `function_correction` (default on). Errors are typed; see
     /// [`ProxyError::kind`].
     pub async fn get_chat_completion(
         &self,
-        target: &ModelTarget,
+        target: &ResolvedTarget,
         request: &ChatCompletionRequest,
     ) -> Result<ChatCompletionResponse, ProxyError> {
         self.get_chat_completion_timed(target, request)
@@ -177,20 +180,18 @@ impl ProxyClient {
     /// whole call and the backend call took (the difference is the proxy's own cost).
     pub async fn get_chat_completion_timed(
         &self,
-        target: &ModelTarget,
+        target: &ResolvedTarget,
         request: &ChatCompletionRequest,
     ) -> Result<(ChatCompletionResponse, CompletionTimings), ProxyError> {
         let prepared = self.prepare(target, request).await?;
-        let backend_request = prepared.backend_request(self, target, request);
         let backend_started = Instant::now();
         let completion = prepared
+            .backend()
             .backend
-            .backend
-            .complete(&self.http, &backend_request)
+            .complete(&self.http, &prepared.backend_request())
             .await?;
-        let backend_time = backend_started.elapsed();
         prepared
-            .respond(self, target, request, &completion, backend_time)
+            .respond(&completion, backend_started.elapsed())
             .await
     }
 
@@ -198,13 +199,13 @@ impl ProxyClient {
     /// render, count and check the context window.
     pub(super) async fn prepare(
         &self,
-        target: &ModelTarget,
+        target: &ResolvedTarget,
         request: &ChatCompletionRequest,
-    ) -> Result<Prepared, ProxyError> {
+    ) -> Result<PreparedCall, ProxyError> {
         let started = Instant::now();
-        check_request(target, request)?;
-        let (_, backend) = backend_registry().resolve(&target.endpoint_type)?;
-        let (wrapper_name, wrapper) = select_wrapper(target, request)?;
+        check_request(request)?;
+        let model = target.request_model(request.model.as_deref());
+        let wrapper = select_wrapper(target, request)?;
         let wrapper_ref = wrapper.get();
         let functions = request.function_schemas();
         let first_message =
@@ -212,100 +213,97 @@ impl ProxyClient {
 
         let grammar = self
             .grammars
-            .grammar_for(wrapper_ref, backend, &functions)?;
+            .grammar_for(wrapper_ref, target.backend(), &functions)?;
         let mut render = RenderRequest::new(&request.messages, &functions);
         render.first_message = first_message;
         render.function_documentation = grammar.as_ref().and_then(|g| g.documentation.as_deref());
         let prompt = wrapper_ref.render_prompt(&render)?;
 
-        let model = target.model.as_deref().or(request.model.as_deref());
-        let prompt_tokens = self.count_prompt(target, backend, model, &prompt).await?;
-        if let Some(prompt_tokens) = prompt_tokens.filter(|n| *n > target.context_window) {
+        let prompt_tokens =
+            count_prompt(&self.http, target, model.backend.as_deref(), &prompt).await?;
+        if let Some(prompt_tokens) = prompt_tokens.filter(|n| *n > target.context_window()) {
             return Err(ProxyError::ContextWindowExceeded {
                 prompt_tokens,
-                context_window: target.context_window,
+                context_window: target.context_window(),
             });
         }
-        Ok(Prepared {
+        let mut overrides = SamplingOverrides::from_chat_request(request);
+        overrides
+            .stop
+            .extend(wrapper_ref.stop_sequences().iter().cloned());
+        let heartbeat = request
+            .function_correction
+            .unwrap_or(self.function_correction)
+            && answers_user_message(&request.messages);
+        Ok(PreparedCall {
             started,
-            backend,
-            wrapper_name,
-            wrapper,
+            http: self.http.clone(),
+            settings: self.settings_shared(target.settings_preset()),
+            target: target.clone(),
             first_message,
             grammar,
             prompt,
             prompt_tokens,
-            header: ResponseHeader::new(request, target),
+            header: ResponseHeader::new(model.public),
+            backend_model: model.backend,
+            user: request.user.clone(),
+            overrides,
+            legacy: request.uses_legacy_functions(),
+            heartbeat,
+            wrapper,
         })
     }
+}
 
-    /// Counts the prompt with the server's tokenizer where asked and available, else
-    /// with cl100k_base. A prompt whose byte length alone shows that it fits is not
-    /// sent to the server's tokenizer (`None`): the backends with a tokenizer report
-    /// the prompt's tokens in their reply.
-    async fn count_prompt(
-        &self,
-        target: &ModelTarget,
-        backend: &RegisteredBackend,
-        model: Option<&str>,
-        prompt: &str,
-    ) -> Result<Option<u64>, ProxyError> {
-        let server_count = self.token_counting == TokenCounting::ServerWhereAvailable
-            && backend.registration.supports_tokenize;
-        if server_count && fits_without_counting(prompt, target.context_window) {
-            return Ok(None);
-        }
-        self.count_prompt_with(server_count, target, backend, model, prompt)
-            .await
-            .map(Some)
+/// Counts the prompt with the server's tokenizer where asked and available, else
+/// with cl100k_base. A prompt whose byte length alone shows that it fits is not
+/// sent to the server's tokenizer (`None`): the backends with a tokenizer report
+/// the prompt's tokens in their reply.
+async fn count_prompt(
+    http: &reqwest::Client,
+    target: &ResolvedTarget,
+    model: Option<&str>,
+    prompt: &str,
+) -> Result<Option<u64>, ProxyError> {
+    let server_count = target.token_counting() == TokenCounting::ServerWhereAvailable
+        && target.backend().registration.capabilities.tokenizer;
+    if server_count && fits_without_counting(prompt, target.context_window()) {
+        return Ok(None);
     }
+    count_tokens(http, target, model, prompt, server_count)
+        .await
+        .map(Some)
+}
 
-    /// The prompt's tokens after a backend call that did not report them, for
-    /// `usage`: the server's tokenizer, else cl100k_base (any error falls back).
-    async fn count_prompt_exactly(
-        &self,
-        target: &ModelTarget,
-        backend: &RegisteredBackend,
-        request: &ChatCompletionRequest,
-        prompt: &str,
-    ) -> u64 {
-        let model = target.model.as_deref().or(request.model.as_deref());
-        self.count_prompt_with(true, target, backend, model, prompt)
-            .await
-            .unwrap_or_else(|_| crate::tokens::count_tokens(prompt))
-    }
-
-    /// Counts with the server's tokenizer when `server_count` and it answers, else
-    /// with cl100k_base. Errors: the server cannot be reached.
-    async fn count_prompt_with(
-        &self,
-        server_count: bool,
-        target: &ModelTarget,
-        backend: &RegisteredBackend,
-        model: Option<&str>,
-        prompt: &str,
-    ) -> Result<u64, ProxyError> {
-        if server_count {
-            let request = TokenCountRequest {
-                endpoint: &target.endpoint,
-                auth: target.auth.as_ref(),
-                model,
-                text: prompt,
-            };
-            match backend.backend.count_tokens(&self.http, &request).await {
-                Ok(Some(count)) => return Ok(count),
-                Ok(None) => {}
-                Err(error @ (BackendError::Connection { .. } | BackendError::Timeout { .. }
-                | BackendError::InvalidEndpoint { .. } | BackendError::InvalidAuth { .. })) => {
-                    return Err(error.into())
-                }
-                Err(error) => tracing::warn!(
-                    "the server's tokenizer failed ({error}); counting the prompt with cl100k_base instead"
-                ),
+/// Counts with the server's tokenizer when `server_count` and it answers, else
+/// with cl100k_base. Errors: the server cannot be reached.
+async fn count_tokens(
+    http: &reqwest::Client,
+    target: &ResolvedTarget,
+    model: Option<&str>,
+    prompt: &str,
+    server_count: bool,
+) -> Result<u64, ProxyError> {
+    if server_count {
+        let request = TokenCountRequest {
+            endpoint: target.endpoint(),
+            auth: target.auth(),
+            model,
+            text: prompt,
+        };
+        match target.backend().backend.count_tokens(http, &request).await {
+            Ok(Some(count)) => return Ok(count),
+            Ok(None) => {}
+            Err(error @ (BackendError::Connection { .. } | BackendError::Timeout { .. }
+            | BackendError::InvalidEndpoint { .. } | BackendError::InvalidAuth { .. })) => {
+                return Err(error.into())
             }
+            Err(error) => tracing::warn!(
+                "the server's tokenizer failed ({error}); counting the prompt with cl100k_base instead"
+            ),
         }
-        Ok(crate::tokens::count_tokens(prompt))
     }
+    Ok(crate::tokens::count_tokens(prompt))
 }
 
 /// An upper bound on the prompt's tokens in any byte-level or byte-fallback tokenizer
@@ -322,36 +320,26 @@ fn fits_without_counting(prompt: &str, context_window: u64) -> bool {
     token_bound(prompt) <= context_window
 }
 
-/// The request's `wrapper` wins, then the target's choice; MemGPT's summarizer prompt
-/// always gets the summary wrapper.
+/// MemGPT's summarizer prompt gets the summary wrapper (where it is linked in); else
+/// the request's `wrapper` wins, then the target's.
 fn select_wrapper(
-    target: &ModelTarget,
+    target: &ResolvedTarget,
     request: &ChatCompletionRequest,
-) -> Result<(String, SelectedWrapper), ProxyError> {
-    let messages = &request.messages;
-    let registered = |requested: Option<&str>| -> Result<(String, SelectedWrapper), ProxyError> {
-        let chosen = choose_wrapper(messages, requested)?;
-        Ok((
-            chosen.name.to_owned(),
-            SelectedWrapper::Registered(chosen.wrapper),
-        ))
-    };
-    if let Some(name) = request.wrapper.as_deref() {
-        return registered(Some(name));
-    }
-    match &target.wrapper {
-        WrapperSelection::Default => registered(None),
-        WrapperSelection::Named(name) => registered(Some(name)),
-        WrapperSelection::Custom { name, wrapper } => {
-            if is_summarizer_request(messages) {
-                if let Ok(summary) = registered(Some(name)) {
-                    if summary.0 == crate::SUMMARY_WRAPPER {
-                        return Ok(summary);
-                    }
-                }
-            }
-            Ok((name.clone(), SelectedWrapper::Custom(Arc::clone(wrapper))))
+) -> Result<TargetWrapper, ProxyError> {
+    if is_summarizer_request(&request.messages) {
+        match target.summary_wrapper() {
+            Some(summary) => return Ok(TargetWrapper::Registered(SUMMARY_WRAPPER, summary)),
+            None => tracing::warn!(
+                "summarizer request, but the `{SUMMARY_WRAPPER}` wrapper is not compiled in; using the requested wrapper"
+            ),
         }
+    }
+    match request.wrapper.as_deref() {
+        Some(name) => {
+            let (name, entry) = wrapper_registry().resolve(name)?;
+            Ok(TargetWrapper::Registered(name, entry.wrapper.as_ref()))
+        }
+        None => Ok(target.wrapper().clone()),
     }
 }
 

@@ -2,12 +2,9 @@
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use super::target::ModelTarget;
 use crate::backend::{BackendCompletion, BackendFinishReason};
 use crate::chat::AssistantMessage;
-use crate::completion::{
-    ChatCompletionRequest, ChatCompletionResponse, Choice, FinishReason, Usage,
-};
+use crate::completion::{ChatCompletionResponse, Choice, FinishReason, Usage};
 
 /// What every response (and every streamed chunk) of one completion shares, fixed
 /// when the request arrives.
@@ -17,24 +14,20 @@ pub struct ResponseHeader {
     pub id: String,
     /// Unix time, in seconds.
     pub created: u64,
-    /// The model name: the request's, else the target's model, else the endpoint type.
+    /// The model name (see [`ModelTarget::public_name`](super::ModelTarget::public_name)).
     pub model: String,
 }
 
 impl ResponseHeader {
-    /// A fresh id and the current time for `request` on `target`.
-    pub fn new(request: &ChatCompletionRequest, target: &ModelTarget) -> Self {
+    /// A fresh id and the current time, for a response naming `model`.
+    pub fn new(model: String) -> Self {
         ResponseHeader {
             id: format!("chatcmpl-{}", uuid::Uuid::new_v4().simple()),
             created: SystemTime::now()
                 .duration_since(UNIX_EPOCH)
                 .map(|elapsed| elapsed.as_secs())
                 .unwrap_or_default(),
-            model: request
-                .model
-                .clone()
-                .or_else(|| target.model.clone())
-                .unwrap_or_else(|| target.endpoint_type.clone()),
+            model,
         }
     }
 }
@@ -90,7 +83,6 @@ pub(super) fn finish_reason(
 mod tests {
     use super::*;
     use crate::chat::ParsedFunctionCall;
-    use crate::orchestrator::test_support::{request, target};
     use serde_json::json;
 
     #[test]
@@ -127,7 +119,6 @@ mod tests {
 
     #[test]
     fn usage_prefers_the_backend_counts_and_falls_back_to_counting() {
-        let req = request(json!({"messages": [{"role": "system", "content": "hi"}], "model": "m"}));
         let message = AssistantMessage {
             content: Some("x".into()),
             function_call: None,
@@ -138,7 +129,7 @@ mod tests {
             prompt_tokens: Some(40),
             finish_reason: BackendFinishReason::Stop,
         };
-        let header = ResponseHeader::new(&req, &target());
+        let header = ResponseHeader::new("m".to_owned());
         let response = build_response(&header, false, &message, &reported, 30);
         assert_eq!(
             response.usage,

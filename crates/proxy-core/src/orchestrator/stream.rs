@@ -22,7 +22,6 @@
 
 use std::collections::VecDeque;
 use std::pin::Pin;
-use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::Instant;
 
@@ -30,9 +29,9 @@ use futures::stream::{BoxStream, Stream, StreamExt};
 
 use super::client::ProxyClient;
 use super::error::ProxyError;
-use super::pipeline::{CompletionTimings, Prepared};
+use super::pipeline::{CompletionTimings, PreparedCall};
 use super::response::ResponseHeader;
-use super::target::ModelTarget;
+use super::target::ResolvedTarget;
 use crate::backend::{BackendError, BackendStream, BackendStreamEvent};
 use crate::completion::{ChatCompletionRequest, ChatCompletionResponse};
 
@@ -100,32 +99,22 @@ impl ProxyClient {
     /// refused or unreachable backend) is an `Err` here, before any event.
     pub async fn stream_chat_completion(
         &self,
-        target: &ModelTarget,
+        target: &ResolvedTarget,
         request: &ChatCompletionRequest,
     ) -> Result<ChatCompletionStream, ProxyError> {
         let prepared = self.prepare(target, request).await?;
         let header = prepared.header.clone();
         let backend_started = Instant::now();
-        let backend_request = prepared.backend_request(self, target, request);
-        let streamed = prepared
-            .backend
-            .backend
-            .complete_streaming(&self.http, &backend_request)
+        let backend = &prepared.backend().backend;
+        let streamed = backend
+            .complete_streaming(prepared.http(), &prepared.backend_request())
             .await?;
         let Some(backend_stream) = streamed else {
-            let completion = prepared
-                .backend
-                .backend
-                .complete(&self.http, &backend_request)
+            let completion = backend
+                .complete(prepared.http(), &prepared.backend_request())
                 .await?;
             let (response, timings) = prepared
-                .respond(
-                    self,
-                    target,
-                    request,
-                    &completion,
-                    backend_started.elapsed(),
-                )
+                .respond(&completion, backend_started.elapsed())
                 .await?;
             let content = response
                 .choices
@@ -145,9 +134,6 @@ impl ProxyClient {
             });
         };
         let state = LiveStream {
-            client: self.clone(),
-            target: target.clone(),
-            request: Arc::new(request.clone()),
             prepared,
             backend_stream,
             backend_started,
@@ -166,10 +152,7 @@ impl ProxyClient {
 
 /// The state of a stream fed by the backend.
 struct LiveStream {
-    client: ProxyClient,
-    target: ModelTarget,
-    request: Arc<ChatCompletionRequest>,
-    prepared: Prepared,
+    prepared: PreparedCall,
     backend_stream: BackendStream,
     backend_started: Instant,
     /// The model's text so far.
@@ -202,17 +185,7 @@ impl LiveStream {
                 Some(Ok(BackendStreamEvent::Finished(completion))) => {
                     self.done = true;
                     let backend_time = self.backend_started.elapsed();
-                    match self
-                        .prepared
-                        .respond(
-                            &self.client,
-                            &self.target,
-                            &self.request,
-                            &completion,
-                            backend_time,
-                        )
-                        .await
-                    {
+                    match self.prepared.respond(&completion, backend_time).await {
                         Ok((response, timings)) => self.finish(response, timings),
                         Err(error) => self.pending.push_back(Err(error)),
                     }
@@ -227,8 +200,8 @@ impl LiveStream {
                         detail: "the backend's stream ended without a finished completion"
                             .to_owned(),
                         body: std::mem::take(&mut self.raw),
-                        uri: self.target.endpoint.clone(),
-                        server: self.prepared.backend.registration.name,
+                        uri: self.prepared.endpoint().to_owned(),
+                        server: self.prepared.backend().registration.name,
                     };
                     self.pending.push_back(Err(error.into()));
                 }

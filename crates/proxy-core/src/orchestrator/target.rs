@@ -1,24 +1,34 @@
-//! [`ModelTarget`]: where one model is served and how its prompts are formatted.
+//! [`ModelTarget`]: where one model is served and how its prompts are formatted, as a
+//! user describes it; [`ResolvedTarget`]: the same, resolved once against the
+//! registries, ready for any number of requests.
 
 use std::fmt;
+use std::path::PathBuf;
 use std::sync::Arc;
 
-use crate::backend::BackendAuth;
+use super::error::ProxyError;
+use super::token_counting::TokenCounting;
+use crate::backend::{backend_registry, endpoint_uri, BackendAuth, RegisteredBackend};
+use crate::registry::{find_wrapper, load_wrapper_file, wrapper_registry};
 use crate::settings::SettingsPreset;
 use crate::wrapper::PromptWrapper;
+use crate::wrapper_choice::{choose_wrapper, SUMMARY_WRAPPER};
 
 /// Which wrapper formats the prompts of a [`ModelTarget`].
 #[derive(Clone, Default)]
 pub enum WrapperSelection {
-    /// The request's `wrapper` field if it names one, else
-    /// [`DEFAULT_WRAPPER`](crate::DEFAULT_WRAPPER) (with a warning logged once).
+    /// [`DEFAULT_WRAPPER`](crate::DEFAULT_WRAPPER), with a warning logged once (the
+    /// request's `wrapper` field still wins).
     #[default]
     Default,
     /// A registered wrapper by name (the request's `wrapper` field still wins).
     Named(String),
-    /// A wrapper object the caller built, e.g. loaded from a user's wrapper file.
+    /// A user's wrapper definition file, built with the linked-in loader
+    /// ([`load_wrapper_file`]).
+    File(PathBuf),
+    /// A wrapper object the caller built.
     Custom {
-        /// A name for logs and errors (the file it came from, say).
+        /// A name for logs and errors.
         name: String,
         /// The wrapper.
         wrapper: Arc<dyn PromptWrapper>,
@@ -30,24 +40,30 @@ impl fmt::Debug for WrapperSelection {
         match self {
             WrapperSelection::Default => f.write_str("Default"),
             WrapperSelection::Named(name) => f.debug_tuple("Named").field(name).finish(),
+            WrapperSelection::File(path) => f.debug_tuple("File").field(path).finish(),
             WrapperSelection::Custom { name, .. } => f.debug_tuple("Custom").field(name).finish(),
         }
     }
 }
 
-/// One model behind one inference server: everything
-/// [`get_chat_completion`](super::get_chat_completion) needs besides the request.
+/// One model behind one inference server, as a user describes it (a server config
+/// entry, the CLI's flags, code). [`resolve`](Self::resolve) checks it against the
+/// registries once; requests then run on the [`ResolvedTarget`].
 #[derive(Debug, Clone)]
 pub struct ModelTarget {
     /// The endpoint type (`llamacpp`, `ollama`, …; see
     /// [`available_backends`](crate::backend::available_backends)).
     pub endpoint_type: String,
-    /// The server's base URL (`http://localhost:8080`).
-    pub endpoint: String,
+    /// The server's base URL (`http://localhost:8080`); `None`: the endpoint type's
+    /// usual address.
+    pub endpoint: Option<String>,
     /// The model's context window, in tokens; a longer prompt is refused before sending.
     pub context_window: u64,
-    /// The backend's model name (required by ollama, vLLM and Groq). The request's
-    /// `model` is used when this is `None`.
+    /// The name responses carry (a server's public model name). `None`: the
+    /// request's `model`, else the backend's model name, else the endpoint type.
+    pub public_name: Option<String>,
+    /// The backend's model name (required by ollama, vLLM and Groq). `None`: the
+    /// public name, else the request's `model`.
     pub model: Option<String>,
     /// Credentials for the backend. Never logged.
     pub auth: Option<BackendAuth>,
@@ -55,31 +71,330 @@ pub struct ModelTarget {
     pub wrapper: WrapperSelection,
     /// The completion settings preset (the user's settings file goes on top).
     pub settings_preset: SettingsPreset,
+    /// How prompts are counted.
+    pub token_counting: TokenCounting,
 }
 
 impl ModelTarget {
-    /// A target with no model name, no auth, the default wrapper and the `simple`
-    /// settings preset.
+    /// A target at `endpoint` with no model name, no auth, the default wrapper, the
+    /// `simple` settings preset and the default token counting.
     pub fn new(
         endpoint_type: impl Into<String>,
         endpoint: impl Into<String>,
         context_window: u64,
     ) -> Self {
+        let mut target = ModelTarget::at_default_endpoint(endpoint_type, context_window);
+        target.endpoint = Some(endpoint.into());
+        target
+    }
+
+    /// [`new`](Self::new) at the endpoint type's usual address.
+    pub fn at_default_endpoint(endpoint_type: impl Into<String>, context_window: u64) -> Self {
         ModelTarget {
             endpoint_type: endpoint_type.into(),
-            endpoint: endpoint.into(),
+            endpoint: None,
             context_window,
+            public_name: None,
             model: None,
             auth: None,
             wrapper: WrapperSelection::Default,
             settings_preset: SettingsPreset::Simple,
+            token_counting: TokenCounting::default(),
         }
+    }
+
+    /// Checks the target and resolves it: the registered backend, the endpoint, the
+    /// wrapper (a registered one, a loaded file, or the default), the summary wrapper
+    /// for MemGPT's summarizer, the model names.
+    ///
+    /// Errors ([`ProxyError::InvalidRequest`] / [`ProxyError::UnknownPlugin`] /
+    /// [`ProxyError::Wrapper`]): no or an unknown endpoint type, an endpoint that is
+    /// not an `http(s)://` URL, a zero context window, an unknown wrapper, a wrapper
+    /// file that cannot be loaded.
+    pub fn resolve(&self) -> Result<ResolvedTarget, ProxyError> {
+        if self.endpoint_type.trim().is_empty() {
+            return Err(ProxyError::invalid(
+                "no endpoint type given; set it to the kind of server (e.g. `llamacpp`, `ollama`)",
+            ));
+        }
+        let (_, backend) = backend_registry().resolve(&self.endpoint_type)?;
+        let endpoint = match &self.endpoint {
+            Some(endpoint) if endpoint.trim().is_empty() => {
+                return Err(ProxyError::invalid(
+                    "the endpoint is empty; set it to the server's base URL (e.g. `http://localhost:8080`) or leave it out for the usual address",
+                ))
+            }
+            Some(endpoint) => endpoint.clone(),
+            None => backend.registration.default_endpoint.to_owned(),
+        };
+        endpoint_uri(&endpoint, "")?;
+        if self.context_window == 0 {
+            return Err(ProxyError::invalid(
+                "no context window given; set it to the model's context length in tokens (e.g. 8192)",
+            ));
+        }
+        let wrapper = match &self.wrapper {
+            WrapperSelection::Default => {
+                let chosen = choose_wrapper(&[], None)?;
+                TargetWrapper::Registered(chosen.name, chosen.wrapper)
+            }
+            WrapperSelection::Named(name) => {
+                let (name, entry) = wrapper_registry().resolve(name)?;
+                TargetWrapper::Registered(name, entry.wrapper.as_ref())
+            }
+            WrapperSelection::File(path) => TargetWrapper::Custom(
+                Arc::from(path.display().to_string()),
+                Arc::from(load_wrapper_file(path)?),
+            ),
+            WrapperSelection::Custom { name, wrapper } => {
+                TargetWrapper::Custom(Arc::from(name.as_str()), Arc::clone(wrapper))
+            }
+        };
+        if self.token_counting == TokenCounting::Cl100k
+            || !backend.registration.capabilities.tokenizer
+        {
+            // Requests to this target count with cl100k_base: build it at start-up.
+            crate::tokens::load_encoding();
+        }
+        Ok(ResolvedTarget(Arc::new(Resolved {
+            backend,
+            endpoint,
+            auth: self.auth.clone(),
+            context_window: self.context_window,
+            wrapper,
+            summary: find_wrapper(SUMMARY_WRAPPER).ok(),
+            public_name: self.public_name.clone(),
+            backend_model: self.model.clone().or_else(|| self.public_name.clone()),
+            settings_preset: self.settings_preset,
+            token_counting: self.token_counting,
+        })))
+    }
+}
+
+/// The wrapper a request is served with: a registered one or one the user built.
+#[derive(Clone)]
+pub(super) enum TargetWrapper {
+    /// A registered wrapper, under its registered name.
+    Registered(&'static str, &'static dyn PromptWrapper),
+    /// A wrapper from a file or built by the caller, under its label.
+    Custom(Arc<str>, Arc<dyn PromptWrapper>),
+}
+
+impl TargetWrapper {
+    /// The wrapper.
+    pub(super) fn get(&self) -> &dyn PromptWrapper {
+        match self {
+            TargetWrapper::Registered(_, wrapper) => *wrapper,
+            TargetWrapper::Custom(_, wrapper) => wrapper.as_ref(),
+        }
+    }
+
+    /// Its registered name or label.
+    pub(super) fn name(&self) -> &str {
+        match self {
+            TargetWrapper::Registered(name, _) => name,
+            TargetWrapper::Custom(name, _) => name,
+        }
+    }
+}
+
+/// A [`ModelTarget`] resolved once ([`ModelTarget::resolve`]): the registered
+/// backend, the checked endpoint, the wrapper, the model names and the token
+/// counting, ready for every request. Cheap to clone.
+#[derive(Clone)]
+pub struct ResolvedTarget(Arc<Resolved>);
+
+struct Resolved {
+    backend: &'static RegisteredBackend,
+    endpoint: String,
+    auth: Option<BackendAuth>,
+    context_window: u64,
+    wrapper: TargetWrapper,
+    summary: Option<&'static dyn PromptWrapper>,
+    public_name: Option<String>,
+    backend_model: Option<String>,
+    settings_preset: SettingsPreset,
+    token_counting: TokenCounting,
+}
+
+impl fmt::Debug for ResolvedTarget {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ResolvedTarget")
+            .field("endpoint_type", &self.endpoint_type())
+            .field("endpoint", &self.0.endpoint)
+            .field("auth", &self.0.auth)
+            .field("context_window", &self.0.context_window)
+            .field("wrapper", &self.wrapper_name())
+            .field("public_name", &self.0.public_name)
+            .field("backend_model", &self.0.backend_model)
+            .field("settings_preset", &self.0.settings_preset)
+            .field("token_counting", &self.0.token_counting)
+            .finish()
+    }
+}
+
+/// The model names of one request: what the response says, what the backend is sent.
+pub(super) struct RequestModel {
+    /// The response's `model`.
+    pub(super) public: String,
+    /// The backend's model name, if any.
+    pub(super) backend: Option<String>,
+}
+
+impl ResolvedTarget {
+    /// The registered endpoint type (`llamacpp`, …).
+    pub fn endpoint_type(&self) -> &'static str {
+        self.0.backend.registration.name
+    }
+
+    /// The server's base URL.
+    pub fn endpoint(&self) -> &str {
+        &self.0.endpoint
+    }
+
+    /// The model's context window, in tokens.
+    pub fn context_window(&self) -> u64 {
+        self.0.context_window
+    }
+
+    /// The configured wrapper's registered name or label (a file's path).
+    pub fn wrapper_name(&self) -> &str {
+        self.0.wrapper.name()
+    }
+
+    /// The backend's model name, when fixed by the target.
+    pub fn backend_model(&self) -> Option<&str> {
+        self.0.backend_model.as_deref()
+    }
+
+    /// How prompts are counted.
+    pub fn token_counting(&self) -> TokenCounting {
+        self.0.token_counting
+    }
+
+    pub(super) fn backend(&self) -> &'static RegisteredBackend {
+        self.0.backend
+    }
+
+    pub(super) fn auth(&self) -> Option<&BackendAuth> {
+        self.0.auth.as_ref()
+    }
+
+    pub(super) fn settings_preset(&self) -> SettingsPreset {
+        self.0.settings_preset
+    }
+
+    pub(super) fn wrapper(&self) -> &TargetWrapper {
+        &self.0.wrapper
+    }
+
+    pub(super) fn summary_wrapper(&self) -> Option<&'static dyn PromptWrapper> {
+        self.0.summary
+    }
+
+    /// The one place the model names are worked out: the response carries the public
+    /// name, else the request's `model`, else the backend's model name, else the
+    /// endpoint type; the backend gets the target's model name, else the request's.
+    pub(super) fn request_model(&self, requested: Option<&str>) -> RequestModel {
+        let backend = self
+            .0
+            .backend_model
+            .as_deref()
+            .or(requested)
+            .map(str::to_owned);
+        let public = self
+            .0
+            .public_name
+            .as_deref()
+            .or(requested)
+            .or(backend.as_deref())
+            .unwrap_or(self.endpoint_type())
+            .to_owned();
+        RequestModel { public, backend }
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::orchestrator::test_support::{target, TEST_ENDPOINT_TYPE};
+    use crate::ErrorKind;
+
+    fn refusal(target: &ModelTarget) -> String {
+        match target.resolve() {
+            Ok(resolved) => panic!("resolved: {resolved:?}"),
+            Err(error) => {
+                assert!(
+                    matches!(
+                        error.kind(),
+                        ErrorKind::InvalidRequest | ErrorKind::InvalidEndpoint
+                    ),
+                    "{error}"
+                );
+                error.to_string()
+            }
+        }
+    }
+
+    #[test]
+    fn resolving_fills_the_default_endpoint_and_the_model_names() {
+        let resolved = target().resolve().unwrap();
+        assert_eq!(resolved.endpoint_type(), TEST_ENDPOINT_TYPE);
+        assert_eq!(resolved.endpoint(), "http://localhost:9");
+        assert_eq!(resolved.wrapper_name(), "blank");
+        let names = resolved.request_model(Some("asked"));
+        assert_eq!(
+            (names.public.as_str(), names.backend.as_deref()),
+            ("asked", Some("asked"))
+        );
+        let names = resolved.request_model(None);
+        assert_eq!(
+            (names.public.as_str(), names.backend),
+            (TEST_ENDPOINT_TYPE, None)
+        );
+
+        let mut served = target();
+        served.public_name = Some("public".into());
+        let resolved = served.resolve().unwrap();
+        let names = resolved.request_model(Some("asked"));
+        assert_eq!(
+            (names.public.as_str(), names.backend.as_deref()),
+            ("public", Some("public")),
+            "a served model's backend name defaults to its public name"
+        );
+        served.model = Some("backend-name".into());
+        let names = served.resolve().unwrap().request_model(Some("asked"));
+        assert_eq!(
+            (names.public.as_str(), names.backend.as_deref()),
+            ("public", Some("backend-name"))
+        );
+    }
+
+    #[test]
+    fn a_target_missing_what_it_needs_is_refused_once_with_the_field_named() {
+        let mut no_window = target();
+        no_window.context_window = 0;
+        assert!(refusal(&no_window).contains("context window"));
+        let mut blank_endpoint = target();
+        blank_endpoint.endpoint = Some(" ".into());
+        assert!(refusal(&blank_endpoint).contains("endpoint"));
+        let mut bad_endpoint = target();
+        bad_endpoint.endpoint = Some("localhost:8080".into());
+        assert!(refusal(&bad_endpoint).contains("http://"));
+        let mut no_type = target();
+        no_type.endpoint_type.clear();
+        assert!(refusal(&no_type).contains("endpoint type"));
+        let mut unknown_type = target();
+        unknown_type.endpoint_type = "no-such-server".into();
+        let message = refusal(&unknown_type);
+        assert!(
+            message.contains("no-such-server") && message.contains(TEST_ENDPOINT_TYPE),
+            "{message}"
+        );
+        let mut unknown_wrapper = target();
+        unknown_wrapper.wrapper = WrapperSelection::Named("no-such-wrapper".into());
+        assert!(refusal(&unknown_wrapper).contains("no-such-wrapper"));
+    }
 
     #[test]
     fn debug_output_never_shows_the_key() {

@@ -1,34 +1,14 @@
-//! Checking a request and its target before any work is done: typed errors that say
+//! Checking a request before any work is done: typed errors that say
 //! what to send instead, never an assert.
 
 use serde_json::Value;
 
 use super::error::ProxyError;
-use super::target::ModelTarget;
 use crate::completion::ChatCompletionRequest;
 
 /// Refuses requests the pipeline cannot serve, with a message saying what to send.
-pub(super) fn check_request(
-    target: &ModelTarget,
-    request: &ChatCompletionRequest,
-) -> Result<(), ProxyError> {
-    if target.endpoint_type.trim().is_empty() {
-        return Err(ProxyError::invalid(
-            "no endpoint type given; set it to the kind of server (e.g. `llamacpp`, `ollama`)",
-        ));
-    }
-    if target.endpoint.trim().is_empty() {
-        return Err(ProxyError::invalid(
-            "no endpoint given; set it to the server's base URL (e.g. `http://localhost:8080`)",
-        ));
-    }
-    // The endpoint's scheme is checked before anything else happens.
-    crate::backend::endpoint_uri(&target.endpoint, "")?;
-    if target.context_window == 0 {
-        return Err(ProxyError::invalid(
-            "no context window given; set it to the model's context length in tokens (e.g. 8192)",
-        ));
-    }
+/// (The target was checked once, when it was resolved.)
+pub(super) fn check_request(request: &ChatCompletionRequest) -> Result<(), ProxyError> {
     if request.messages.is_empty() {
         return Err(ProxyError::invalid(
             "`messages` is empty; send at least a system message",
@@ -65,7 +45,7 @@ pub(super) fn check_request(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::orchestrator::test_support::{request, target};
+    use crate::orchestrator::test_support::request;
     use serde_json::json;
 
     #[test]
@@ -74,7 +54,7 @@ mod tests {
         for ok in [json!(null), json!("auto")] {
             let req =
                 request(json!({"messages": messages, "function_call": ok, "tool_choice": ok}));
-            assert!(check_request(&target(), &req).is_ok());
+            assert!(check_request(&req).is_ok());
         }
         for bad in [
             json!("none"),
@@ -82,11 +62,11 @@ mod tests {
             json!({"name": "send_message"}),
         ] {
             let req = request(json!({"messages": messages, "function_call": bad}));
-            let error = check_request(&target(), &req).unwrap_err();
+            let error = check_request(&req).unwrap_err();
             assert_eq!(error.kind(), crate::ErrorKind::InvalidRequest);
             assert!(error.to_string().contains("function_call"), "{error}");
             let req = request(json!({"messages": messages, "tool_choice": bad}));
-            assert!(check_request(&target(), &req)
+            assert!(check_request(&req)
                 .unwrap_err()
                 .to_string()
                 .contains("tool_choice"));
@@ -94,34 +74,15 @@ mod tests {
     }
 
     #[test]
-    fn missing_target_fields_and_empty_messages_are_refused() {
-        let req = request(json!({"messages": [{"role": "system", "content": "hi"}]}));
-        let mut no_window = target();
-        no_window.context_window = 0;
-        assert!(check_request(&no_window, &req)
-            .unwrap_err()
-            .to_string()
-            .contains("context window"));
-        let mut no_endpoint = target();
-        no_endpoint.endpoint.clear();
-        assert!(check_request(&no_endpoint, &req)
-            .unwrap_err()
-            .to_string()
-            .contains("endpoint"));
-        let mut no_type = target();
-        no_type.endpoint_type.clear();
-        assert!(check_request(&no_type, &req)
-            .unwrap_err()
-            .to_string()
-            .contains("endpoint type"));
+    fn empty_messages_and_other_tool_types_are_refused() {
         let empty = request(json!({"messages": []}));
-        assert!(check_request(&target(), &empty)
+        assert!(check_request(&empty)
             .unwrap_err()
             .to_string()
             .contains("messages"));
         let tool = request(json!({"messages": [{"role": "system", "content": "hi"}],
             "tools": [{"type": "retrieval", "function": {"name": "x"}}]}));
-        assert!(check_request(&target(), &tool)
+        assert!(check_request(&tool)
             .unwrap_err()
             .to_string()
             .contains("retrieval"));

@@ -33,7 +33,7 @@ impl Proxy {
     /// Starts a proxy serving `config` on an ephemeral port.
     pub async fn start(config: ServerConfig) -> Proxy {
         install_log_capture();
-        let state = ServerState::from_config(&config, &proxy_server::no_wrapper_files).unwrap();
+        let state = ServerState::from_config(&config).unwrap();
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let url = format!("http://{}", listener.local_addr().unwrap());
         let (sender, receiver) = oneshot::channel::<()>();

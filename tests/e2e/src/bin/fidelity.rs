@@ -101,6 +101,7 @@ fn run() -> Result<(), String> {
     for wrapper in wrappers.iter().map(String::as_str) {
         let mut target = ModelTarget::new("llamacpp", url.clone(), context_size());
         target.wrapper = WrapperSelection::Named(wrapper.to_owned());
+        let target = target.resolve().map_err(|error| error.to_string())?;
         let mut tally = Tally::default();
         for conversation in &conversations {
             let mut request = conversation.request.clone();

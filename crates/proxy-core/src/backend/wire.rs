@@ -1,0 +1,248 @@
+//! Backends as pure wire formats ([`WireFormat`]): a backend states once what its
+//! server is and can do ([`WireSpec`]), builds the request body and reads a reply or
+//! a stream chunk, all without I/O. The one shared driver (the blanket
+//! [`CompletionBackend`] impl below) does the HTTP, the streaming, the server-side
+//! token counting and the error mapping, reading every choice from the spec.
+
+use serde::de::DeserializeOwned;
+use serde_json::Value;
+
+use super::completion::BackendCompletion;
+use super::error::BackendError;
+use super::http::{post_json, send_json, BackendCall, JsonReply};
+use super::request::{BackendRequest, TokenCountRequest};
+use super::streaming::{
+    ndjson_completion_stream, sse_completion_stream, BackendStream, ChunkDecoder,
+};
+use super::CompletionBackend;
+
+/// What a backend can do, as the registry and the orchestrator see it (for a
+/// [`WireFormat`], derived from its [`WireSpec`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BackendCapabilities {
+    /// It accepts a GBNF grammar (elsewhere a grammar wrapper's grammar is not built).
+    pub grammar: bool,
+    /// It needs a model name (the target's, else the request's).
+    pub model_required: bool,
+    /// [`CompletionBackend::count_tokens`] asks the server's own tokenizer.
+    pub tokenizer: bool,
+    /// [`CompletionBackend::complete_streaming`] streams (elsewhere the plain call
+    /// runs and its result is sent as one piece).
+    pub streaming: bool,
+}
+
+/// How a streamed reply is framed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StreamFraming {
+    /// Server-sent events (`data: {json}` lines; `data: [DONE]` may end them).
+    ServerSentEvents,
+    /// One JSON object per line (ollama).
+    JsonLines,
+}
+
+/// Where and how a backend streams.
+#[derive(Debug, Clone, Copy)]
+pub struct StreamRoute {
+    /// The path the streamed request goes to (often the completion path).
+    pub path: &'static str,
+    /// How the reply is framed.
+    pub framing: StreamFraming,
+    /// Reads one chunk.
+    pub decode: ChunkDecoder,
+}
+
+/// Where and how a backend's server counts tokens.
+#[derive(Debug, Clone, Copy)]
+pub struct TokenizerRoute {
+    /// The tokenizer's path (`/tokenize`, …).
+    pub path: &'static str,
+    /// The request body for a text (and model, where the server wants one).
+    pub body: fn(&TokenCountRequest<'_>) -> Value,
+    /// The count in the reply; `Err` says which field is missing.
+    pub count: fn(&Value) -> Result<u64, &'static str>,
+}
+
+/// Everything about a backend's server that is fixed: stated once, where the backend
+/// is defined; its registration and the driver read it from here.
+#[derive(Debug, Clone, Copy)]
+pub struct WireSpec {
+    /// The endpoint type users give (`"llamacpp"`).
+    pub name: &'static str,
+    /// Which server should be running there, for error messages ("llama.cpp server").
+    pub server: &'static str,
+    /// One line saying which API this speaks.
+    pub description: &'static str,
+    /// Where that server listens by default.
+    pub default_endpoint: &'static str,
+    /// The completion path.
+    pub completion_path: &'static str,
+    /// Whether the body carries a GBNF grammar.
+    pub grammar: bool,
+    /// Whether a model name is required.
+    pub model_required: bool,
+    /// How it streams; `None`: it does not.
+    pub stream: Option<StreamRoute>,
+    /// Its server's tokenizer; `None`: it has none.
+    pub tokenizer: Option<TokenizerRoute>,
+}
+
+impl WireSpec {
+    /// The capabilities this spec states.
+    pub const fn capabilities(&self) -> BackendCapabilities {
+        BackendCapabilities {
+            grammar: self.grammar,
+            model_required: self.model_required,
+            tokenizer: self.tokenizer.is_some(),
+            streaming: self.stream.is_some(),
+        }
+    }
+}
+
+/// One inference server's wire format, with no I/O: what it is ([`SPEC`](Self::SPEC)),
+/// the body it takes, and how its replies read. Every `WireFormat` is a
+/// [`CompletionBackend`] through the shared driver; register one with
+/// [`register_wire_format!`](crate::register_wire_format).
+pub trait WireFormat: Default + Send + Sync + 'static {
+    /// The server and what it can do.
+    const SPEC: WireSpec;
+
+    /// The shape of a completion reply.
+    type Reply: DeserializeOwned + Send;
+
+    /// The request body; `stream`: the body for [`SPEC.stream`](WireSpec::stream).
+    /// The model name is present when the spec requires one (the driver checks it).
+    fn body(request: &BackendRequest<'_>, stream: bool) -> Value;
+
+    /// Reads the completion from a reply to `sent`.
+    fn decode_reply(
+        reply: JsonReply<Self::Reply>,
+        sent: &Value,
+    ) -> Result<BackendCompletion, BackendError>;
+}
+
+/// The driver's first step: a backend that needs a model name gets one.
+fn check_model(spec: &WireSpec, request: &BackendRequest<'_>) -> Result<(), BackendError> {
+    if spec.model_required {
+        request.require_model(spec.name)?;
+    }
+    Ok(())
+}
+
+#[async_trait::async_trait]
+impl<W: WireFormat> CompletionBackend for W {
+    async fn complete(
+        &self,
+        http: &reqwest::Client,
+        request: &BackendRequest<'_>,
+    ) -> Result<BackendCompletion, BackendError> {
+        check_model(&W::SPEC, request)?;
+        let body = W::body(request, false);
+        let call = BackendCall::for_request(request, W::SPEC.completion_path, W::SPEC.server);
+        let reply = post_json::<W::Reply>(http, &call, &body).await?;
+        W::decode_reply(reply, &body)
+    }
+
+    async fn complete_streaming(
+        &self,
+        http: &reqwest::Client,
+        request: &BackendRequest<'_>,
+    ) -> Result<Option<BackendStream>, BackendError> {
+        let Some(route) = W::SPEC.stream else {
+            return Ok(None);
+        };
+        check_model(&W::SPEC, request)?;
+        let call = BackendCall::for_request(request, route.path, W::SPEC.server);
+        let (response, uri) = send_json(http, &call, &W::body(request, true)).await?;
+        Ok(Some(match route.framing {
+            StreamFraming::ServerSentEvents => {
+                sse_completion_stream(response, &call, uri, route.decode)
+            }
+            StreamFraming::JsonLines => {
+                ndjson_completion_stream(response, &call, uri, route.decode)
+            }
+        }))
+    }
+
+    async fn count_tokens(
+        &self,
+        http: &reqwest::Client,
+        request: &TokenCountRequest<'_>,
+    ) -> Result<Option<u64>, BackendError> {
+        let Some(tokenizer) = W::SPEC.tokenizer else {
+            return Ok(None);
+        };
+        let call = BackendCall {
+            endpoint: request.endpoint,
+            path: tokenizer.path,
+            auth: request.auth,
+            server: W::SPEC.server,
+        };
+        let reply = post_json::<Value>(http, &call, &(tokenizer.body)(request)).await?;
+        match (tokenizer.count)(&reply.value) {
+            Ok(count) => Ok(Some(count)),
+            Err(missing) => Err(reply.invalid(format!("the tokenizer's reply has no {missing}"))),
+        }
+    }
+}
+
+/// Registers a [`WireFormat`] as a backend: its name, description, default endpoint
+/// and capabilities all come from its [`WireSpec`].
+///
+/// ```
+/// use proxy_core::backend::{
+///     BackendCompletion, BackendError, BackendFinishReason, BackendRequest, JsonReply,
+///     WireFormat, WireSpec,
+/// };
+/// use serde_json::{json, Value};
+///
+/// #[derive(Default)]
+/// struct EchoServer;
+///
+/// impl WireFormat for EchoServer {
+///     const SPEC: WireSpec = WireSpec {
+///         name: "echo-server",
+///         server: "echo server",
+///         description: "an example: POST /echo {prompt} → {text}",
+///         default_endpoint: "http://localhost:9000",
+///         completion_path: "/echo",
+///         grammar: false,
+///         model_required: false,
+///         stream: None,
+///         tokenizer: None,
+///     };
+///     type Reply = Value;
+///
+///     fn body(request: &BackendRequest<'_>, _stream: bool) -> Value {
+///         json!({ "prompt": request.prompt })
+///     }
+///
+///     fn decode_reply(reply: JsonReply<Value>, _sent: &Value) -> Result<BackendCompletion, BackendError> {
+///         let text = reply.value["text"].as_str().unwrap_or_default().to_owned();
+///         reply.into_completion(text, None, None, BackendFinishReason::Unknown)
+///     }
+/// }
+///
+/// proxy_core::register_wire_format!(EchoServer);
+///
+/// let echo = proxy_core::backend::find_backend("echo-server").unwrap();
+/// assert!(!echo.registration.capabilities.streaming);
+/// ```
+#[macro_export]
+macro_rules! register_wire_format {
+    ($($format:ty),+ $(,)?) => {
+        $(
+            $crate::__private::inventory::submit! {
+                $crate::backend::BackendRegistration {
+                    plugin: ::core::env!("CARGO_PKG_NAME"),
+                    name: <$format as $crate::backend::WireFormat>::SPEC.name,
+                    description: <$format as $crate::backend::WireFormat>::SPEC.description,
+                    default_endpoint:
+                        <$format as $crate::backend::WireFormat>::SPEC.default_endpoint,
+                    capabilities:
+                        <$format as $crate::backend::WireFormat>::SPEC.capabilities(),
+                    build: || ::std::boxed::Box::new(<$format as ::core::default::Default>::default()),
+                }
+            }
+        )+
+    };
+}
