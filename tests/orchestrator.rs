@@ -522,3 +522,57 @@ async fn connection_refused_names_the_endpoint() {
         "{error}"
     );
 }
+
+#[tokio::test]
+async fn an_uncounted_prompt_is_counted_only_when_the_token_limit_needs_clamping() {
+    // Setup: llama.cpp with its own tokenizer (the prompt is 300 tokens) and a
+    // 4096-token window, larger than the prompt's bytes: the prompt is not counted
+    // before the call unless the limit asks for more than its byte bound leaves.
+    let server = MockServer::start().await;
+    mock_llamacpp(&server, CORE_MEMORY_CALL, 300).await;
+    let mut target = target(&server, "llamacpp");
+    target.wrapper = WrapperSelection::Named("chatml".into());
+    let target = target.resolve().unwrap();
+    let client = client();
+
+    // Exec: a small limit, a limit between the byte bound's room and the real room,
+    // and an absurd one.
+    for extra in [
+        json!({"max_completion_tokens": 50}),
+        json!({"max_tokens": 3000, "max_completion_tokens": 3500}),
+        json!({"max_tokens": 1_000_000_000_000_u64}),
+    ] {
+        client
+            .get_chat_completion(&target, &request(extra))
+            .await
+            .unwrap();
+    }
+
+    // Check: sent as asked, as asked (the byte bound did not shrink it), and clamped
+    // to 4096 - 300. The first prompt went to /tokenize only after the call (for
+    // `usage`: this reply has no count); the other two before it, for the clamp.
+    let limits: Vec<Value> = completion_bodies(&server)
+        .await
+        .iter()
+        .map(|body| body["n_predict"].clone())
+        .collect();
+    assert_eq!(limits, vec![json!(50), json!(3500), json!(3796)]);
+    let paths: Vec<String> = server
+        .received_requests()
+        .await
+        .unwrap()
+        .iter()
+        .map(|request| request.url.path().to_owned())
+        .collect();
+    assert_eq!(
+        paths,
+        [
+            "/completion",
+            "/tokenize",
+            "/tokenize",
+            "/completion",
+            "/tokenize",
+            "/completion"
+        ]
+    );
+}

@@ -117,3 +117,33 @@ async fn a_401_keeps_status_body_and_uri() {
 async fn streams_chat_completion_events() {
     conformance::cases::openai_chat_stream(&GroqBackend).await;
 }
+
+#[tokio::test]
+async fn the_callers_max_tokens_replaces_the_context_window() {
+    // Setup
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/openai/v1/chat/completions"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+            "id": "chatcmpl-1", "object": "chat.completion", "created": 1730000000, "model": MODEL,
+            "choices": [{"index": 0, "message": {"role": "assistant", "content": "Hel"}, "finish_reason": "length", "logprobs": null}],
+            "usage": {"prompt_tokens": 20, "completion_tokens": 2, "total_tokens": 22}
+        })))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let settings = settings();
+    let auth = BackendAuth::BearerToken("gsk_test".into());
+    let endpoint = format!("{}/openai/", server.uri());
+    let mut request = request(&endpoint, &settings);
+    request.auth = Some(&auth);
+    request.overrides.max_tokens = Some(2);
+
+    // Exec
+    let completion = GroqBackend.complete(&client(), &request).await.unwrap();
+
+    // Check
+    assert_eq!(completion.finish_reason, BackendFinishReason::Length);
+    let bodies = received_bodies(&server).await;
+    assert_eq!(bodies[0]["max_tokens"], 2, "{}", bodies[0]);
+}

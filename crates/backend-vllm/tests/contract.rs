@@ -124,3 +124,31 @@ async fn counts_tokens_with_the_servers_tokenizer() {
 async fn streams_openai_text_completion_events() {
     conformance::cases::openai_text_stream(&VllmBackend, true).await;
 }
+
+#[tokio::test]
+async fn the_callers_max_tokens_replaces_the_fixed_default() {
+    // Setup
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/v1/completions"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+            "id": "cmpl-1", "object": "text_completion", "created": 1750000000, "model": MODEL,
+            "choices": [{"index": 0, "text": "hi", "logprobs": null, "finish_reason": "length", "stop_reason": null}],
+            "usage": {"prompt_tokens": 12, "total_tokens": 19, "completion_tokens": 7}
+        })))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let settings = settings();
+    let endpoint = server.uri();
+    let mut request = request(&endpoint, &settings);
+    request.overrides.max_tokens = Some(7);
+
+    // Exec
+    let completion = VllmBackend.complete(&client(), &request).await.unwrap();
+
+    // Check: sent under vLLM's (OpenAI's) name, and the cut reply is `length`.
+    assert_eq!(completion.finish_reason, BackendFinishReason::Length);
+    let bodies = received_bodies(&server).await;
+    assert_eq!(bodies[0]["max_tokens"], 7, "{}", bodies[0]);
+}

@@ -2,7 +2,7 @@
 //! them.
 
 use serde::{Deserialize, Serialize};
-use serde_json::Value;
+use serde_json::{Map, Value};
 
 use crate::chat::{ChatMessage, FunctionSchema, ResponseMessage, ToolSchema};
 
@@ -27,7 +27,12 @@ impl StopSequences {
 }
 
 /// An OpenAI chat-completion request, plus the MemGPT-style extras (`first_message`,
-/// `wrapper`, `function_correction`). Unknown fields are ignored.
+/// `wrapper`, `function_correction`).
+///
+/// Every field of OpenAI's Chat Completions request has a place here, so that each
+/// one is either honoured or refused by name (the orchestrator's field check). A
+/// field OpenAI does not define lands in [`extra`](Self::extra), which the
+/// orchestrator refuses as OpenAI does (`Unrecognized request argument supplied`).
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct ChatCompletionRequest {
     /// The model name (required by some backends, e.g. ollama and vLLM).
@@ -53,9 +58,17 @@ pub struct ChatCompletionRequest {
     /// Nucleus sampling.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub top_p: Option<f64>,
-    /// Most tokens to generate.
+    /// Most tokens to generate (the older name; see
+    /// [`max_completion_tokens`](Self::max_completion_tokens)).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub max_tokens: Option<u64>,
+    /// Most tokens to generate, as the newer OpenAI SDKs send it; wins over
+    /// `max_tokens` when both are given.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_completion_tokens: Option<u64>,
+    /// How many choices to generate (only 1 is served).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub n: Option<u32>,
     /// Extra stop strings.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub stop: Option<StopSequences>,
@@ -77,6 +90,51 @@ pub struct ChatCompletionRequest {
     /// Streaming options (server only): `include_usage` adds a final usage chunk.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub stream_options: Option<StreamOptions>,
+    /// Return log probabilities (refused when `true`: no backend returns them here).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub logprobs: Option<bool>,
+    /// How many most likely tokens to return per position (refused unless `null`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub top_logprobs: Option<u32>,
+    /// Token-id biases (refused unless empty or `null`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub logit_bias: Option<Map<String, Value>>,
+    /// Audio output parameters (refused unless `null`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub audio: Option<Value>,
+    /// Output modalities (only `["text"]` is served).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub modalities: Option<Vec<String>>,
+    /// Predicted output (refused unless `null`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub prediction: Option<Value>,
+    /// Web search options (refused unless `null`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub web_search_options: Option<Value>,
+    /// Reasoning effort for reasoning models (refused unless `null`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reasoning_effort: Option<String>,
+    /// Answer verbosity for newer OpenAI models (refused unless `null`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub verbosity: Option<String>,
+    /// Store the completion at OpenAI (accepted; nothing is stored).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub store: Option<bool>,
+    /// Key-value tags for stored completions (accepted; changes nothing).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub metadata: Option<Map<String, Value>>,
+    /// OpenAI's processing tier (accepted; changes nothing).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub service_tier: Option<String>,
+    /// OpenAI's prompt-cache bucket (accepted; changes nothing).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub prompt_cache_key: Option<String>,
+    /// OpenAI's prompt-cache retention (accepted; changes nothing).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub prompt_cache_retention: Option<String>,
+    /// A stable end-user id for abuse detection (accepted; changes nothing).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub safety_identifier: Option<String>,
     /// MemGPT extra: pre-seed the agent's first reply with `send_message`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub first_message: Option<bool>,
@@ -86,6 +144,10 @@ pub struct ChatCompletionRequest {
     /// MemGPT extra: switch the heartbeat correction on or off.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub function_correction: Option<bool>,
+    /// Every other top-level field, by name (refused by the orchestrator; kept so
+    /// the refusal can name it).
+    #[serde(flatten, default, skip_serializing_if = "Map::is_empty")]
+    pub extra: Map<String, Value>,
 }
 
 /// A request's `stream_options`.

@@ -17,7 +17,9 @@ pub struct SamplingOverrides {
     pub temperature: Option<f64>,
     /// Nucleus sampling.
     pub top_p: Option<f64>,
-    /// Most tokens to generate.
+    /// Most tokens to generate: the request's `max_completion_tokens`, else its
+    /// `max_tokens`, lowered by [`clamp_max_tokens`](Self::clamp_max_tokens) to
+    /// what the context window has room for.
     pub max_tokens: Option<u64>,
     /// Extra stop strings, added after the settings' stop list.
     pub stop: Vec<String>,
@@ -30,12 +32,13 @@ pub struct SamplingOverrides {
 }
 
 impl SamplingOverrides {
-    /// The sampling fields of an OpenAI chat-completion request.
+    /// The sampling fields of an OpenAI chat-completion request (not yet clamped:
+    /// see [`clamp_max_tokens`](Self::clamp_max_tokens)).
     pub fn from_chat_request(request: &ChatCompletionRequest) -> Self {
         SamplingOverrides {
             temperature: request.temperature,
             top_p: request.top_p,
-            max_tokens: request.max_tokens,
+            max_tokens: request.max_completion_tokens.or(request.max_tokens),
             stop: request
                 .stop
                 .as_ref()
@@ -46,6 +49,31 @@ impl SamplingOverrides {
             frequency_penalty: request.frequency_penalty,
         }
     }
+
+    /// Whether `max_tokens` asks for more than a `context_window`-token window
+    /// leaves after a prompt of `prompt_tokens` tokens (so clamping would lower it).
+    pub fn max_tokens_exceed_room(&self, context_window: u64, prompt_tokens: u64) -> bool {
+        self.max_tokens
+            .is_some_and(|max| max > room_after(context_window, prompt_tokens))
+    }
+
+    /// Lowers `max_tokens` to what a `context_window`-token window leaves after a
+    /// prompt of `prompt_tokens` tokens (at least 1: a prompt that fills the window
+    /// exactly was allowed, and servers read a limit of 0 differently).
+    /// Servers given more than the room either fail the request (vLLM) or generate
+    /// past the window (llama.cpp's context shift); the reply is cut at the room
+    /// instead, with `finish_reason: "length"`. No `max_tokens` stays none.
+    pub fn clamp_max_tokens(&mut self, context_window: u64, prompt_tokens: u64) {
+        let room = room_after(context_window, prompt_tokens);
+        if let Some(max) = self.max_tokens.as_mut() {
+            *max = (*max).min(room);
+        }
+    }
+}
+
+/// The tokens a window has room for after the prompt; at least 1.
+fn room_after(context_window: u64, prompt_tokens: u64) -> u64 {
+    context_window.saturating_sub(prompt_tokens).max(1)
 }
 
 /// One raw-completion request: a rendered prompt plus everything a backend needs to
@@ -198,5 +226,49 @@ mod tests {
         assert_eq!(overrides.max_tokens, Some(20));
         assert_eq!(overrides.stop, vec!["END".to_owned()]);
         assert_eq!(overrides.seed, Some(3));
+    }
+
+    #[test]
+    fn max_completion_tokens_wins_over_max_tokens() {
+        let chat: ChatCompletionRequest = serde_json::from_value(json!({
+            "messages": [], "max_tokens": 20, "max_completion_tokens": 50
+        }))
+        .unwrap_or_default();
+        assert_eq!(
+            SamplingOverrides::from_chat_request(&chat).max_tokens,
+            Some(50)
+        );
+        let chat: ChatCompletionRequest = serde_json::from_value(json!({
+            "messages": [], "max_completion_tokens": 7
+        }))
+        .unwrap_or_default();
+        assert_eq!(
+            SamplingOverrides::from_chat_request(&chat).max_tokens,
+            Some(7)
+        );
+    }
+
+    #[test]
+    fn max_tokens_are_clamped_to_the_room_after_the_prompt() {
+        let mut overrides = SamplingOverrides {
+            max_tokens: Some(1_000_000_000_000),
+            ..SamplingOverrides::default()
+        };
+        assert!(overrides.max_tokens_exceed_room(4096, 1000));
+        overrides.clamp_max_tokens(4096, 1000);
+        assert_eq!(overrides.max_tokens, Some(3096));
+        assert!(!overrides.max_tokens_exceed_room(4096, 1000));
+        overrides.clamp_max_tokens(4096, 100);
+        assert_eq!(
+            overrides.max_tokens,
+            Some(3096),
+            "a limit that fits is kept"
+        );
+        overrides.clamp_max_tokens(4096, 4096);
+        assert_eq!(overrides.max_tokens, Some(1), "never 0");
+        let mut none = SamplingOverrides::default();
+        assert!(!none.max_tokens_exceed_room(10, 100));
+        none.clamp_max_tokens(10, 100);
+        assert_eq!(none.max_tokens, None);
     }
 }

@@ -25,6 +25,7 @@ mod client;
 mod error;
 mod grammar_selection;
 mod pipeline;
+mod request_fields;
 mod response;
 mod stream;
 mod target;

@@ -228,6 +228,24 @@ impl ProxyClient {
             });
         }
         let mut overrides = SamplingOverrides::from_chat_request(request);
+        // The token limit, clamped to the room after the prompt. A prompt not counted
+        // is counted now only if its byte bound would lower the limit: a bound ~4x
+        // over the tokens must not shrink a legitimate limit, nor an uncounted limit
+        // overflow the window (vLLM refuses that).
+        let prompt_tokens = match prompt_tokens {
+            None if overrides
+                .max_tokens_exceed_room(target.context_window(), token_bound(&prompt)) =>
+            {
+                Some(
+                    count_tokens(&self.http, target, model.backend.as_deref(), &prompt, true)
+                        .await?,
+                )
+            }
+            counted => counted,
+        };
+        if let Some(counted) = prompt_tokens {
+            overrides.clamp_max_tokens(target.context_window(), counted);
+        }
         overrides
             .stop
             .extend(wrapper_ref.stop_sequences().iter().cloned());

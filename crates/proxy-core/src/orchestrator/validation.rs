@@ -9,6 +9,7 @@ use crate::completion::ChatCompletionRequest;
 /// Refuses requests the pipeline cannot serve, with a message saying what to send.
 /// (The target was checked once, when it was resolved.)
 pub(super) fn check_request(request: &ChatCompletionRequest) -> Result<(), ProxyError> {
+    super::request_fields::check_fields(request)?;
     if request.messages.is_empty() {
         return Err(ProxyError::invalid(
             "`messages` is empty; send at least a system message",

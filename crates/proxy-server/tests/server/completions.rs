@@ -83,3 +83,106 @@ async fn the_unversioned_path_serves_too() {
     assert_eq!(response.status(), 200);
     proxy.stop().await.unwrap();
 }
+
+/// The body the fake llama.cpp server received.
+async fn received_body(backend: &MockServer) -> Value {
+    let requests = backend.received_requests().await.unwrap();
+    assert_eq!(requests.len(), 1);
+    serde_json::from_slice(&requests[0].body).unwrap()
+}
+
+#[tokio::test]
+async fn max_completion_tokens_is_n_predict_and_wins_over_max_tokens() {
+    let backend = crate::common::llamacpp(CALL_REPLY).await;
+    let mut proxy = Proxy::start(config(&backend.uri())).await;
+    let mut body = request(false);
+    body["max_tokens"] = json!(100);
+    body["max_completion_tokens"] = json!(64);
+
+    let response = proxy.chat(&body).await;
+
+    assert_eq!(response.status(), 200);
+    assert_eq!(received_body(&backend).await["n_predict"], 64);
+    proxy.stop().await.unwrap();
+}
+
+#[tokio::test]
+async fn a_huge_max_tokens_is_clamped_to_the_room_after_the_prompt() {
+    let backend = crate::common::llamacpp(CALL_REPLY).await;
+    let mut proxy = Proxy::start(config(&backend.uri())).await;
+    let mut body = request(false);
+    body["max_tokens"] = json!(1_000_000_000_000_u64);
+
+    let response = proxy.chat(&body).await;
+
+    assert_eq!(response.status(), 200);
+    let sent = received_body(&backend).await;
+    // The test model counts with cl100k_base and has a 2048-token window.
+    let prompt_tokens = proxy_core::tokens::count_tokens(sent["prompt"].as_str().unwrap());
+    assert_eq!(sent["n_predict"], 2048 - prompt_tokens, "{sent}");
+    proxy.stop().await.unwrap();
+}
+
+#[tokio::test]
+async fn fields_that_change_nothing_are_accepted() {
+    let backend = crate::common::llamacpp(CALL_REPLY).await;
+    let mut proxy = Proxy::start(config(&backend.uri())).await;
+    let mut body = request(false);
+    for (field, value) in [
+        ("store", json!(false)),
+        ("metadata", json!({"run": "1"})),
+        ("user", json!("user-1")),
+        ("service_tier", json!("auto")),
+        ("stream_options", json!(null)),
+        ("n", json!(1)),
+        ("logprobs", json!(false)),
+        ("logit_bias", json!({})),
+        ("modalities", json!(["text"])),
+        ("parallel_tool_calls", json!(true)),
+        ("function_correction", json!(true)),
+    ] {
+        body[field] = value;
+    }
+
+    let response = proxy.chat(&body).await;
+
+    assert_eq!(response.status(), 200);
+    proxy.stop().await.unwrap();
+}
+
+#[tokio::test]
+async fn fields_this_proxy_cannot_honour_are_400s_naming_the_field() {
+    let backend = crate::common::llamacpp(CALL_REPLY).await;
+    let mut proxy = Proxy::start(config(&backend.uri())).await;
+    for (field, value) in [
+        ("logprobs", json!(true)),
+        ("top_logprobs", json!(2)),
+        ("logit_bias", json!({"1": 5})),
+        ("audio", json!({"voice": "alloy", "format": "mp3"})),
+        ("modalities", json!(["text", "audio"])),
+        ("prediction", json!({"type": "content", "content": "x"})),
+        ("web_search_options", json!({})),
+        ("reasoning_effort", json!("high")),
+        ("n", json!(5)),
+        ("n", json!("five")),
+        ("max_completion_tokens", json!(0)),
+        ("frobnicate", json!(true)),
+    ] {
+        let mut body = request(false);
+        body[field] = value.clone();
+
+        let response = proxy.chat(&body).await;
+
+        let error = crate::common::error_of(response, 400).await;
+        let message = error["message"].as_str().unwrap();
+        assert!(
+            message.contains(field) || error["param"] == field,
+            "`{field}: {value}`: {error}"
+        );
+    }
+    assert!(
+        backend.received_requests().await.unwrap().is_empty(),
+        "nothing was sent to the backend"
+    );
+    proxy.stop().await.unwrap();
+}
