@@ -219,11 +219,16 @@ pub struct ResponseMessage {
     pub role: Role,
     /// The inner thoughts or plain text.
     pub content: Option<String>,
-    /// The call the model made, as a one-element `tool_calls` list.
+    /// A refusal by the model: always `null` (sent, as OpenAI sends it; local models
+    /// refuse in `content`).
+    #[serde(default)]
+    pub refusal: Option<String>,
+    /// The call the model made, as a one-element `tool_calls` list (callers that
+    /// sent `tools`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tool_calls: Option<Vec<ToolCall>>,
-    /// The same call in the legacy `function_call` form, for callers that sent
-    /// `functions` instead of `tools`.
+    /// The call in the legacy `function_call` form, for callers that sent
+    /// `functions` instead of `tools` (they get no `tool_calls`, as from OpenAI).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub function_call: Option<FunctionCall>,
 }
@@ -243,8 +248,10 @@ impl AssistantMessage {
             .map(|call| crate::python_json::dumps_indented(&call.arguments))
     }
 
-    /// Converts to the response form: the call (if any) as `tool_calls` with a fresh id,
-    /// and also as `function_call` when `legacy_function_call` is set.
+    /// Converts to the response form: the call (if any) as `tool_calls` with a fresh
+    /// id, or — when `legacy_function_call` is set — as `function_call` alone (as
+    /// OpenAI answers `functions` callers; a client reading both would run the call
+    /// twice).
     pub fn to_response_message(&self, legacy_function_call: bool) -> ResponseMessage {
         let call =
             self.function_call
@@ -254,17 +261,24 @@ impl AssistantMessage {
                     name: call.name.clone(),
                     arguments,
                 });
-        ResponseMessage {
-            role: Role::Assistant,
-            content: self.content.clone(),
-            tool_calls: call.clone().map(|function| {
-                vec![ToolCall {
+        let (tool_calls, function_call) = match call {
+            Some(call) if legacy_function_call => (None, Some(call)),
+            Some(function) => (
+                Some(vec![ToolCall {
                     id: new_tool_call_id(),
                     kind: function_type(),
                     function,
-                }]
-            }),
-            function_call: if legacy_function_call { call } else { None },
+                }]),
+                None,
+            ),
+            None => (None, None),
+        };
+        ResponseMessage {
+            role: Role::Assistant,
+            content: self.content.clone(),
+            refusal: None,
+            tool_calls,
+            function_call,
         }
     }
 }

@@ -187,6 +187,9 @@ pub enum FinishReason {
     ToolCalls,
     /// The answer is a legacy function call.
     FunctionCall,
+    /// OpenAI's content filter stopped the answer (never produced by this proxy; here
+    /// so that every OpenAI value reads).
+    ContentFilter,
 }
 
 /// Token counts of one completion.
@@ -207,6 +210,10 @@ pub struct Choice {
     pub index: u32,
     /// The assistant message.
     pub message: ResponseMessage,
+    /// Log probabilities: always `null` (sent, as OpenAI sends it; requests asking
+    /// for them are refused).
+    #[serde(default)]
+    pub logprobs: Option<Value>,
     /// Why generation stopped.
     pub finish_reason: FinishReason,
 }
@@ -222,6 +229,10 @@ pub struct ChatCompletionResponse {
     pub created: u64,
     /// The model name.
     pub model: String,
+    /// Which build of the proxy answered (`fp_ccp_<version>`), as OpenAI's names
+    /// the backend configuration; `null` when unknown.
+    #[serde(default)]
+    pub system_fingerprint: Option<String>,
     /// Exactly one choice.
     pub choices: Vec<Choice>,
     /// Token counts.

@@ -16,7 +16,7 @@ use crate::auth::require_api_key;
 use crate::errors::{ApiError, ApiErrorKind};
 use crate::extract::JsonBody;
 use crate::state::ServerState;
-use crate::streaming::sse_response;
+use crate::streaming::stream_response;
 use crate::telemetry::{record_model, record_tokens, trace_request, PROXY_OVERHEAD_HEADER};
 
 /// The server's router over `state`. `/health` needs no key; every other route needs
@@ -59,11 +59,9 @@ async fn chat_completions(
         let include_usage = request
             .stream_options
             .is_some_and(|options| options.include_usage);
-        let stream = entry
-            .client
-            .stream_chat_completion(&entry.target, &request)
-            .await?;
-        return Ok(sse_response(stream, include_usage, Span::current()));
+        let (client, target) = (entry.client.clone(), entry.target.clone());
+        let start = async move { client.stream_chat_completion(&target, &request).await };
+        return stream_response(start, include_usage, Span::current()).await;
     }
     let (completion, timings) = entry
         .client

@@ -1,35 +1,59 @@
 //! `stream: true`: a [`ChatCompletionStream`] sent as OpenAI `chat.completion.chunk`
 //! server-sent events.
 //!
-//! The events, in order: a role delta, sent as soon as the backend has accepted the
-//! request; a content delta for each piece of content (from backends that stream, as
-//! the model writes the inner thoughts; from backends that cannot stream, the whole
-//! content at once); a `tool_calls` delta `[{index: 0, id, type: "function",
-//! function: {name, arguments}}]` (with a `function_call` delta too for legacy
-//! `functions` callers);
+//! The events, in order: a role delta `{"role": "assistant", "content": ""}`, sent as
+//! soon as the backend has accepted the request; a content delta for each piece of
+//! content (from backends that stream, as the model writes the inner thoughts; from
+//! backends that cannot stream, the whole content at once); a `tool_calls` delta
+//! `[{index: 0, id, type: "function", function: {name, arguments}}]` (a
+//! `function_call` delta instead, for legacy `functions` callers);
 //! an empty delta with the `finish_reason`; with `stream_options.include_usage`, a
 //! chunk with no choices and the `usage` (the other chunks then carry `usage: null`,
-//! as OpenAI's do); then `data: [DONE]`. Keep-alive comments go out while the model
-//! is quiet.
+//! as OpenAI's do); then `data: [DONE]`. Every chunk carries `system_fingerprint`,
+//! and every choice `logprobs: null`, as OpenAI's do.
+//!
+//! Keep-alive: an SSE comment (`: keep-alive`) goes out whenever nothing else has
+//! for [`KEEP_ALIVE_INTERVAL`] — while the backend reads a long prompt, while the
+//! model writes a call's arguments (no content to forward), and while a backend
+//! that cannot stream generates. Clients' read timeouts (MemGPT's is 5 s) count
+//! silence, not the wait for the answer.
 //!
 //! An error before the backend starts generating is a JSON error envelope with its
-//! status (no stream). An error after the stream has begun is sent as
-//! `data: {"error": {…}}` (the envelope, which OpenAI's SDKs raise as an API error),
-//! and the stream ends without `[DONE]`.
+//! status (no stream), provided it comes within [`ACCEPT_GRACE`]: a backend slower
+//! than that to accept the request gets the stream's headers sent and keep-alive
+//! comments while it thinks, so a later refusal goes out as an error event. An error
+//! after the stream has begun is sent as `data: {"error": {…}}` (the envelope, which
+//! OpenAI's SDKs raise as an API error), and the stream ends without `[DONE]`.
 
 use std::convert::Infallible;
+use std::future::Future;
+use std::time::Duration;
 
 use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
-use futures::stream::{self, StreamExt};
+use futures::stream::{self, BoxStream, StreamExt};
+use proxy_core::orchestrator::SYSTEM_FINGERPRINT;
 use proxy_core::{
-    ChatCompletionEvent, ChatCompletionResponse, ChatCompletionStream, ResponseHeader,
+    ChatCompletionEvent, ChatCompletionResponse, ChatCompletionStream, ProxyError, ResponseHeader,
 };
 use serde_json::{json, Map, Value};
-use tracing::Span;
+use tracing::{Instrument, Span};
 
 use crate::errors::ApiError;
 use crate::telemetry::record_tokens_on;
+
+/// The longest a stream stays silent: a keep-alive comment goes out when nothing
+/// else has for this long (well under a second, so that a client that times out
+/// after a second of silence never does).
+pub const KEEP_ALIVE_INTERVAL: Duration = Duration::from_millis(500);
+
+/// How long the answer to a streamed request waits for the backend to accept the
+/// request before sending the stream's headers (and keep-alive comments): an error
+/// within this time is a JSON error envelope with its HTTP status.
+pub const ACCEPT_GRACE: Duration = Duration::from_millis(400);
+
+/// The text of the keep-alive comment line (`: keep-alive`).
+const KEEP_ALIVE_TEXT: &str = "keep-alive";
 
 /// Builds the chunks of one streamed completion.
 #[derive(Debug, Clone)]
@@ -54,6 +78,7 @@ impl ChunkWriter {
         chunk.insert("object".into(), json!("chat.completion.chunk"));
         chunk.insert("created".into(), json!(self.header.created));
         chunk.insert("model".into(), json!(self.header.model));
+        chunk.insert("system_fingerprint".into(), json!(SYSTEM_FINGERPRINT));
         chunk.insert("choices".into(), choices);
         if self.include_usage {
             chunk.insert("usage".into(), Value::Null);
@@ -70,9 +95,9 @@ impl ChunkWriter {
         }])))
     }
 
-    /// The first chunk: `{"role": "assistant"}`.
+    /// The first chunk: `{"role": "assistant", "content": ""}`, as OpenAI's.
     pub fn role(&self) -> Value {
-        self.choice_chunk(json!({"role": "assistant"}), Value::Null)
+        self.choice_chunk(json!({"role": "assistant", "content": ""}), Value::Null)
     }
 
     /// A content delta.
@@ -122,9 +147,78 @@ impl ChunkWriter {
     }
 }
 
+/// The answer to a streamed request, whose stream `start` opens (the pipeline up to
+/// the backend's acceptance: [`ProxyClient::stream_chat_completion`] on owned
+/// values). An error from `start` within [`ACCEPT_GRACE`] is returned as it is (a
+/// JSON error envelope with its status); after that, the SSE response is sent with
+/// keep-alive comments until the stream opens, and an error becomes an error event.
+///
+/// [`ProxyClient::stream_chat_completion`]: proxy_core::ProxyClient::stream_chat_completion
+pub async fn stream_response<F>(
+    start: F,
+    include_usage: bool,
+    span: Span,
+) -> Result<Response, ApiError>
+where
+    F: Future<Output = Result<ChatCompletionStream, ProxyError>> + Send + 'static,
+{
+    let mut start = Box::pin(start.instrument(span.clone()));
+    match tokio::time::timeout(ACCEPT_GRACE, &mut start).await {
+        Ok(Ok(completion)) => Ok(sse_response(completion, include_usage, span)),
+        Ok(Err(error)) => Err(ApiError::from_proxy(&error)),
+        Err(_) => {
+            let events = stream::once(start).flat_map(move |started| match started {
+                Ok(completion) => chunk_events(completion, include_usage, span.clone()),
+                Err(error) => stream::iter(vec![error_event(&error, &span)]).boxed(),
+            });
+            let keep_alive = Event::default().comment(KEEP_ALIVE_TEXT);
+            Ok(with_keep_alive(
+                stream::once(async move { Ok(keep_alive) }).chain(events),
+            ))
+        }
+    }
+}
+
 /// The SSE response for `completion`; token counts are recorded on `span` (the
 /// request's) when the completion finishes.
 pub fn sse_response(completion: ChatCompletionStream, include_usage: bool, span: Span) -> Response {
+    with_keep_alive(chunk_events(completion, include_usage, span))
+}
+
+/// `events` as an SSE response with a keep-alive comment after every
+/// [`KEEP_ALIVE_INTERVAL`] of silence.
+fn with_keep_alive(
+    events: impl futures::Stream<Item = Result<Event, Infallible>> + Send + 'static,
+) -> Response {
+    Sse::new(events)
+        .keep_alive(
+            KeepAlive::new()
+                .interval(KEEP_ALIVE_INTERVAL)
+                .text(KEEP_ALIVE_TEXT),
+        )
+        .into_response()
+}
+
+/// An error that ended the stream, logged under `span` and sent as its envelope.
+fn error_event(error: &ProxyError, span: &Span) -> Result<Event, Infallible> {
+    let error = ApiError::from_proxy(error);
+    span.in_scope(|| {
+        tracing::warn!(
+            kind = error.kind.as_str(),
+            "the stream ended with an error: {}",
+            error.message
+        )
+    });
+    data(&error.envelope())
+}
+
+/// The events of `completion`: the role chunk, the content and the end (or an
+/// error event).
+fn chunk_events(
+    completion: ChatCompletionStream,
+    include_usage: bool,
+    span: Span,
+) -> BoxStream<'static, Result<Event, Infallible>> {
     let writer = ChunkWriter::new(completion.header().clone(), include_usage);
     let first = data(&writer.role());
     let events = completion.flat_map(move |event| {
@@ -143,23 +237,11 @@ pub fn sse_response(completion: ChatCompletionStream, include_usage: bool, span:
                     .chain(std::iter::once(Ok(Event::default().data("[DONE]"))))
                     .collect()
             }
-            Err(error) => {
-                let error = ApiError::from_proxy(&error);
-                span.in_scope(|| {
-                    tracing::warn!(
-                        kind = error.kind.as_str(),
-                        "the stream ended with an error: {}",
-                        error.message
-                    )
-                });
-                vec![data(&error.envelope())]
-            }
+            Err(error) => vec![error_event(&error, &span)],
         };
         stream::iter(events)
     });
-    Sse::new(stream::once(async move { first }).chain(events))
-        .keep_alive(KeepAlive::default())
-        .into_response()
+    stream::once(async move { first }).chain(events).boxed()
 }
 
 fn data(value: &Value) -> Result<Event, Infallible> {
@@ -192,9 +274,11 @@ mod tests {
             object: "chat.completion".into(),
             created: 7,
             model: "local".into(),
+            system_fingerprint: Some(SYSTEM_FINGERPRINT.to_owned()),
             choices: vec![Choice {
                 index: 0,
                 message: message.to_response_message(legacy),
+                logprobs: None,
                 finish_reason: if call {
                     FinishReason::ToolCalls
                 } else {
@@ -219,11 +303,15 @@ mod tests {
             assert_eq!(chunk["object"], "chat.completion.chunk");
             assert_eq!(chunk["id"], "chatcmpl-1");
             assert_eq!(chunk["created"], 7);
+            assert_eq!(chunk["system_fingerprint"], SYSTEM_FINGERPRINT);
+            assert!(chunk["choices"][0]
+                .get("logprobs")
+                .is_some_and(Value::is_null));
             assert!(chunk.get("usage").is_none());
         }
         assert_eq!(
             chunks[0]["choices"][0]["delta"],
-            json!({"role": "assistant"})
+            json!({"role": "assistant", "content": ""})
         );
         assert_eq!(chunks[1]["choices"][0]["delta"]["content"], "thinking");
         let call = &chunks[2]["choices"][0]["delta"]["tool_calls"][0];
@@ -252,6 +340,9 @@ mod tests {
         assert_eq!(legacy.len(), 2);
         let delta = &legacy[0]["choices"][0]["delta"];
         assert_eq!(delta["function_call"]["name"], "send_message");
-        assert_eq!(delta["tool_calls"][0]["function"]["name"], "send_message");
+        assert!(
+            delta.get("tool_calls").is_none(),
+            "legacy callers get one form of the call: {delta}"
+        );
     }
 }

@@ -53,6 +53,10 @@ class OpenAISdkTest(unittest.TestCase):
         self.assertEqual(call.type, "function")
         self.assertIn(call.function.name, self.names)
         self.assertIsInstance(json.loads(call.function.arguments), dict)
+        self.assertIsNone(choice.message.function_call)
+        self.assertIsNone(choice.logprobs)
+        self.assertIsNone(choice.message.refusal)
+        self.assertTrue(completion.system_fingerprint.startswith("fp_ccp_"))
         self.assertGreater(completion.usage.prompt_tokens, 0)
         self.assertEqual(
             completion.usage.total_tokens,
@@ -65,6 +69,8 @@ class OpenAISdkTest(unittest.TestCase):
         self.assertEqual(choice.finish_reason, "function_call")
         self.assertIn(choice.message.function_call.name, self.names)
         self.assertIsInstance(json.loads(choice.message.function_call.arguments), dict)
+        # As from OpenAI: one form of the call, or a client handling both runs it twice.
+        self.assertIsNone(choice.message.tool_calls)
 
     def test_streaming_chunks_reassemble_into_the_tool_call(self):
         tools = [{"type": "function", "function": f} for f in self.functions]

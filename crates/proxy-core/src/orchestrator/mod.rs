@@ -41,7 +41,7 @@ pub use client::{
 };
 pub use error::ProxyError;
 pub use pipeline::CompletionTimings;
-pub use response::ResponseHeader;
+pub use response::{ResponseHeader, SYSTEM_FINGERPRINT};
 pub use stream::{ChatCompletionEvent, ChatCompletionStream};
 pub use target::{ModelTarget, ResolvedTarget, WrapperSelection};
 pub use token_counting::TokenCounting;

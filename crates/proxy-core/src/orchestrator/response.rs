@@ -6,6 +6,11 @@ use crate::backend::{BackendCompletion, BackendFinishReason};
 use crate::chat::AssistantMessage;
 use crate::completion::{ChatCompletionResponse, Choice, FinishReason, Usage};
 
+/// The `system_fingerprint` of every response and chunk: this build of the proxy
+/// (OpenAI's names the configuration that answered; clients log it, and some SDK
+/// types expect a string).
+pub const SYSTEM_FINGERPRINT: &str = concat!("fp_ccp_", env!("CARGO_PKG_VERSION"));
+
 /// What every response (and every streamed chunk) of one completion shares, fixed
 /// when the request arrives.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -51,9 +56,11 @@ pub(super) fn build_response(
         object: "chat.completion".to_owned(),
         created: header.created,
         model: header.model.clone(),
+        system_fingerprint: Some(SYSTEM_FINGERPRINT.to_owned()),
         choices: vec![Choice {
             index: 0,
             message: message.to_response_message(legacy),
+            logprobs: None,
             finish_reason: finish_reason(message, legacy, completion.finish_reason),
         }],
         usage: Usage {
@@ -83,7 +90,7 @@ pub(super) fn finish_reason(
 mod tests {
     use super::*;
     use crate::chat::ParsedFunctionCall;
-    use serde_json::json;
+    use serde_json::{json, Value};
 
     #[test]
     fn finish_reasons() {
@@ -118,6 +125,35 @@ mod tests {
     }
 
     #[test]
+    fn legacy_callers_get_only_function_call() {
+        let call = AssistantMessage {
+            content: None,
+            function_call: Some(ParsedFunctionCall {
+                name: "send_message".into(),
+                arguments: json!({"message": "hi"}),
+            }),
+        };
+        let completion = BackendCompletion {
+            text: String::new(),
+            completion_tokens: Some(1),
+            prompt_tokens: Some(1),
+            finish_reason: BackendFinishReason::Stop,
+        };
+        let header = ResponseHeader::new("m".to_owned());
+        let legacy = build_response(&header, true, &call, &completion, 1);
+        let message = &legacy.choices[0].message;
+        assert_eq!(
+            message.function_call.as_ref().map(|c| c.name.as_str()),
+            Some("send_message")
+        );
+        assert_eq!(message.tool_calls, None, "OpenAI sends one form, not both");
+        let tools = build_response(&header, false, &call, &completion, 1);
+        let message = &tools.choices[0].message;
+        assert_eq!(message.function_call, None);
+        assert_eq!(message.tool_calls.as_ref().map(Vec::len), Some(1));
+    }
+
+    #[test]
     fn usage_prefers_the_backend_counts_and_falls_back_to_counting() {
         let message = AssistantMessage {
             content: Some("x".into()),
@@ -141,6 +177,18 @@ mod tests {
         );
         assert!(response.id.starts_with("chatcmpl-"));
         assert_eq!(response.model, "m");
+        let wire = serde_json::to_value(&response).unwrap_or_default();
+        assert_eq!(wire["system_fingerprint"], SYSTEM_FINGERPRINT);
+        assert!(SYSTEM_FINGERPRINT.starts_with("fp_ccp_"));
+        let choice = &wire["choices"][0];
+        assert!(
+            choice.get("logprobs").is_some_and(Value::is_null),
+            "{choice}"
+        );
+        assert!(
+            choice["message"].get("refusal").is_some_and(Value::is_null),
+            "{choice}"
+        );
         let unreported = BackendCompletion {
             completion_tokens: None,
             prompt_tokens: Some(0),

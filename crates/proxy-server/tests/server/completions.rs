@@ -46,6 +46,19 @@ async fn tools_get_tool_calls_and_the_timing_headers() {
     assert_eq!(choice["message"]["content"], "Say hi.");
     assert_send_message_call(&choice["message"]["tool_calls"][0]);
     assert!(choice["message"].get("function_call").is_none());
+    // OpenAI's shape: these are present, and null or a string.
+    assert!(
+        choice.get("logprobs").is_some_and(Value::is_null),
+        "{choice}"
+    );
+    assert!(
+        choice["message"].get("refusal").is_some_and(Value::is_null),
+        "{choice}"
+    );
+    assert_eq!(
+        completion["system_fingerprint"],
+        proxy_core::orchestrator::SYSTEM_FINGERPRINT
+    );
     assert_eq!(
         completion["usage"],
         json!({"prompt_tokens": 40, "completion_tokens": 12, "total_tokens": 52})
@@ -68,6 +81,10 @@ async fn legacy_functions_get_function_call_and_the_model_may_be_left_out() {
     let choice = &completion["choices"][0];
     assert_eq!(choice["finish_reason"], "function_call");
     assert_eq!(choice["message"]["function_call"]["name"], "send_message");
+    assert!(
+        choice["message"].get("tool_calls").is_none(),
+        "OpenAI answers a functions caller with function_call alone: {choice}"
+    );
     proxy.stop().await.unwrap();
 }
 

@@ -61,13 +61,28 @@ async fn tool_call_chunks_with_usage_then_done() {
         assert_eq!(chunk["object"], "chat.completion.chunk");
         assert_eq!(&chunk["id"], id);
         assert_eq!(chunk["model"], "local");
+        assert_eq!(
+            chunk["system_fingerprint"],
+            proxy_core::orchestrator::SYSTEM_FINGERPRINT
+        );
+    }
+    for chunk in &chunks[..chunks.len() - 1] {
+        let choice = &chunk["choices"][0];
+        assert!(
+            choice.get("logprobs").is_some_and(Value::is_null),
+            "{chunk}"
+        );
     }
     let delta = |index: usize| chunks[index]["choices"][0]["delta"].clone();
     let finish = |index: usize| chunks[index]["choices"][0]["finish_reason"].clone();
-    assert_eq!(delta(0), json!({"role": "assistant"}));
+    assert_eq!(
+        delta(0),
+        json!({"role": "assistant", "content": ""}),
+        "OpenAI's first delta"
+    );
     // The inner thoughts came in pieces as the fake server sent the reply 4
     // characters at a time.
-    let content: Vec<String> = chunks
+    let content: Vec<String> = chunks[1..]
         .iter()
         .filter_map(|chunk| chunk["choices"][0]["delta"]["content"].as_str())
         .map(str::to_owned)
@@ -103,7 +118,12 @@ async fn legacy_function_call_chunks_without_usage() {
     let n = chunks.len();
     let delta = &chunks[n - 2]["choices"][0]["delta"];
     assert_eq!(delta["function_call"]["name"], "send_message");
-    assert_eq!(delta["tool_calls"][0]["function"]["name"], "send_message");
+    assert!(
+        chunks
+            .iter()
+            .all(|chunk| chunk["choices"][0]["delta"].get("tool_calls").is_none()),
+        "a legacy caller gets the call once, as function_call: {chunks:#?}"
+    );
     assert_eq!(
         chunks[n - 1]["choices"][0]["finish_reason"],
         "function_call"
@@ -138,7 +158,7 @@ async fn an_error_during_the_stream_is_an_error_event_without_done() {
     );
     assert_eq!(
         chunks[0]["choices"][0]["delta"],
-        json!({"role": "assistant"})
+        json!({"role": "assistant", "content": ""})
     );
     let error: Value = serde_json::from_str(&last).unwrap();
     assert_eq!(error["error"]["code"], "output_parsing_error");
@@ -239,6 +259,7 @@ async fn content_is_forwarded_while_the_backend_is_still_generating() {
                 .filter_map(|chunk| {
                     chunk["choices"][0]["delta"]["content"]
                         .as_str()
+                        .filter(|content| !content.is_empty())
                         .map(str::to_owned)
                 })
                 .collect();
@@ -272,5 +293,209 @@ async fn content_is_forwarded_while_the_backend_is_still_generating() {
         .find_map(|chunk| chunk["choices"][0]["delta"].get("tool_calls"))
         .unwrap();
     assert_send_message_call(&call[0]);
+    proxy.stop().await.unwrap();
+}
+
+/// One SSE event as a client reads it, and when it arrived.
+#[derive(Debug)]
+struct Timed {
+    /// Since the request was sent.
+    at: Duration,
+    /// The event's text (`: keep-alive`, `data: {...}`).
+    text: String,
+}
+
+impl Timed {
+    fn is_comment(&self) -> bool {
+        self.text.starts_with(':')
+    }
+
+    fn content(&self) -> Option<String> {
+        let chunk: Value = serde_json::from_str(self.text.strip_prefix("data: ")?).ok()?;
+        chunk["choices"][0]["delta"]["content"]
+            .as_str()
+            .filter(|content| !content.is_empty())
+            .map(str::to_owned)
+    }
+}
+
+/// POSTs `body` to the proxy over a bare TCP connection (HTTP/1.1, the chunked
+/// body decoded by hand) and returns the status line and every SSE event with the
+/// time it arrived: what a client with a read timeout sees, with no HTTP library
+/// buffering in between.
+async fn raw_stream(proxy_url: &str, body: &Value) -> (String, Vec<Timed>) {
+    use tokio::io::{AsyncBufReadExt, BufReader};
+    let address = proxy_url.strip_prefix("http://").unwrap();
+    let mut socket = tokio::net::TcpStream::connect(address).await.unwrap();
+    let body = body.to_string();
+    let request = format!(
+        "POST /v1/chat/completions HTTP/1.1\r\nhost: {address}\r\nauthorization: Bearer {API_KEY}\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+        body.len()
+    );
+    let started = std::time::Instant::now();
+    socket.write_all(request.as_bytes()).await.unwrap();
+    let mut reader = BufReader::new(socket);
+    let mut status = String::new();
+    reader.read_line(&mut status).await.unwrap();
+    let mut chunked = false;
+    loop {
+        let mut line = String::new();
+        reader.read_line(&mut line).await.unwrap();
+        if line == "\r\n" {
+            break;
+        }
+        chunked |= line.to_lowercase() == "transfer-encoding: chunked\r\n";
+    }
+    assert!(chunked, "an SSE body of unknown length is chunked");
+    let mut events = Vec::new();
+    let mut text = String::new();
+    loop {
+        let mut size = String::new();
+        if reader.read_line(&mut size).await.unwrap() == 0 {
+            break;
+        }
+        let size = usize::from_str_radix(size.trim(), 16).unwrap();
+        if size == 0 {
+            break;
+        }
+        let mut data = vec![0u8; size + 2];
+        reader.read_exact(&mut data).await.unwrap();
+        text.push_str(std::str::from_utf8(&data[..size]).unwrap());
+        while let Some(end) = text.find("\n\n") {
+            let event = text[..end].to_owned();
+            text.drain(..end + 2);
+            events.push(Timed {
+                at: started.elapsed(),
+                text: event,
+            });
+        }
+    }
+    (status, events)
+}
+
+/// Asserts that no two events (nor the request and the first one) are more than a
+/// second apart, until the first content arrives.
+fn assert_never_a_second_of_silence(events: &[Timed]) {
+    let mut last = Duration::ZERO;
+    for event in events.iter().take_while(|event| event.content().is_none()) {
+        assert!(
+            event.at - last < Duration::from_secs(1),
+            "{:?} of silence before {event:?}",
+            event.at - last
+        );
+        last = event.at;
+    }
+}
+
+#[tokio::test]
+async fn a_backend_slow_to_accept_gets_keep_alive_comments_before_the_first_content() {
+    // Setup: llama.cpp reading a long prompt: nothing at all (not even headers) for
+    // 2.5 s.
+    let backend = crate::common::slow_llamacpp(Duration::from_millis(2500)).await;
+    let mut proxy = Proxy::start(config(&backend.uri())).await;
+    let mut body = request(false);
+    body["stream"] = json!(true);
+
+    // Exec
+    let (status, events) = raw_stream(&proxy.url, &body).await;
+
+    // Check
+    assert!(status.starts_with("HTTP/1.1 200"), "{status}");
+    let first_content = events
+        .iter()
+        .position(|event| event.content().is_some())
+        .unwrap_or_else(|| panic!("no content: {events:#?}"));
+    let comments_before = events[..first_content]
+        .iter()
+        .filter(|event| event.is_comment())
+        .count();
+    assert!(comments_before >= 2, "{events:#?}");
+    assert!(events[0].is_comment(), "{events:#?}");
+    assert_eq!(events[0].text, ": keep-alive");
+    assert_never_a_second_of_silence(&events);
+    let content: String = events.iter().filter_map(Timed::content).collect();
+    assert_eq!(content, "Say hi.");
+    assert_eq!(
+        events.last().map(|event| event.text.as_str()),
+        Some("data: [DONE]")
+    );
+    proxy.stop().await.unwrap();
+}
+
+#[tokio::test]
+async fn a_backend_silent_after_accepting_gets_keep_alive_comments_after_the_role_chunk() {
+    // Setup: llama.cpp that answers with its headers at once, then says nothing
+    // until told to (prompt processing).
+    let (backend, go) = held_back_llamacpp(
+        "",
+        concat!(
+            "data: {\"content\": \" \\\"send_message\\\",\\n  \\\"params\\\": {\\\"inner_thoughts\\\": \\\"Say hi.\\\", \\\"message\\\": \\\"Hello!\\\"}\\n}\", \"stop\": false}\n\n",
+            "data: {\"content\": \"\", \"stop\": true, \"stop_type\": \"eos\", \"tokens_predicted\": 9, \"tokens_evaluated\": 30}\n\n"
+        ),
+    )
+    .await;
+    let mut proxy = Proxy::start(config(&backend)).await;
+    let mut body = request(false);
+    body["stream"] = json!(true);
+    let released = tokio::spawn(async move {
+        tokio::time::sleep(Duration::from_millis(1800)).await;
+        go.send(()).unwrap();
+    });
+
+    // Exec
+    let (status, events) = raw_stream(&proxy.url, &body).await;
+
+    // Check
+    released.await.unwrap();
+    assert!(status.starts_with("HTTP/1.1 200"), "{status}");
+    assert!(
+        events[0].text.contains("\"role\":\"assistant\""),
+        "{events:#?}"
+    );
+    let first_content = events
+        .iter()
+        .position(|event| event.content().is_some())
+        .unwrap_or_else(|| panic!("no content: {events:#?}"));
+    let comments = events[1..first_content]
+        .iter()
+        .filter(|event| event.is_comment())
+        .count();
+    assert!(comments >= 2, "{events:#?}");
+    assert_never_a_second_of_silence(&events);
+    assert_eq!(
+        events.last().map(|event| event.text.as_str()),
+        Some("data: [DONE]")
+    );
+    proxy.stop().await.unwrap();
+}
+
+#[tokio::test]
+async fn a_refusal_after_the_headers_went_out_is_an_error_event() {
+    // Setup: a backend that refuses, but only after a second.
+    let backend = wiremock::MockServer::start().await;
+    wiremock::Mock::given(wiremock::matchers::path("/completion"))
+        .respond_with(
+            wiremock::ResponseTemplate::new(500)
+                .set_body_string("boom")
+                .set_delay(Duration::from_millis(1200)),
+        )
+        .mount(&backend)
+        .await;
+    let mut proxy = Proxy::start(config(&backend.uri())).await;
+    let mut body = request(false);
+    body["stream"] = json!(true);
+
+    // Exec
+    let (status, events) = raw_stream(&proxy.url, &body).await;
+
+    // Check: keep-alives while waiting, then the error envelope, and no [DONE].
+    assert!(status.starts_with("HTTP/1.1 200"), "{status}");
+    assert!(events[0].is_comment(), "{events:#?}");
+    let last = events.last().unwrap();
+    let error: Value = serde_json::from_str(last.text.strip_prefix("data: ").unwrap()).unwrap();
+    assert!(error["error"]["message"].is_string(), "{error}");
+    assert!(error["error"]["code"].is_string(), "{error}");
+    assert!(events.iter().all(|event| event.text != "data: [DONE]"));
+    assert_never_a_second_of_silence(&events);
     proxy.stop().await.unwrap();
 }
