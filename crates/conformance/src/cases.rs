@@ -153,11 +153,78 @@ pub async fn context_overflow(fixture: Fixture) {
         matches!(&result, Err(BackendError::ContextWindowExceeded { status: s, .. }) if *s == status),
         "{result:?}"
     );
-    let message = result.err().map(|e| e.to_string()).unwrap_or_default();
+    let message = result
+        .as_ref()
+        .err()
+        .map(|e| e.to_string())
+        .unwrap_or_default();
     assert!(
         message.starts_with("Request exceeds maximum context length"),
         "{message}"
     );
+    let client_message = result
+        .err()
+        .map(|error| error.client_message())
+        .unwrap_or_default();
+    assert!(
+        client_message.starts_with("This model's maximum context length is ")
+            && client_message.ends_with("Please reduce the length of the messages."),
+        "{client_message}"
+    );
+}
+
+/// A busy server — 429 Too Many Requests, or 503 while it loads the model — is the
+/// busy-server error with its status and `Retry-After` (so the HTTP server can pass
+/// both on), not a generic HTTP error.
+pub async fn busy_server_keeps_status_and_retry_after(fixture: Fixture) {
+    let loading =
+        json!({"error": {"code": 503, "message": "Loading model", "type": "unavailable_error"}});
+    for (status, retry_after, body, kind) in [
+        (
+            429,
+            Some("7"),
+            json!({"error": "too many requests"}),
+            proxy_core::ErrorKind::RateLimited,
+        ),
+        (
+            503,
+            Some("120"),
+            loading.clone(),
+            proxy_core::ErrorKind::BackendUnavailable,
+        ),
+        (
+            503,
+            None,
+            loading,
+            proxy_core::ErrorKind::BackendUnavailable,
+        ),
+    ] {
+        let server = MockServer::start().await;
+        let mut reply = ResponseTemplate::new(status).set_body_json(&body);
+        if let Some(value) = retry_after {
+            reply = reply.insert_header("retry-after", value);
+        }
+        Mock::given(method("POST"))
+            .and(path(fixture.path))
+            .respond_with(reply)
+            .mount(&server)
+            .await;
+        let result = complete(fixture.backend.as_ref(), &client(), &server.uri(), None).await;
+        assert!(
+            matches!(
+                &result,
+                Err(BackendError::Unavailable { status: s, retry_after: r, .. })
+                    if *s == status && r.as_deref() == retry_after
+            ),
+            "{status} {retry_after:?}: {result:?}"
+        );
+        let error = result.err();
+        assert_eq!(error.as_ref().map(BackendError::kind), Some(kind));
+        assert_eq!(
+            error.as_ref().and_then(BackendError::retry_after),
+            retry_after
+        );
+    }
 }
 
 /// Runs a success against a server that only answers when `header: value` is sent.

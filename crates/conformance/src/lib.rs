@@ -7,7 +7,8 @@
 //! [`wiremock`] server on loopback, over real HTTP:
 //! success; connection refused; HTTP 500 with a body; 200 with garbage; 200 with JSON
 //! of the wrong shape; 200 with an error body; empty completion text; the server
-//! reporting a context overflow; bearer-token and api-key auth; an auth type without
+//! reporting a context overflow; a busy server (429, or 503 while loading) keeping its
+//! status and `Retry-After`; bearer-token and api-key auth; an auth type without
 //! a key; an endpoint without `http(s)://`; a server that never answers (timeout).
 //!
 //! Checking that a prompt longer than the context window is refused before any
@@ -196,8 +197,9 @@ macro_rules! conformance_suite {
             $crate::conformance_suite!(@cases $fixture;
                 success, connection_refused, http_error_carries_status_body_and_uri,
                 garbage_reply, wrong_shape_reply, error_body_in_a_200_reply,
-                empty_text, context_overflow, bearer_token_auth, api_key_auth,
-                auth_type_without_key, endpoint_without_scheme, timeout);
+                empty_text, context_overflow, busy_server_keeps_status_and_retry_after,
+                bearer_token_auth, api_key_auth, auth_type_without_key,
+                endpoint_without_scheme, timeout);
         }
     };
 }

@@ -69,6 +69,11 @@ error_kinds! {
     InvalidResponse => "invalid_response",
     /// The server answered with no completion text.
     EmptyResponse => "empty_response",
+    /// The server answered 429 Too Many Requests (its `Retry-After` is kept).
+    RateLimited => "rate_limited",
+    /// The server answered 503 Service Unavailable (loading a model, overloaded; its
+    /// `Retry-After` is kept).
+    BackendUnavailable => "backend_unavailable",
 }
 
 impl fmt::Display for ErrorKind {
@@ -125,6 +130,8 @@ mod tests {
             "backend_error_reply",
             "invalid_response",
             "empty_response",
+            "rate_limited",
+            "backend_unavailable",
         ];
         let names: Vec<_> = ErrorKind::ALL.iter().map(|kind| kind.as_str()).collect();
         assert_eq!(names, expected);

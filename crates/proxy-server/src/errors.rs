@@ -8,14 +8,26 @@
 //! ([`ApiErrorKind::InvalidApiKey`], [`ApiErrorKind::ModelNotFound`], …) — becomes an
 //! HTTP status, an error `type` and a `code`. Its `match` is exhaustive with no
 //! catch-all, so a new kind without a mapping does not compile.
+//!
+//! What a client reads never holds a backend URL, port or reply body, nor a Rust type
+//! name: a pipeline error's message is [`client_message`] (a backend failure in words,
+//! [`BackendError::client_message`]), and the full error (with the URI, status and
+//! body) is logged under the request's span. Every message sent ends with the request
+//! id (`… (request id req_…)`, also the `x-request-id` header), so an operator can
+//! find the log lines of the failure.
+//!
+//! [`BackendError::client_message`]: proxy_core::backend::BackendError::client_message
 
 use std::fmt;
 
-use axum::http::StatusCode;
+use axum::http::header::RETRY_AFTER;
+use axum::http::{HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use proxy_core::{ErrorKind, ProxyError};
 use serde_json::json;
+
+use crate::telemetry::current_request_id;
 
 /// Declares [`ApiErrorKind`] (the pipeline's kinds plus the server's own), the server
 /// kinds' stable names and [`ApiErrorKind::SERVER`] from one list.
@@ -57,6 +69,8 @@ api_error_kinds! {
     InvalidBody => "invalid_request",
     /// The body is larger than the configured limit.
     PayloadTooLarge => "payload_too_large",
+    /// The body is not sent as `Content-Type: application/json`.
+    UnsupportedMediaType => "unsupported_media_type",
     /// The path exists, the method does not.
     MethodNotAllowed => "method_not_allowed",
     /// No such path.
@@ -122,6 +136,17 @@ pub fn classify(kind: ApiErrorKind) -> Classification {
             | ErrorKind::TransportError
             | ErrorKind::OutputParsingError => (StatusCode::BAD_GATEWAY, "backend_error", name),
             ErrorKind::Timeout => (StatusCode::GATEWAY_TIMEOUT, "timeout_error", name),
+            // The backend's own status, so clients back off and retry as they would
+            // with OpenAI (OpenAI's 429 envelope: type `requests`, code
+            // `rate_limit_exceeded`).
+            ErrorKind::RateLimited => (
+                StatusCode::TOO_MANY_REQUESTS,
+                "requests",
+                "rate_limit_exceeded",
+            ),
+            ErrorKind::BackendUnavailable => {
+                (StatusCode::SERVICE_UNAVAILABLE, "server_error", name)
+            }
             // The server's configuration (its backend endpoint, auth or HTTP client).
             ErrorKind::InvalidEndpoint | ErrorKind::InvalidAuth | ErrorKind::HttpClientError => {
                 (StatusCode::INTERNAL_SERVER_ERROR, "server_error", name)
@@ -142,11 +167,34 @@ pub fn classify(kind: ApiErrorKind) -> Classification {
         ApiErrorKind::PayloadTooLarge => {
             (StatusCode::PAYLOAD_TOO_LARGE, "invalid_request_error", name)
         }
+        ApiErrorKind::UnsupportedMediaType => (
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "invalid_request_error",
+            name,
+        ),
     };
     Classification {
         status,
         error_type,
         code,
+    }
+}
+
+/// The client's message for a pipeline error: its own words for the request's
+/// faults, OpenAI's sentence for a context overflow, and a backend failure in words
+/// ([`BackendError::client_message`]: no URI, port or reply body). The full error
+/// is logged by [`ApiError::from_proxy`].
+///
+/// [`BackendError::client_message`]: proxy_core::backend::BackendError::client_message
+pub fn client_message(error: &ProxyError) -> String {
+    match error {
+        ProxyError::Backend(backend) => backend.client_message(),
+        ProxyError::HttpClient(_) => {
+            "The server could not set up its HTTP client for this model; the server's log has the reason.".to_owned()
+        }
+        // Written for the client: the request's fault, the overflow sentence, the
+        // wrapper's refusal or the model's own output.
+        other => other.to_string(),
     }
 }
 
@@ -156,10 +204,16 @@ pub fn classify(kind: ApiErrorKind) -> Classification {
 pub struct ApiError {
     /// The error kind (see [`classify`]).
     pub kind: ApiErrorKind,
-    /// What went wrong and what to do; never holds an API key or backend credential.
+    /// What went wrong and what to do; never holds an API key or backend credential,
+    /// a backend URL or body, or a Rust type name. The request id is appended when the
+    /// envelope is written.
     pub message: String,
     /// The request field at fault (`model`, `messages[0].role`, …).
     pub param: Option<String>,
+    /// The backend's `Retry-After`, sent on as this answer's `Retry-After` header.
+    pub retry_after: Option<String>,
+    /// The full error, for the log only (a backend error's URI, status and body).
+    pub detail: Option<String>,
 }
 
 impl ApiError {
@@ -169,7 +223,15 @@ impl ApiError {
             kind: kind.into(),
             message: message.into(),
             param: None,
+            retry_after: None,
+            detail: None,
         }
+    }
+
+    /// Adds what only the log gets (never sent to the client).
+    pub fn with_detail(mut self, detail: impl Into<String>) -> Self {
+        self.detail = Some(detail.into());
+        self
     }
 
     /// Names the request field at fault.
@@ -178,9 +240,25 @@ impl ApiError {
         self
     }
 
-    /// The pipeline's error, with its kind and message.
+    /// The pipeline's error: its kind, the [`client_message`] and the backend's
+    /// `Retry-After`. The full error (a backend's URI, status and body) is logged
+    /// here, once, in the current span (the request's), whether the error then goes
+    /// out as a response or as a stream's error event.
     pub fn from_proxy(error: &ProxyError) -> Self {
-        ApiError::new(error.kind(), error.to_string())
+        let kind = error.kind();
+        let mut api = ApiError::new(kind, client_message(error));
+        let full = error.to_string();
+        if full != api.message {
+            if classify(kind.into()).status.is_server_error() {
+                tracing::warn!(kind = kind.as_str(), "{full}");
+            } else {
+                tracing::info!(kind = kind.as_str(), "{full}");
+            }
+        }
+        if let ProxyError::Backend(backend) = error {
+            api.retry_after = backend.retry_after().map(str::to_owned);
+        }
+        api
     }
 
     /// A 404 for a model the server does not serve, listing the ones it does.
@@ -200,12 +278,22 @@ impl ApiError {
         classify(self.kind)
     }
 
-    /// The OpenAI envelope.
+    /// The message as sent: [`message`](ApiError::message), then the request id when
+    /// there is one (inside a request: `… (request id req_…)`).
+    pub fn client_text(&self) -> String {
+        match current_request_id() {
+            Some(id) => format!("{} (request id {id})", self.message),
+            None => self.message.clone(),
+        }
+    }
+
+    /// The OpenAI envelope (the message with the request id, see
+    /// [`client_text`](ApiError::client_text)).
     pub fn envelope(&self) -> serde_json::Value {
         let class = self.classification();
         json!({
             "error": {
-                "message": self.message,
+                "message": self.client_text(),
                 "type": class.error_type,
                 "param": self.param,
                 "code": class.code,
@@ -223,10 +311,12 @@ impl From<ProxyError> for ApiError {
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let status = self.classification().status;
-        if status.is_server_error() {
+        let detail = self.detail.as_deref().unwrap_or("");
+        if status.is_server_error() || status == StatusCode::TOO_MANY_REQUESTS {
             tracing::warn!(
                 status = status.as_u16(),
                 kind = self.kind.as_str(),
+                detail,
                 "{}",
                 self.message
             );
@@ -234,11 +324,20 @@ impl IntoResponse for ApiError {
             tracing::info!(
                 status = status.as_u16(),
                 kind = self.kind.as_str(),
+                detail,
                 "{}",
                 self.message
             );
         }
-        (status, Json(self.envelope())).into_response()
+        let mut response = (status, Json(self.envelope())).into_response();
+        if let Some(value) = self
+            .retry_after
+            .as_deref()
+            .and_then(|value| HeaderValue::from_str(value).ok())
+        {
+            response.headers_mut().insert(RETRY_AFTER, value);
+        }
+        response
     }
 }
 
@@ -249,7 +348,7 @@ mod tests {
 
     #[test]
     fn every_pipeline_kind_has_its_status() {
-        let cases: [(ErrorKind, u16, &str); 16] = [
+        let cases: [(ErrorKind, u16, &str); 18] = [
             (ErrorKind::InvalidRequest, 400, "invalid_request"),
             (
                 ErrorKind::PromptFormattingError,
@@ -278,6 +377,8 @@ mod tests {
             (ErrorKind::InvalidEndpoint, 500, "invalid_endpoint"),
             (ErrorKind::InvalidAuth, 500, "invalid_auth"),
             (ErrorKind::HttpClientError, 500, "http_client_error"),
+            (ErrorKind::RateLimited, 429, "rate_limit_exceeded"),
+            (ErrorKind::BackendUnavailable, 503, "backend_unavailable"),
         ];
         for (kind, status, code) in cases {
             let class = classify(kind.into());
@@ -300,6 +401,11 @@ mod tests {
             (ApiErrorKind::PayloadTooLarge, 413, "invalid_request_error"),
             (ApiErrorKind::InvalidJson, 400, "invalid_request_error"),
             (ApiErrorKind::InvalidBody, 400, "invalid_request_error"),
+            (
+                ApiErrorKind::UnsupportedMediaType,
+                415,
+                "invalid_request_error",
+            ),
         ];
         for (kind, status, error_type) in cases {
             let class = classify(kind);
@@ -322,7 +428,7 @@ mod tests {
     }
 
     #[test]
-    fn proxy_errors_keep_kind_and_message() {
+    fn proxy_errors_keep_the_kind_without_sending_the_uri() {
         let error = ProxyError::from(BackendError::Timeout {
             uri: "http://127.0.0.1:1/completion".into(),
             server: "llama.cpp server",
@@ -331,7 +437,32 @@ mod tests {
         assert_eq!(api.kind, ApiErrorKind::Pipeline(ErrorKind::Timeout));
         assert_eq!(api.kind.as_str(), "timeout");
         assert_eq!(api.classification().status, StatusCode::GATEWAY_TIMEOUT);
-        assert!(api.message.contains("timed out"), "{}", api.message);
+        assert!(
+            api.message.contains("did not answer in time"),
+            "{}",
+            api.message
+        );
+        assert!(!api.message.contains("127.0.0.1"), "{}", api.message);
+    }
+
+    #[test]
+    fn a_busy_backend_keeps_its_status_and_retry_after() {
+        let error = ProxyError::from(BackendError::Unavailable {
+            status: 429,
+            retry_after: Some("30".into()),
+            body: "too many".into(),
+            uri: "http://127.0.0.1:1/completion".into(),
+            server: "llama.cpp server",
+        });
+        let response = ApiError::from(error).into_response();
+        assert_eq!(response.status(), StatusCode::TOO_MANY_REQUESTS);
+        assert_eq!(
+            response
+                .headers()
+                .get(RETRY_AFTER)
+                .map(HeaderValue::as_bytes),
+            Some(&b"30"[..])
+        );
     }
 
     #[test]

@@ -106,6 +106,13 @@ class OpenAISdkTest(unittest.TestCase):
         with self.assertRaises(openai.BadRequestError) as raised:
             self.client.chat.completions.create(model=self.model, messages=messages)
         self.assertEqual(raised.exception.code, "context_length_exceeded")
+        # OpenAI's sentence, by which LiteLLM raises ContextWindowExceededError.
+        message = raised.exception.body["message"]
+        self.assertTrue(
+            message.startswith("This model's maximum context length is "), message
+        )
+        self.assertIn("Please reduce the length of the messages.", message)
+        self.assertIn("(request id req_", message)
 
     def test_a_bad_key_is_an_authentication_error(self):
         client = openai.OpenAI(

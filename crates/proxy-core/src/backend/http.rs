@@ -4,7 +4,8 @@
 //! The caller owns the [`reqwest::Client`] (and so its timeouts and connection pool);
 //! a client timeout shows up here as [`BackendError::Timeout`].
 
-use reqwest::header::{HeaderName, HeaderValue, CONTENT_TYPE};
+use reqwest::header::{HeaderMap, HeaderName, HeaderValue, CONTENT_TYPE, RETRY_AFTER};
+use reqwest::StatusCode;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 
@@ -163,7 +164,8 @@ pub async fn post_json<T: DeserializeOwned>(
 /// the URI that was called; the body is left unread (for streaming replies).
 ///
 /// Errors: as [`post_json`] up to the status; a non-success reply's body is read for
-/// the error.
+/// the error. A 429 or 503 (that is not a context overflow) is
+/// [`BackendError::Unavailable`], with the server's `Retry-After`.
 pub async fn send_json(
     http: &reqwest::Client,
     call: &BackendCall<'_>,
@@ -187,6 +189,7 @@ pub async fn send_json(
     if status.is_success() {
         return Ok((response, uri));
     }
+    let retry_after = retry_after(response.headers());
     let text = response
         .text()
         .await
@@ -199,12 +202,36 @@ pub async fn send_json(
             uri,
         });
     }
+    if status == StatusCode::TOO_MANY_REQUESTS || status == StatusCode::SERVICE_UNAVAILABLE {
+        return Err(BackendError::Unavailable {
+            status: status.as_u16(),
+            retry_after,
+            body: text,
+            uri,
+            server: call.server,
+        });
+    }
     Err(BackendError::Http {
         status: status.as_u16(),
         body: text,
         uri,
         server: call.server,
     })
+}
+
+/// The reply's `Retry-After`, if it is well formed: delta-seconds (digits) or an
+/// HTTP date (`Wed, 21 Oct 2015 07:28:00 GMT`). Anything else is dropped, so only a
+/// value fit for a client's `Retry-After` is kept.
+fn retry_after(headers: &HeaderMap) -> Option<String> {
+    let value = headers.get(RETRY_AFTER)?.to_str().ok()?.trim();
+    let seconds =
+        !value.is_empty() && value.len() <= 10 && value.bytes().all(|b| b.is_ascii_digit());
+    let date = value.len() <= 40
+        && value.ends_with(" GMT")
+        && value
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b' ' || b == b',' || b == b':');
+    (seconds || date).then(|| value.to_owned())
 }
 
 /// Reads a 200 body: JSON, not an error object, shaped like `T`.
@@ -360,6 +387,29 @@ mod tests {
             .err()
             .map(|e| e.to_string());
         assert!(message.is_some_and(|m| m.contains("must begin with http:// or https://")));
+    }
+
+    #[test]
+    fn only_well_formed_retry_after_values_are_kept() {
+        for (value, kept) in [
+            ("120", Some("120")),
+            (" 5 ", Some("5")),
+            (
+                "Wed, 21 Oct 2015 07:28:00 GMT",
+                Some("Wed, 21 Oct 2015 07:28:00 GMT"),
+            ),
+            ("soon", None),
+            ("-1", None),
+            ("http://127.0.0.1:8080/", None),
+            ("", None),
+        ] {
+            let mut headers = HeaderMap::new();
+            if let Ok(header) = HeaderValue::from_str(value) {
+                headers.insert(RETRY_AFTER, header);
+            }
+            assert_eq!(retry_after(&headers).as_deref(), kept, "{value:?}");
+        }
+        assert_eq!(retry_after(&HeaderMap::new()), None);
     }
 
     #[test]

@@ -24,6 +24,50 @@ pub fn mentions_context_overflow(body: &str) -> bool {
         .any(|phrase| body.contains(phrase))
 }
 
+/// The context window and the prompt's tokens, `(context_window, prompt_tokens)`, of
+/// an overflow reply that says both: llama.cpp's `n_ctx`/`n_prompt_tokens` (or its
+/// message "request (N tokens) exceeds the available context size (M tokens)"), vLLM's
+/// and OpenAI's "maximum context length is M tokens. However, your request has N input
+/// tokens" (or "you requested N tokens"), LM Studio's "keep the first N tokens … context
+/// length of only M tokens". `None` when the reply does not give both.
+pub fn overflow_counts(body: &str) -> Option<(u64, u64)> {
+    if let Ok(json) = serde_json::from_str::<Value>(body) {
+        let fields = json.get("error").filter(|e| e.is_object()).unwrap_or(&json);
+        let count = |name: &str| fields.get(name).and_then(Value::as_u64);
+        if let (Some(context), Some(prompt)) = (count("n_ctx"), count("n_prompt_tokens")) {
+            return Some((context, prompt));
+        }
+    }
+    let text = body.to_lowercase();
+    let patterns: [(&str, &[&str]); 3] = [
+        (
+            "maximum context length is",
+            &["your request has", "you requested"],
+        ),
+        ("available context size (", &["request ("]),
+        ("context length of only", &["keep the first"]),
+    ];
+    patterns
+        .iter()
+        .find_map(|(context_phrase, prompt_phrases)| {
+            let context = number_after(&text, context_phrase)?;
+            let prompt = prompt_phrases
+                .iter()
+                .find_map(|phrase| number_after(&text, phrase))?;
+            Some((context, prompt))
+        })
+}
+
+/// The whole number that follows `phrase` (after spaces) in `text`.
+fn number_after(text: &str, phrase: &str) -> Option<u64> {
+    let start = text.find(phrase)? + phrase.len();
+    let rest = text.get(start..)?.trim_start();
+    let digits = rest
+        .find(|c: char| !c.is_ascii_digit())
+        .map_or(rest, |end| rest.get(..end).unwrap_or_default());
+    digits.parse().ok()
+}
+
 /// The error message of a body that is an error object rather than a reply:
 /// `{"error": "…"}` (ollama, LM Studio), `{"error": {"message": …}}` (OpenAI style,
 /// llama.cpp, vLLM ≥ 0.10.1, Groq) or `{"object": "error", "message": …}` (vLLM
@@ -72,6 +116,36 @@ mod tests {
         assert!(!mentions_context_overflow(
             r#"{"error":"model 'x' not found"}"#
         ));
+    }
+
+    #[test]
+    fn reads_the_counts_where_the_reply_gives_them() {
+        for (body, counts) in [
+            (
+                r#"{"error":{"code":400,"message":"request (5000 tokens) exceeds the available context size (4096 tokens), try increasing it","type":"exceed_context_size_error","n_prompt_tokens":5000,"n_ctx":4096}}"#,
+                Some((4096, 5000)),
+            ),
+            (
+                r#"{"error":{"message":"request (5000 tokens) exceeds the available context size (4096 tokens)"}}"#,
+                Some((4096, 5000)),
+            ),
+            (
+                r#"{"object":"error","message":"This model's maximum context length is 4096 tokens. However, your request has 5000 input tokens.","type":"BadRequestError","param":null,"code":400}"#,
+                Some((4096, 5000)),
+            ),
+            (
+                "This model's maximum context length is 8192 tokens. However, you requested 9000 tokens (8000 in the messages, 1000 in the completion).",
+                Some((8192, 9000)),
+            ),
+            (
+                r#"{"error":"Trying to keep the first 9000 tokens when context the overflows. However, the model is loaded with context length of only 8192 tokens"}"#,
+                Some((8192, 9000)),
+            ),
+            (r#"{"error":"the prompt is longer than the context length"}"#, None),
+            (r#"{"error":{"message":"This model's maximum context length is 8192 tokens."}}"#, None),
+        ] {
+            assert_eq!(overflow_counts(body), counts, "{body}");
+        }
     }
 
     #[test]

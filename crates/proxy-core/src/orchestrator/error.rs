@@ -20,7 +20,7 @@ pub enum ProxyError {
     #[error("invalid request: {0}")]
     UnknownPlugin(#[from] RegistryError),
     /// The prompt does not fit the model's context window; nothing was sent.
-    #[error("Request exceeds maximum context length ({prompt_tokens} > {context_window} tokens); shorten the conversation or raise the context window")]
+    #[error("This model's maximum context length is {context_window} tokens. However, your messages resulted in {prompt_tokens} tokens. Please reduce the length of the messages.")]
     ContextWindowExceeded {
         /// Tokens in the rendered prompt.
         prompt_tokens: u64,
@@ -71,14 +71,17 @@ mod tests {
     use super::*;
 
     #[test]
-    fn context_window_message_matches_the_reference_wording() {
+    fn context_window_message_is_openais_sentence() {
         let error = ProxyError::ContextWindowExceeded {
             prompt_tokens: 5000,
             context_window: 4096,
         };
-        assert!(error
-            .to_string()
-            .starts_with("Request exceeds maximum context length (5000 > 4096 tokens)"));
+        // OpenAI's wording, which LiteLLM maps to ContextWindowExceededError and
+        // MemGPT recognises by "maximum context length".
+        assert_eq!(
+            error.to_string(),
+            "This model's maximum context length is 4096 tokens. However, your messages resulted in 5000 tokens. Please reduce the length of the messages."
+        );
         assert_eq!(error.kind(), ErrorKind::ContextWindowExceeded);
     }
 
