@@ -22,6 +22,11 @@ pub struct ServeArgs {
     /// `api_keys`; `CCP_API_KEY` keeps it out of the process list.
     #[arg(long, value_name = "KEY", env = "CCP_API_KEY", hide_env_values = true)]
     api_key: Option<String>,
+    /// An origin whose web pages may call the server (CORS), e.g.
+    /// `https://app.example`, or `*` for any; repeatable, added to the config's
+    /// `cors_origins`. Default: none (CORS off).
+    #[arg(long = "cors-origin", value_name = "ORIGIN")]
+    cors_origins: Vec<String>,
     /// Without --config: the kind of server (see `backends`).
     #[arg(long, value_name = "TYPE")]
     endpoint_type: Option<String>,
@@ -43,6 +48,11 @@ pub struct ServeArgs {
     /// Without --config: the name clients send as `model`.
     #[arg(long, value_name = "NAME", default_value = "local")]
     model_name: String,
+    /// Without --config: another name clients may send as `model` (e.g. `gpt-4o`);
+    /// repeatable, listed in /v1/models. (The one model serves any name anyway; the
+    /// response echoes the name sent.)
+    #[arg(long = "alias", value_name = "NAME")]
+    aliases: Vec<String>,
     /// Without --config: `bearer_token` or `api_key` for the backend.
     #[arg(long, value_name = "TYPE", requires = "auth_key")]
     auth_type: Option<String>,
@@ -64,6 +74,7 @@ impl ServeArgs {
             ("--wrapper", self.wrapper.is_some()),
             ("--wrapper-file", self.wrapper_file.is_some()),
             ("--model", self.model.is_some()),
+            ("--alias", !self.aliases.is_empty()),
             ("--auth-type", self.auth_type.is_some()),
             ("--timeout", self.timeout.is_some()),
         ]
@@ -97,6 +108,9 @@ impl ServeArgs {
         if let Some(key) = &self.api_key {
             config.api_keys.push(Secret::new(key.clone()));
         }
+        config
+            .cors_origins
+            .extend(self.cors_origins.iter().cloned());
         config.validate()?;
         Ok(config)
     }
@@ -114,6 +128,7 @@ impl ServeArgs {
         model.wrapper = self.wrapper.clone();
         model.wrapper_file = self.wrapper_file.clone();
         model.model = self.model.clone();
+        model.aliases = self.aliases.clone();
         model.auth_type = self.auth_type.clone();
         model.auth_key = self.auth_key.clone().map(Secret::new);
         model.timeout_secs = self.timeout;

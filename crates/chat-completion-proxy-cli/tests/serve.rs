@@ -61,6 +61,37 @@ fn bad_configs_are_one_line_errors() {
             ],
             "--endpoint-type",
         ),
+        (
+            vec![
+                "--config".into(),
+                unknown_field.display().to_string(),
+                "--alias".into(),
+                "gpt-4o".into(),
+            ],
+            "--alias",
+        ),
+        (
+            vec![
+                "--endpoint-type".into(),
+                "llamacpp".into(),
+                "--context-window".into(),
+                "4096".into(),
+                "--cors-origin".into(),
+                "app.example".into(),
+            ],
+            "`cors_origins` holds `app.example`, which is not an origin",
+        ),
+        (
+            vec![
+                "--endpoint-type".into(),
+                "llamacpp".into(),
+                "--context-window".into(),
+                "4096".into(),
+                "--alias".into(),
+                "local".into(),
+            ],
+            "the alias `local` is already",
+        ),
         (vec![], "--config"),
     ];
     for (args, needle) in cases {
@@ -107,6 +138,8 @@ async fn serves_from_flags_and_stops_on_sigterm() {
         ])
         .args(["--endpoint", &backend.uri(), "--context-window", "2048"])
         .args(["--wrapper", "chatml", "--model-name", "demo"])
+        .args(["--alias", "gpt-4o", "--alias", "gpt-4"])
+        .args(["--cors-origin", "https://app.example"])
         .env("CCP_API_KEY", "sk-cli-test")
         .env("CCP_COMPLETION_SETTINGS", "/nonexistent/settings.json")
         .stdin(Stdio::null())
@@ -141,6 +174,57 @@ async fn serves_from_flags_and_stops_on_sigterm() {
     assert_eq!(response.status(), 200);
     let completion: Value = response.json().await.unwrap();
     assert_eq!(completion["model"], "demo");
+
+    // An alias is served, and echoed.
+    let response = client
+        .post(format!("http://{address}/v1/chat/completions"))
+        .bearer_auth("sk-cli-test")
+        .json(&json!({"model": "gpt-4o", "messages": [
+            {"role": "system", "content": "You are MemGPT."},
+            {"role": "user", "content": "Hi"}]}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    let completion: Value = response.json().await.unwrap();
+    assert_eq!(completion["model"], "gpt-4o");
+    let models: Value = client
+        .get(format!("http://{address}/v1/models"))
+        .bearer_auth("sk-cli-test")
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let ids: Vec<&str> = models["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|model| model["id"].as_str())
+        .collect();
+    assert_eq!(ids, ["demo", "gpt-4o", "gpt-4"]);
+
+    // --cors-origin: a browser's preflight from that origin is allowed (no key needed).
+    let preflight = client
+        .request(
+            reqwest::Method::OPTIONS,
+            format!("http://{address}/v1/chat/completions"),
+        )
+        .header("origin", "https://app.example")
+        .header("access-control-request-method", "POST")
+        .header(
+            "access-control-request-headers",
+            "authorization,content-type",
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(preflight.status(), 200);
+    assert_eq!(
+        preflight.headers()["access-control-allow-origin"],
+        "https://app.example"
+    );
 
     let killed = Command::new("kill")
         .args(["-TERM", &child.id().to_string()])

@@ -5,9 +5,12 @@
 //! listen = "127.0.0.1:8089"        # default
 //! api_keys = ["sk-local-1"]        # none: the server is open
 //! max_body_bytes = 4194304         # default 4 MiB
+//! default_model = "local"          # serves requests naming an unknown model
+//! cors_origins = ["https://app.example"]   # default none (no CORS); ["*"]: any
 //!
 //! [[models]]
 //! name = "local"                   # what clients send as `model`
+//! aliases = ["gpt-4o", "gpt-4o-mini"]   # other names clients may send
 //! endpoint_type = "llamacpp"
 //! endpoint = "http://localhost:8080"   # default: the endpoint type's usual address
 //! context_window = 8192
@@ -42,9 +45,19 @@ pub struct ServerConfig {
     /// The largest request body accepted, in bytes (default [`DEFAULT_MAX_BODY_BYTES`]).
     #[serde(default = "default_max_body_bytes")]
     pub max_body_bytes: usize,
-    /// The models served; the request's `model` picks one by its `name`.
+    /// The models served; the request's `model` picks one by its `name` or one of
+    /// its `aliases`.
     #[serde(default)]
     pub models: Vec<ModelConfig>,
+    /// The model (a name or alias) that serves requests naming a model this server
+    /// does not have; without it, such a request is a 404 — unless only one model is
+    /// configured, which then serves every request.
+    #[serde(default)]
+    pub default_model: Option<String>,
+    /// Origins (`https://app.example`, or `*` for any) whose web pages may call the
+    /// server (CORS); none by default, so browsers refuse cross-origin calls.
+    #[serde(default)]
+    pub cors_origins: Vec<String>,
 }
 
 impl Default for ServerConfig {
@@ -54,6 +67,8 @@ impl Default for ServerConfig {
             api_keys: Vec::new(),
             max_body_bytes: DEFAULT_MAX_BODY_BYTES,
             models: Vec::new(),
+            default_model: None,
+            cors_origins: Vec::new(),
         }
     }
 }
@@ -64,6 +79,10 @@ impl Default for ServerConfig {
 pub struct ModelConfig {
     /// The name clients send as `model` (and see in `/v1/models`).
     pub name: String,
+    /// Other names clients may send for this model (clients hard-code OpenAI's,
+    /// e.g. `gpt-4o`); listed in `/v1/models` too. Responses echo the name sent.
+    #[serde(default)]
+    pub aliases: Vec<String>,
     /// The kind of server (`llamacpp`, `ollama`, …).
     pub endpoint_type: String,
     /// The server's base URL; default: the endpoint type's usual address.
@@ -206,8 +225,9 @@ impl ServerConfig {
     }
 
     /// Checks what can be checked without the plugin registries: at least one model,
-    /// unique non-empty names, no empty key, a non-zero body limit, a wrapper given at
-    /// most one way, a usable timeout.
+    /// unique non-empty names and aliases, a `default_model` that names a model, CORS
+    /// origins that are origins, no empty key, a non-zero body limit, a wrapper given
+    /// at most one way, a usable timeout.
     pub fn validate(&self) -> Result<(), ConfigError> {
         if self.listen.trim().is_empty() {
             return Err(ConfigError::Invalid(format!(
@@ -242,6 +262,30 @@ impl ServerConfig {
             if self.models[..index].iter().any(|m| m.name == model.name) {
                 return Err(model.invalid("the name is used by more than one [[models]] entry"));
             }
+            for (position, alias) in model.aliases.iter().enumerate() {
+                if alias.trim().is_empty() {
+                    return Err(model.invalid("`aliases` holds an empty name; remove it"));
+                }
+                let earlier = model.aliases[..position].contains(alias)
+                    || *alias == model.name
+                    || self.models[..index]
+                        .iter()
+                        .any(|m| m.name == *alias || m.aliases.contains(alias));
+                if earlier {
+                    return Err(model.invalid(format!(
+                        "the alias `{alias}` is already a model name or alias; each name may serve one model only"
+                    )));
+                }
+            }
+            if let Some(other) = self.models[..index]
+                .iter()
+                .find(|m| m.aliases.contains(&model.name))
+            {
+                return Err(model.invalid(format!(
+                    "the name is already an alias of model `{}`",
+                    other.name
+                )));
+            }
             if model.wrapper.is_some() && model.wrapper_file.is_some() {
                 return Err(model.invalid("give `wrapper` or `wrapper_file`, not both"));
             }
@@ -251,8 +295,62 @@ impl ServerConfig {
                 }
             }
         }
+        if let Some(default) = &self.default_model {
+            let known = self
+                .models
+                .iter()
+                .any(|m| m.name == *default || m.aliases.contains(default));
+            if !known {
+                let names: Vec<&str> = self.models.iter().map(|m| m.name.as_str()).collect();
+                return Err(ConfigError::Invalid(format!(
+                    "`default_model` is `{default}`, which is no model's name or alias; the models are {}",
+                    names.join(", ")
+                )));
+            }
+        }
+        for origin in &self.cors_origins {
+            check_origin(origin, self.cors_origins.len())?;
+        }
         Ok(())
     }
+}
+
+/// Checks one `cors_origins` entry: `*` (alone), or `scheme://host[:port]` with no
+/// path, as browsers send it in `Origin`.
+fn check_origin(origin: &str, count: usize) -> Result<(), ConfigError> {
+    if origin == "*" {
+        if count > 1 {
+            return Err(ConfigError::Invalid(
+                "`cors_origins` holds `*` and other origins; `*` already allows every origin, give it alone".to_owned(),
+            ));
+        }
+        return Ok(());
+    }
+    let refuse = |why: &str| {
+        Err(ConfigError::Invalid(format!(
+            "`cors_origins` holds `{origin}`, which is not an origin ({why}); give `scheme://host[:port]`, e.g. `https://app.example`, or `*`"
+        )))
+    };
+    let Some((scheme, host)) = origin.split_once("://") else {
+        return refuse("no scheme");
+    };
+    if scheme.is_empty()
+        || !scheme
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"+-.".contains(&b))
+    {
+        return refuse("a bad scheme");
+    }
+    if host.is_empty() {
+        return refuse("no host");
+    }
+    if host.contains('/') || host.contains('?') || host.contains('#') {
+        return refuse("it has a path; an origin ends after the host and port");
+    }
+    if !host.bytes().all(|b| b.is_ascii_graphic()) {
+        return refuse("spaces or non-ASCII characters");
+    }
+    Ok(())
 }
 
 /// A TOML error on one line: its message and the line it is on, without quoting the
@@ -361,6 +459,71 @@ tokenizer = "cl100k"
             let message = ServerConfig::from_toml_str(text).unwrap_err().to_string();
             assert!(message.contains(needle), "{needle}: {message}");
         }
+    }
+
+    #[test]
+    fn aliases_default_model_and_cors_parse() {
+        let text = format!(
+            "default_model = \"gpt-4o\"\ncors_origins = [\"https://app.example\", \"http://localhost:3000\"]\n{MINIMAL}aliases = [\"gpt-4o\", \"gpt-4\"]\n"
+        );
+        let config = ServerConfig::from_toml_str(&text).unwrap();
+        assert_eq!(config.models[0].aliases, vec!["gpt-4o", "gpt-4"]);
+        assert_eq!(config.default_model.as_deref(), Some("gpt-4o"));
+        assert_eq!(config.cors_origins.len(), 2);
+        let any = format!("cors_origins = [\"*\"]\n{MINIMAL}");
+        assert!(ServerConfig::from_toml_str(&any).is_ok());
+    }
+
+    #[test]
+    fn clashing_names_and_bad_defaults_or_origins_are_refused() {
+        let second =
+            "[[models]]\nname = \"big\"\nendpoint_type = \"llamacpp\"\ncontext_window = 4096\n";
+        let cases = [
+            (
+                format!("{MINIMAL}aliases = [\"gpt-4o\", \"gpt-4o\"]\n"),
+                "the alias `gpt-4o` is already",
+            ),
+            (
+                format!("{MINIMAL}aliases = [\"local\"]\n"),
+                "the alias `local`",
+            ),
+            (format!("{MINIMAL}aliases = [\" \"]\n"), "empty name"),
+            (
+                format!("{MINIMAL}aliases = [\"gpt-4o\"]\n{second}aliases = [\"gpt-4o\"]\n"),
+                "model `big`: the alias `gpt-4o` is already",
+            ),
+            (
+                format!("{MINIMAL}aliases = [\"big\"]\n{second}"),
+                "model `big`: the name is already an alias of model `local`",
+            ),
+            (
+                format!("{MINIMAL}{second}aliases = [\"local\"]\n"),
+                "the alias `local`",
+            ),
+            (
+                format!("default_model = \"gpt-5\"\n{MINIMAL}"),
+                "`default_model` is `gpt-5`, which is no model's name or alias",
+            ),
+            (
+                format!("cors_origins = [\"*\", \"https://a.example\"]\n{MINIMAL}"),
+                "give it alone",
+            ),
+            (
+                format!("cors_origins = [\"app.example\"]\n{MINIMAL}"),
+                "no scheme",
+            ),
+            (
+                format!("cors_origins = [\"https://app.example/\"]\n{MINIMAL}"),
+                "has a path",
+            ),
+        ];
+        for (text, needle) in cases {
+            let message = ServerConfig::from_toml_str(&text).unwrap_err().to_string();
+            assert!(message.contains(needle), "{needle}: {message}");
+        }
+        let alias_default =
+            format!("default_model = \"gpt-4o\"\n{MINIMAL}aliases = [\"gpt-4o\"]\n{second}");
+        assert!(ServerConfig::from_toml_str(&alias_default).is_ok());
     }
 
     #[test]

@@ -2,11 +2,17 @@
 //! point its base URL here and get tool calls from a local model.
 //!
 //! * Routes ([`router`]): `POST /v1/chat/completions` (also `/chat/completions`),
-//!   `GET /v1/models`, `GET /health`.
+//!   `GET /v1/models` (names and aliases), `GET /v1/models/{id}`, `GET /health`;
+//!   optional CORS (`cors_origins`).
 //! * Configuration ([`ServerConfig`], TOML): listen address, optional API keys, body
-//!   limit, and `[[models]]` entries; the request's `model` picks the entry.
+//!   limit, `default_model`, `cors_origins` and `[[models]]` entries; the request's
+//!   `model` picks the entry by name or alias (else the only or the default model),
+//!   and the response echoes the name sent.
 //! * Errors: OpenAI's envelope `{"error": {"message", "type", "param", "code"}}`,
-//!   mapped from the error kinds in one place ([`errors::classify`]).
+//!   mapped from the error kinds in one place ([`errors::classify`]); a backend's 429
+//!   or 503 keeps its status and `Retry-After`; messages never carry a backend URL or
+//!   body and end with the request id. Bodies must be JSON objects sent as
+//!   `application/json` (415 otherwise).
 //! * API keys (`Authorization: Bearer`), compared in constant time; keys and backend
 //!   credentials never appear in logs or error messages.
 //! * Logs: a `tracing` span per request (id, model, endpoint type, wrapper, tokens,

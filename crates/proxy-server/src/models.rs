@@ -1,6 +1,11 @@
 //! The served models: each `[[models]]` entry resolved once into a
 //! [`ResolvedTarget`] and its own [`ProxyClient`] (so each model's timeout is
-//! honoured), looked up by the request's `model`.
+//! honoured), looked up by the request's `model` — a name or an alias, or any name
+//! when one model is configured or `default_model` is set.
+//!
+//! Responses echo the name the client sent: the target carries no public name of its
+//! own (so the orchestrator answers with the request's `model`), and its backend model
+//! name is the entry's `model`, else its `name` — never the name the client sent.
 
 use std::time::Duration;
 
@@ -16,6 +21,8 @@ use crate::errors::{ApiError, ApiErrorKind};
 pub struct ModelEntry {
     /// The public name (the request's `model`).
     pub name: String,
+    /// The other names the entry answers to.
+    pub aliases: Vec<String>,
     /// Where and how the model is served, resolved at start-up.
     pub target: ResolvedTarget,
     /// The client running this model's completions (its timeout is the model's).
@@ -30,8 +37,10 @@ impl ModelEntry {
         let mut target =
             ModelTarget::at_default_endpoint(&config.endpoint_type, config.context_window);
         target.endpoint = config.endpoint.clone();
-        target.public_name = Some(config.name.clone());
-        target.model = config.model.clone();
+        // No public name: the response carries the request's `model`, the name the
+        // client sent (the route sets it to `name` when the client sent none).
+        target.public_name = None;
+        target.model = Some(config.model.clone().unwrap_or_else(|| config.name.clone()));
         target.token_counting = config.tokenizer;
         let key = config.auth_key()?;
         target.auth = BackendAuth::from_parts(
@@ -63,44 +72,87 @@ impl ModelEntry {
             .map_err(|error| config.invalid(error.to_string()))?;
         Ok(ModelEntry {
             name: config.name.clone(),
+            aliases: config.aliases.clone(),
             target,
             client,
         })
     }
+
+    /// Whether `name` is this entry's name or one of its aliases.
+    pub fn answers_to(&self, name: &str) -> bool {
+        self.name == name || self.aliases.iter().any(|alias| alias == name)
+    }
 }
 
-/// The served models, in configuration order.
+/// The served models, in configuration order, and the one serving unknown names.
 #[derive(Debug, Clone, Default)]
-pub struct ModelTable(Vec<ModelEntry>);
+pub struct ModelTable {
+    entries: Vec<ModelEntry>,
+    fallback: Option<usize>,
+}
 
 impl ModelTable {
-    /// A table of resolved entries.
+    /// A table of resolved entries; with one entry, it serves every name.
     pub fn new(entries: Vec<ModelEntry>) -> Self {
-        ModelTable(entries)
+        let fallback = (entries.len() == 1).then_some(0);
+        ModelTable { entries, fallback }
+    }
+
+    /// A table whose `default_model` (a name or alias; `None`: see
+    /// [`ModelTable::new`]) serves the names no entry answers to.
+    pub fn with_default(
+        entries: Vec<ModelEntry>,
+        default_model: Option<&str>,
+    ) -> Result<Self, ConfigError> {
+        let mut table = ModelTable::new(entries);
+        if let Some(default) = default_model {
+            let index = table
+                .entries
+                .iter()
+                .position(|entry| entry.answers_to(default))
+                .ok_or_else(|| {
+                    ConfigError::Invalid(format!(
+                        "`default_model` is `{default}`, which is no model's name or alias; the models are {}",
+                        table.names().join(", ")
+                    ))
+                })?;
+            table.fallback = Some(index);
+        }
+        Ok(table)
     }
 
     /// The entries, in configuration order.
     pub fn entries(&self) -> &[ModelEntry] {
-        &self.0
+        &self.entries
     }
 
     /// The public names, in configuration order.
     pub fn names(&self) -> Vec<&str> {
-        self.0.iter().map(|entry| entry.name.as_str()).collect()
+        self.entries
+            .iter()
+            .map(|entry| entry.name.as_str())
+            .collect()
     }
 
-    /// The entry for the request's `model`: by name; with no name, the only model
-    /// (several: a 400 asking for one). An unknown name is a 404 listing the names.
+    /// The entry a name or alias names exactly (no fallback): `GET /v1/models/{id}`.
+    pub fn find(&self, name: &str) -> Option<&ModelEntry> {
+        self.entries.iter().find(|entry| entry.answers_to(name))
+    }
+
+    /// The entry for the request's `model`: by name or alias; else the only model or
+    /// the `default_model`, if there is one (the response still echoes the name sent);
+    /// else a 404 listing the names. With no name: the only model or the
+    /// `default_model` (otherwise a 400 asking for one).
     pub fn select(&self, requested: Option<&str>) -> Result<&ModelEntry, ApiError> {
+        let fallback = self.fallback.and_then(|index| self.entries.get(index));
         match requested {
             Some(name) => self
-                .0
-                .iter()
-                .find(|entry| entry.name == name)
+                .find(name)
+                .or(fallback)
                 .ok_or_else(|| ApiError::unknown_model(name, &self.names())),
-            None => match self.0.as_slice() {
-                [only] => Ok(only),
-                _ => Err(ApiError::new(
+            None => match fallback {
+                Some(entry) => Ok(entry),
+                None => Err(ApiError::new(
                     ApiErrorKind::InvalidBody,
                     format!(
                         "`model` is required: this server has several models ({})",
@@ -120,16 +172,24 @@ mod tests {
     // Links the plugins (a dev-dependency) into this test binary.
     use chat_completion_proxy as _;
 
-    fn entry(name: &str) -> ModelEntry {
-        ModelEntry::from_config(&ModelConfig::new(name, "llamacpp", 4096)).unwrap()
+    fn entry(name: &str, aliases: &[&str]) -> ModelEntry {
+        let mut config = ModelConfig::new(name, "llamacpp", 4096);
+        config.aliases = aliases.iter().map(|alias| alias.to_string()).collect();
+        ModelEntry::from_config(&config).unwrap()
     }
 
     #[test]
     fn selection_by_name_and_single_default() {
-        let one = ModelTable::new(vec![entry("local")]);
+        let one = ModelTable::new(vec![entry("local", &[])]);
         assert_eq!(one.select(None).unwrap().name, "local");
         assert_eq!(one.select(Some("local")).unwrap().name, "local");
-        let two = ModelTable::new(vec![entry("a"), entry("b")]);
+        assert_eq!(
+            one.select(Some("gpt-4o")).unwrap().name,
+            "local",
+            "a single model serves every name"
+        );
+        assert!(one.find("gpt-4o").is_none());
+        let two = ModelTable::new(vec![entry("a", &[]), entry("b", &[])]);
         assert_eq!(two.select(Some("b")).unwrap().name, "b");
         let missing = two.select(None).unwrap_err();
         assert_eq!(missing.param.as_deref(), Some("model"));
@@ -137,6 +197,39 @@ mod tests {
         let unknown = two.select(Some("gpt-4")).unwrap_err();
         assert_eq!(unknown.kind, ApiErrorKind::ModelNotFound);
         assert!(unknown.message.contains("a, b"), "{}", unknown.message);
+    }
+
+    #[test]
+    fn aliases_and_the_default_model() {
+        let entries = || {
+            vec![
+                entry("a", &["gpt-4o"]),
+                entry("b", &["gpt-4", "gpt-3.5-turbo"]),
+            ]
+        };
+        let table = ModelTable::new(entries());
+        assert_eq!(table.select(Some("gpt-4o")).unwrap().name, "a");
+        assert_eq!(table.select(Some("gpt-3.5-turbo")).unwrap().name, "b");
+        assert_eq!(table.find("gpt-4").map(|e| e.name.as_str()), Some("b"));
+        assert!(table.select(Some("o1")).is_err());
+
+        let with_default = ModelTable::with_default(entries(), Some("gpt-4")).unwrap();
+        assert_eq!(with_default.select(Some("o1")).unwrap().name, "b");
+        assert_eq!(with_default.select(None).unwrap().name, "b");
+        assert_eq!(with_default.select(Some("a")).unwrap().name, "a");
+        assert!(with_default.find("o1").is_none());
+        let error = ModelTable::with_default(entries(), Some("c")).unwrap_err();
+        assert!(error.to_string().contains("`c`"), "{error}");
+    }
+
+    #[test]
+    fn the_backend_gets_the_configured_model_name_not_the_requested_one() {
+        let plain = entry("local", &["gpt-4o"]);
+        assert_eq!(plain.target.backend_model(), Some("local"));
+        let mut config = ModelConfig::new("local", "llamacpp", 4096);
+        config.model = Some("llama3:8b".into());
+        let named = ModelEntry::from_config(&config).unwrap();
+        assert_eq!(named.target.backend_model(), Some("llama3:8b"));
     }
 
     #[test]

@@ -1,13 +1,20 @@
 //! The routes: `POST /v1/chat/completions` (and `/chat/completions`),
-//! `GET /v1/models`, `GET /health`; a 404 envelope for any other path and a 405
-//! envelope for a wrong method.
+//! `GET /v1/models`, `GET /v1/models/{id}`, `GET /health`; a 404 envelope for any
+//! other path and a 405 envelope for a wrong method. With `cors_origins` configured,
+//! tower-http's CORS layer answers preflight `OPTIONS` requests and marks every
+//! response for the allowed origins.
 
-use axum::extract::{DefaultBodyLimit, Request, State};
-use axum::http::HeaderValue;
+use std::time::Duration;
+
+use axum::extract::rejection::PathRejection;
+use axum::extract::{DefaultBodyLimit, Path, Request, State};
+use axum::http::header::RETRY_AFTER;
+use axum::http::{HeaderName, HeaderValue, Method};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{middleware, Json, Router};
 use serde_json::{json, Value};
+use tower_http::cors::{AllowHeaders, AllowOrigin, CorsLayer};
 use tracing::Span;
 
 use proxy_core::ChatCompletionRequest;
@@ -17,27 +24,66 @@ use crate::errors::{ApiError, ApiErrorKind};
 use crate::extract::JsonBody;
 use crate::state::ServerState;
 use crate::streaming::stream_response;
-use crate::telemetry::{record_model, record_tokens, trace_request, PROXY_OVERHEAD_HEADER};
+use crate::telemetry::{
+    record_model, record_tokens, trace_request, PROXY_OVERHEAD_HEADER, REQUEST_ID_HEADER,
+};
 
 /// The server's router over `state`. `/health` needs no key; every other route needs
-/// one when the server has keys.
+/// one when the server has keys. A CORS preflight needs none (browsers send no
+/// credentials with it); the request that follows does.
 pub fn router(state: ServerState) -> Router {
     let api = Router::new()
         .route("/v1/chat/completions", post(chat_completions))
         .route("/chat/completions", post(chat_completions))
         .route("/v1/models", get(list_models))
+        .route("/v1/models/{*id}", get(retrieve_model))
         .route_layer(middleware::from_fn_with_state(
             state.api_keys().clone(),
             require_api_key,
         ));
-    Router::new()
+    let cors = cors_layer(state.cors_origins());
+    let router = Router::new()
         .route("/health", get(health))
         .merge(api)
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(state.max_body_bytes()))
         .layer(middleware::from_fn(trace_request))
-        .with_state(state)
+        .with_state(state);
+    match cors {
+        Some(cors) => router.layer(cors),
+        None => router,
+    }
+}
+
+/// The CORS layer for the configured origins (`None`: CORS is off): `*` or the list,
+/// `GET`/`POST`, whatever request headers the page asks for (OpenAI's SDKs send
+/// their own `x-stainless-*` headers), and the proxy's response headers readable.
+fn cors_layer(origins: &[String]) -> Option<CorsLayer> {
+    if origins.is_empty() {
+        return None;
+    }
+    let allow_origin = if origins.iter().any(|origin| origin == "*") {
+        AllowOrigin::any()
+    } else {
+        AllowOrigin::list(
+            origins
+                .iter()
+                .filter_map(|origin| HeaderValue::from_str(origin).ok()),
+        )
+    };
+    Some(
+        CorsLayer::new()
+            .allow_origin(allow_origin)
+            .allow_methods([Method::GET, Method::POST])
+            .allow_headers(AllowHeaders::mirror_request())
+            .expose_headers([
+                HeaderName::from_static(REQUEST_ID_HEADER),
+                HeaderName::from_static(PROXY_OVERHEAD_HEADER),
+                RETRY_AFTER,
+            ])
+            .max_age(Duration::from_secs(600)),
+    )
 }
 
 /// `POST /v1/chat/completions`: runs the pipeline on the chosen model; with
@@ -47,9 +93,14 @@ pub fn router(state: ServerState) -> Router {
 /// a stream's headers go out before the backend has finished, so it has none.
 async fn chat_completions(
     State(state): State<ServerState>,
-    JsonBody(request): JsonBody<ChatCompletionRequest>,
+    JsonBody(mut request): JsonBody<ChatCompletionRequest>,
 ) -> Result<Response, ApiError> {
     let entry = state.models().select(request.model.as_deref())?;
+    // The response echoes the name the client sent (an alias, or any name the only
+    // or default model serves); with none, the model's own name.
+    if request.model.is_none() {
+        request.model = Some(entry.name.clone());
+    }
     let wrapper = request
         .wrapper
         .as_deref()
@@ -79,22 +130,45 @@ async fn chat_completions(
     Ok(response)
 }
 
-/// `GET /v1/models`: OpenAI's list shape.
+/// One model object, in OpenAI's shape.
+fn model_object(id: &str, created: u64) -> Value {
+    json!({
+        "id": id,
+        "object": "model",
+        "created": created,
+        "owned_by": "chat-completion-proxy",
+    })
+}
+
+/// `GET /v1/models`: OpenAI's list shape; each model's name, then each of its
+/// aliases, as entries of their own (clients look their hard-coded name up here).
 async fn list_models(State(state): State<ServerState>) -> Json<Value> {
     let data: Vec<Value> = state
         .models()
         .entries()
         .iter()
-        .map(|entry| {
-            json!({
-                "id": entry.name,
-                "object": "model",
-                "created": state.started(),
-                "owned_by": "chat-completion-proxy",
-            })
-        })
+        .flat_map(|entry| std::iter::once(&entry.name).chain(&entry.aliases))
+        .map(|id| model_object(id, state.started()))
         .collect();
     Json(json!({"object": "list", "data": data}))
+}
+
+/// `GET /v1/models/{id}`: the model object for a name or alias (the rest of the
+/// path, so names with `/` work); any other id is a 404 `model_not_found` envelope.
+async fn retrieve_model(
+    State(state): State<ServerState>,
+    id: Result<Path<String>, PathRejection>,
+) -> Result<Json<Value>, ApiError> {
+    let Ok(Path(id)) = id else {
+        return Err(ApiError::new(
+            ApiErrorKind::NotFound,
+            "The model id in the path is not valid percent-encoded UTF-8.",
+        ));
+    };
+    match state.models().find(&id) {
+        Some(_) => Ok(Json(model_object(&id, state.started()))),
+        None => Err(ApiError::unknown_model(&id, &state.models().names())),
+    }
 }
 
 /// `GET /health`: `{"status": "ok"}` while the server runs.
@@ -106,7 +180,7 @@ async fn not_found(request: Request) -> ApiError {
     ApiError::new(
         ApiErrorKind::NotFound,
         format!(
-            "No route for {} {}; the routes are POST /v1/chat/completions, GET /v1/models and GET /health.",
+            "No route for {} {}; the routes are POST /v1/chat/completions, GET /v1/models, GET /v1/models/{{id}} and GET /health.",
             request.method(),
             request.uri().path()
         ),

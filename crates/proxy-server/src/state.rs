@@ -1,5 +1,5 @@
 //! [`ServerState`]: what every request handler shares — the models, the API keys,
-//! the body limit — built once from a [`ServerConfig`].
+//! the body limit, the CORS origins — built once from a [`ServerConfig`].
 
 use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
@@ -12,11 +12,12 @@ use crate::models::{ModelEntry, ModelTable};
 #[derive(Debug, Clone)]
 pub struct ServerState(Arc<Inner>);
 
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 struct Inner {
     models: ModelTable,
     api_keys: ApiKeys,
     max_body_bytes: usize,
+    cors_origins: Vec<String>,
     started: u64,
 }
 
@@ -31,11 +32,13 @@ impl ServerState {
             .iter()
             .map(ModelEntry::from_config)
             .collect::<Result<Vec<_>, _>>()?;
+        let models = ModelTable::with_default(entries, config.default_model.as_deref())?;
         Ok(Self::new(
-            ModelTable::new(entries),
+            models,
             ApiKeys::new(config.api_keys.clone()),
             config.max_body_bytes,
-        ))
+        )
+        .with_cors_origins(config.cors_origins.clone()))
     }
 
     /// State from parts already resolved.
@@ -48,8 +51,17 @@ impl ServerState {
             models,
             api_keys,
             max_body_bytes,
+            cors_origins: Vec::new(),
             started,
         }))
+    }
+
+    /// The same state, letting web pages from `origins` call the server (CORS;
+    /// `["*"]`: any origin; empty: none, the default).
+    pub fn with_cors_origins(self, origins: Vec<String>) -> Self {
+        let mut inner = Arc::unwrap_or_clone(self.0);
+        inner.cors_origins = origins;
+        ServerState(Arc::new(inner))
     }
 
     /// The served models.
@@ -65,6 +77,11 @@ impl ServerState {
     /// The largest request body accepted, in bytes.
     pub fn max_body_bytes(&self) -> usize {
         self.0.max_body_bytes
+    }
+
+    /// The origins allowed to call the server from a web page (empty: CORS is off).
+    pub fn cors_origins(&self) -> &[String] {
+        &self.0.cors_origins
     }
 
     /// When the state was built (Unix seconds): the `created` of `/v1/models`.

@@ -121,14 +121,28 @@ class OpenAISdkTest(unittest.TestCase):
         with self.assertRaises(openai.AuthenticationError):
             client.chat.completions.create(model=self.model, messages=self.messages)
 
-    def test_an_unknown_model_is_not_found(self):
+    def test_an_unknown_model_name_is_served_by_the_only_model_and_echoed(self):
+        tools = [{"type": "function", "function": f} for f in self.functions]
+        reply = self.client.chat.completions.create(
+            model="gpt-4o",
+            messages=self.messages,
+            tools=tools,
+            temperature=0,
+            seed=42,
+            extra_body={"first_message": True},
+        )
+        self.assertEqual(reply.model, "gpt-4o")
+        self.assertIn(reply.choices[0].message.tool_calls[0].function.name, self.names)
+
+    def test_an_unknown_model_is_not_found_when_retrieved(self):
         with self.assertRaises(openai.NotFoundError) as raised:
-            self.client.chat.completions.create(model="no-such-model", messages=self.messages)
+            self.client.models.retrieve("no-such-model")
         self.assertIn(self.model, str(raised.exception))
 
-    def test_models_lists_the_served_model(self):
+    def test_models_lists_and_retrieves_the_served_model(self):
         ids = [model.id for model in self.client.models.list()]
         self.assertIn(self.model, ids)
+        self.assertEqual(self.client.models.retrieve(self.model).id, self.model)
 
 
 if __name__ == "__main__":

@@ -11,4 +11,5 @@ mod completions;
 mod errors;
 mod lifecycle;
 mod logging;
+mod models;
 mod streaming;
