@@ -97,7 +97,11 @@ async fn the_server_answers_through_a_downstream_wire_format_over_http() {
 
     let body: Value = reqwest::Client::new()
         .post(&url)
-        .json(&json!({"messages": [{"role": "user", "content": "hi"}]}))
+        .json(&json!({
+            "messages": [{"role": "user", "content": "hi"}],
+            "tools": [{"type": "function", "function": {"name": "send_message",
+                "parameters": {"type": "object", "properties": {"message": {"type": "string"}}}}}]
+        }))
         .send()
         .await
         .unwrap()

@@ -373,11 +373,16 @@ async fn unknown_names_and_unsupported_choices_are_refused_without_a_request() {
     let error = client()
         .get_chat_completion(
             &target(&server, "llamacpp").resolve().unwrap(),
-            &request(json!({"tool_choice": "required"})),
+            &request(
+                json!({"tool_choice": {"type": "function", "function": {"name": "not_offered"}}}),
+            ),
         )
         .await
         .unwrap_err();
-    assert!(error.to_string().contains("tool_choice"), "{error}");
+    assert!(
+        error.to_string().contains("tool_choice") && error.to_string().contains("not_offered"),
+        "{error}"
+    );
     assert!(server.received_requests().await.unwrap().is_empty());
 }
 

@@ -9,6 +9,8 @@
 //!   send-message-params ::= "{" ws "\"inner_thoughts\":" ws string "," ws "\"message\":" ws string ws "}"
 //! InnerThoughtsTopLevel:
 //!   root ::= ws "{" ws "\"inner_thoughts\":" ws string ( "," ws "\"function\":" ws ( "null" | call ) )? ws "}"
+//! InnerThoughtsTopLevelCallRequired:
+//!   root ::= ws "{" ws "\"inner_thoughts\":" ws string "," ws "\"function\":" ws call ws "}"
 //! ```
 //!
 //! Whitespace is allowed before the answer (the `-grammar` prompts end right after the
@@ -59,6 +61,13 @@ pub(crate) fn grammar(
                 r#"{ws} "{{" {ws} {} {ws} {string} ( "," {ws} {function_key} {ws} ( {} | {CALL} ) )? {ws} "}}""#,
                 key_literal(INNER_THOUGHTS_KWARG),
                 json_literal(&Value::Null),
+            )
+        }
+        GrammarStyle::InnerThoughtsTopLevelCallRequired => {
+            let string = builder.primitive(Primitive::String);
+            format!(
+                r#"{ws} "{{" {ws} {} {ws} {string} "," {ws} {function_key} {ws} {CALL} {ws} "}}""#,
+                key_literal(INNER_THOUGHTS_KWARG),
             )
         }
     };

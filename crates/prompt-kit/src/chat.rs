@@ -14,6 +14,9 @@ use serde_json::Value;
 #[serde(rename_all = "lowercase")]
 pub enum Role {
     /// Instructions for the model; the first message of a MemGPT-style conversation.
+    /// OpenAI's newer `developer` role is read as this (it is the same instruction
+    /// turn; the newer SDKs and agent frameworks send it instead of `system`).
+    #[serde(alias = "developer")]
     System,
     /// A message from the user (MemGPT sends JSON events here).
     User,
@@ -78,9 +81,21 @@ impl MessageContent {
 pub struct FunctionCall {
     /// The called function's name.
     pub name: String,
-    /// The arguments, encoded as a JSON object in a string.
-    #[serde(default)]
+    /// The arguments, encoded as a JSON object in a string. Given as a JSON object (as
+    /// Hugging Face chat templates and some clients write history), they are read as
+    /// that object's JSON text; `null` is no arguments.
+    #[serde(default, deserialize_with = "arguments_text")]
     pub arguments: String,
+}
+
+/// Reads `arguments` given as a string (OpenAI's form), as any other JSON value (its
+/// compact JSON text), or as `null` (empty).
+fn arguments_text<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<String, D::Error> {
+    Ok(match serde_json::Value::deserialize(deserializer)? {
+        serde_json::Value::String(text) => text,
+        serde_json::Value::Null => String::new(),
+        other => other.to_string(),
+    })
 }
 
 /// One entry of an assistant message's `tool_calls`.
@@ -280,5 +295,35 @@ impl AssistantMessage {
             tool_calls,
             function_call,
         }
+    }
+}
+
+#[cfg(test)]
+mod message_reading_tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn developer_is_read_as_system() {
+        let message: ChatMessage =
+            serde_json::from_value(json!({"role": "developer", "content": "Be brief."})).unwrap();
+        assert_eq!(message.role, Role::System);
+        assert_eq!(message.text().as_deref(), Some("Be brief."));
+    }
+
+    #[test]
+    fn history_arguments_may_be_an_object_a_string_or_null() {
+        let read = |arguments: Value| -> String {
+            let message: ChatMessage = serde_json::from_value(json!({
+                "role": "assistant", "content": null,
+                "tool_calls": [{"id": "call_1", "type": "function",
+                    "function": {"name": "f", "arguments": arguments}}]
+            }))
+            .unwrap();
+            message.tool_calls.unwrap()[0].function.arguments.clone()
+        };
+        assert_eq!(read(json!({"a": 1})), r#"{"a":1}"#);
+        assert_eq!(read(json!("{\"a\": 1}")), "{\"a\": 1}");
+        assert_eq!(read(json!(null)), "");
     }
 }

@@ -45,6 +45,10 @@ error_kinds! {
     PromptFormattingError => "prompt_formatting_error",
     /// The model's output holds no usable answer in the wrapper's shape.
     OutputParsingError => "output_parsing_error",
+    /// The model's call is not one the request allows: a function not offered,
+    /// arguments that do not validate against its schema, no call where one is
+    /// required (after the configured retries).
+    InvalidToolCall => "invalid_tool_call",
     /// A user-defined wrapper definition is invalid.
     InvalidWrapperDefinition => "invalid_wrapper_definition",
     /// The grammar generator refused the function schemas.
@@ -118,6 +122,7 @@ mod tests {
             "context_window_exceeded",
             "prompt_formatting_error",
             "output_parsing_error",
+            "invalid_tool_call",
             "invalid_wrapper_definition",
             "grammar_error",
             "http_client_error",

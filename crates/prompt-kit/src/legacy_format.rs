@@ -85,7 +85,8 @@ pub fn split_conversation(messages: &[ChatMessage]) -> Result<Conversation<'_>, 
 
 /// Checks the conversation ([`split_conversation`]) and starts the prompt:
 /// `opening` (a format's system-turn header, or nothing), the system prompt, then the
-/// function listing ([`push_function_listing`]). Returns the prompt so far and the
+/// function listing ([`push_function_listing`]; not for
+/// [`AnswerMode::Text`](crate::wrapper::AnswerMode::Text)). Returns the prompt so far and the
 /// turns still to render.
 pub fn start_prompt<'a>(
     request: &RenderRequest<'a>,
@@ -97,7 +98,9 @@ pub fn start_prompt<'a>(
     let mut prompt = String::with_capacity(prompt_capacity(request.messages, fixed));
     prompt.push_str(opening);
     prompt.push_str(&conversation.system);
-    push_function_listing(&mut prompt, request, add_inner_thoughts);
+    if !request.wants_text() {
+        push_function_listing(&mut prompt, request, add_inner_thoughts);
+    }
     Ok((prompt, conversation.turns))
 }
 
@@ -185,6 +188,24 @@ pub fn push_calls(
         prompt.push_str(&json);
     }
     Ok(())
+}
+
+/// An assistant turn's body: for a plain-text answer (`text_answer`) an assistant
+/// message without calls shows its text after a space; otherwise its calls
+/// ([`push_calls`]).
+pub fn push_assistant_turn(
+    prompt: &mut String,
+    message: &ChatMessage,
+    index: usize,
+    with_inner_thoughts: bool,
+    text_answer: bool,
+) -> Result<(), WrapperError> {
+    if text_answer && message.calls().is_empty() {
+        prompt.push(' ');
+        prompt.push_str(message.text_cow().trim());
+        return Ok(());
+    }
+    push_calls(prompt, message, index, with_inner_thoughts)
 }
 
 /// `FUNCTION RETURN: {content}` for a `function` or `tool` message, the content as is

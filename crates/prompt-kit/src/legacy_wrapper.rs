@@ -5,7 +5,7 @@
 
 use crate::chat::AssistantMessage;
 use crate::legacy_format::AnswerFormat;
-use crate::wrapper::{GrammarStyle, PromptWrapper, RenderRequest, WrapperError};
+use crate::wrapper::{with_system_first, GrammarStyle, PromptWrapper, RenderRequest, WrapperError};
 
 /// A legacy prompt format: one layout, answers read with an [`AnswerFormat`].
 pub trait LegacyFormat: Send + Sync {
@@ -14,11 +14,24 @@ pub trait LegacyFormat: Send + Sync {
 
     /// How the model's answer is read, and the grammar it asks for.
     fn answer_format(&self) -> &AnswerFormat;
+
+    /// Whether [`render_legacy`](Self::render_legacy) honours
+    /// [`AnswerMode::Text`](crate::wrapper::AnswerMode::Text) (see
+    /// [`PromptWrapper::supports_text_answers`]).
+    fn supports_text_answers(&self) -> bool {
+        false
+    }
 }
 
 impl<T: LegacyFormat> PromptWrapper for T {
+    /// Renders with [`render_legacy`](LegacyFormat::render_legacy); a conversation with
+    /// no system message is given an empty one first ([`with_system_first`]).
     fn render_prompt(&self, request: &RenderRequest<'_>) -> Result<String, WrapperError> {
-        self.render_legacy(request)
+        let messages = with_system_first(request.messages);
+        self.render_legacy(&RenderRequest {
+            messages: &messages,
+            ..*request
+        })
     }
 
     fn parse_output(
@@ -31,5 +44,9 @@ impl<T: LegacyFormat> PromptWrapper for T {
 
     fn grammar_style(&self) -> Option<GrammarStyle> {
         self.answer_format().grammar_style()
+    }
+
+    fn supports_text_answers(&self) -> bool {
+        LegacyFormat::supports_text_answers(self)
     }
 }

@@ -49,7 +49,10 @@ pub use registry::{
 };
 pub use repair::{repair_json, RepairError};
 pub use summarizer::{is_summarizer_request, DEFAULT_WRAPPER, SUMMARY_WRAPPER};
-pub use wrapper::{GrammarStyle, PromptWrapper, RenderRequest, WrapperError};
+pub use wrapper::{
+    text_answer, with_system_first, AnswerMode, GrammarStyle, PromptWrapper, RenderRequest,
+    WrapperError,
+};
 
 /// Re-exports for the registration macros; not part of the public API.
 #[doc(hidden)]

@@ -12,6 +12,22 @@ pub enum GrammarStyle {
     /// `{"inner_thoughts": …, "function": …, "params": {…}}` with the call optional
     /// (the `noforce` wrappers).
     InnerThoughtsTopLevel,
+    /// The `noforce` shape with the call required (`tool_choice: "required"` or a named
+    /// function): `{"inner_thoughts": …, "function": <a call>, "params": {…}}`.
+    InnerThoughtsTopLevelCallRequired,
+}
+
+/// What the model is asked to answer with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub enum AnswerMode {
+    /// A function call in the wrapper's answer shape (MemGPT's JSON), the function list
+    /// in the system turn and the answer pre-seeded where the format does that.
+    #[default]
+    FunctionCall,
+    /// Plain text: an ordinary assistant turn in the wrapper's format — no function
+    /// list, no JSON pre-seed; the model's text is the answer's `content`. For requests
+    /// with no functions, or `tool_choice: "none"`.
+    Text,
 }
 
 /// Everything a wrapper needs to render a prompt.
@@ -26,6 +42,10 @@ pub struct RenderRequest<'a> {
     /// Function documentation produced by a grammar generator, used instead of the
     /// wrapper's own function listing when present.
     pub function_documentation: Option<&'a str>,
+    /// What the model answers with (wrappers whose
+    /// [`supports_text_answers`](PromptWrapper::supports_text_answers) is true honour
+    /// [`AnswerMode::Text`]).
+    pub answer: AnswerMode,
 }
 
 impl<'a> RenderRequest<'a> {
@@ -36,7 +56,13 @@ impl<'a> RenderRequest<'a> {
             functions,
             first_message: false,
             function_documentation: None,
+            answer: AnswerMode::FunctionCall,
         }
+    }
+
+    /// Whether the model is asked for plain text.
+    pub fn wants_text(&self) -> bool {
+        self.answer == AnswerMode::Text
     }
 }
 
@@ -60,6 +86,21 @@ pub trait PromptWrapper: Send + Sync {
     /// Whether `first_message` changes this wrapper's prompt.
     fn supports_first_message(&self) -> bool {
         false
+    }
+
+    /// Whether [`render_prompt`](Self::render_prompt) honours [`AnswerMode::Text`]
+    /// (an ordinary turn with no function list). Where it does not, plain-chat
+    /// requests are rendered in the function-call shape.
+    fn supports_text_answers(&self) -> bool {
+        false
+    }
+
+    /// Reads a plain-text answer (to a prompt rendered with [`AnswerMode::Text`]): the
+    /// text with surrounding whitespace removed and no call; `content` is `None` when
+    /// nothing is left. Formats with an end-of-turn token the server may leave in the
+    /// text remove it too.
+    fn parse_text_output(&self, raw_output: &str) -> AssistantMessage {
+        text_answer(raw_output, &[])
     }
 
     /// The grammar the orchestrator should build for this wrapper, if any (the
@@ -127,6 +168,40 @@ impl WrapperError {
                 ErrorKind::OutputParsingError
             }
             WrapperError::InvalidDefinition(_) => ErrorKind::InvalidWrapperDefinition,
+        }
+    }
+}
+
+/// A plain-text answer: `raw_output` without surrounding whitespace and without any of
+/// `end_tokens` at its end (then trimmed again); `content` is `None` when empty.
+pub fn text_answer(raw_output: &str, end_tokens: &[&str]) -> AssistantMessage {
+    let mut text = raw_output.trim();
+    for token in end_tokens.iter().filter(|token| !token.is_empty()) {
+        if let Some(stripped) = text.strip_suffix(token) {
+            text = stripped.trim_end();
+        }
+    }
+    AssistantMessage {
+        content: (!text.is_empty()).then(|| text.to_owned()),
+        function_call: None,
+    }
+}
+
+/// The conversation with a system message first: `messages` itself when it starts with
+/// one, else the same messages after an empty system message. The built-in formats,
+/// which open with a system turn, render through this, so they serve a conversation
+/// with no system message (the function block, if any, goes where the format puts its
+/// system turn). Message numbers in their errors then count the added message.
+pub fn with_system_first(messages: &[ChatMessage]) -> std::borrow::Cow<'_, [ChatMessage]> {
+    match messages.first() {
+        Some(first) if first.role == crate::chat::Role::System => {
+            std::borrow::Cow::Borrowed(messages)
+        }
+        _ => {
+            let mut all = Vec::with_capacity(messages.len() + 1);
+            all.push(ChatMessage::new(crate::chat::Role::System, ""));
+            all.extend_from_slice(messages);
+            std::borrow::Cow::Owned(all)
         }
     }
 }

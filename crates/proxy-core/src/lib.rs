@@ -52,7 +52,10 @@ pub use registry::{
     RegistryError, WrapperFileLoaderRegistration, WrapperRegistration,
 };
 pub use repair::{repair_json, RepairError};
-pub use wrapper::{GrammarStyle, PromptWrapper, RenderRequest, WrapperError};
+pub use wrapper::{
+    text_answer, with_system_first, AnswerMode, GrammarStyle, PromptWrapper, RenderRequest,
+    WrapperError,
+};
 pub use wrapper_choice::{choose_wrapper, ChosenWrapper, DEFAULT_WRAPPER, SUMMARY_WRAPPER};
 
 /// Re-exports for the registration macros; not part of the public API.

@@ -117,6 +117,13 @@ pub struct ModelConfig {
     /// How prompts are counted (default `server`).
     #[serde(default)]
     pub tokenizer: TokenCounting,
+    /// How many times an answer that is not a call the request allows is asked for
+    /// again before the request fails with `invalid_tool_call` (default 1).
+    #[serde(default)]
+    pub max_retries: Option<u32>,
+    /// The largest `n` a request may ask for (default 8).
+    #[serde(default)]
+    pub max_choices: Option<u32>,
 }
 
 impl ModelConfig {

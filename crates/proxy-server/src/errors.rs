@@ -134,7 +134,8 @@ pub fn classify(kind: ApiErrorKind) -> Classification {
             | ErrorKind::InvalidResponse
             | ErrorKind::EmptyResponse
             | ErrorKind::TransportError
-            | ErrorKind::OutputParsingError => (StatusCode::BAD_GATEWAY, "backend_error", name),
+            | ErrorKind::OutputParsingError
+            | ErrorKind::InvalidToolCall => (StatusCode::BAD_GATEWAY, "backend_error", name),
             ErrorKind::Timeout => (StatusCode::GATEWAY_TIMEOUT, "timeout_error", name),
             // The backend's own status, so clients back off and retry as they would
             // with OpenAI (OpenAI's 429 envelope: type `requests`, code
@@ -348,7 +349,7 @@ mod tests {
 
     #[test]
     fn every_pipeline_kind_has_its_status() {
-        let cases: [(ErrorKind, u16, &str); 18] = [
+        let cases: [(ErrorKind, u16, &str); 19] = [
             (ErrorKind::InvalidRequest, 400, "invalid_request"),
             (
                 ErrorKind::PromptFormattingError,
@@ -373,6 +374,7 @@ mod tests {
             (ErrorKind::EmptyResponse, 502, "empty_response"),
             (ErrorKind::TransportError, 502, "transport_error"),
             (ErrorKind::OutputParsingError, 502, "output_parsing_error"),
+            (ErrorKind::InvalidToolCall, 502, "invalid_tool_call"),
             (ErrorKind::Timeout, 504, "timeout"),
             (ErrorKind::InvalidEndpoint, 500, "invalid_endpoint"),
             (ErrorKind::InvalidAuth, 500, "invalid_auth"),

@@ -42,6 +42,15 @@ impl ModelEntry {
         target.public_name = None;
         target.model = Some(config.model.clone().unwrap_or_else(|| config.name.clone()));
         target.token_counting = config.tokenizer;
+        if let Some(retries) = config.max_retries {
+            target.max_retries = retries;
+        }
+        if let Some(choices) = config.max_choices {
+            if choices == 0 {
+                return Err(config.invalid("`max_choices` must be at least 1"));
+            }
+            target.max_choices = choices;
+        }
         let key = config.auth_key()?;
         target.auth = BackendAuth::from_parts(
             config.auth_type.as_deref(),

@@ -22,7 +22,7 @@
 //! the end of an answer object (`  }\n}\n`).
 
 use prompt_kit::inner_monologue::user_body;
-use prompt_kit::legacy_format::{push_calls, start_prompt, AnswerFormat, Turn};
+use prompt_kit::legacy_format::{push_assistant_turn, start_prompt, AnswerFormat, Turn};
 use prompt_kit::legacy_wrapper::LegacyFormat;
 use prompt_kit::{ChatMessage, RenderRequest, WrapperError};
 
@@ -87,7 +87,7 @@ impl LegacyFormat for AiroborosWrapper {
                     prompt.push('\n');
                     push_speaker(&mut prompt, "ASSISTANT", message);
                     prompt.push(':');
-                    push_calls(&mut prompt, message, *index, true)?;
+                    push_assistant_turn(&mut prompt, message, *index, true, request.wants_text())?;
                 }
                 Turn::FunctionReturn(message) => {
                     // What `function_return_line` makes, without the copy.
@@ -97,12 +97,18 @@ impl LegacyFormat for AiroborosWrapper {
             }
         }
         prompt.push_str("\n### RESPONSE\nASSISTANT:");
-        prompt.push_str(self.answer.prefix);
+        if !request.wants_text() {
+            prompt.push_str(self.answer.prefix);
+        }
         Ok(prompt)
     }
 
     fn answer_format(&self) -> &AnswerFormat {
         &self.answer
+    }
+
+    fn supports_text_answers(&self) -> bool {
+        true
     }
 }
 

@@ -124,13 +124,23 @@ fn null_content_and_names_on_assistant_and_user_messages() {
 }
 
 #[test]
-fn a_missing_system_message_is_an_error() {
-    let messages = vec![ChatMessage::new(Role::User, "hi")];
-    let prompt = AiroborosWrapper::new().render_prompt(&RenderRequest::new(&messages, &[]));
-    assert!(matches!(
+fn a_conversation_without_system_message_has_an_empty_system_prompt() {
+    let wrapper = AiroborosWrapper::new();
+    let without = [ChatMessage::new(Role::User, "hi")];
+    let with = [
+        ChatMessage::new(Role::System, ""),
+        ChatMessage::new(Role::User, "hi"),
+    ];
+    let prompt = wrapper
+        .render_prompt(&RenderRequest::new(&without, &[]))
+        .unwrap();
+    assert_eq!(
         prompt,
-        Err(WrapperError::MissingSystemMessage { .. })
-    ));
+        wrapper
+            .render_prompt(&RenderRequest::new(&with, &[]))
+            .unwrap()
+    );
+    assert!(prompt.contains("\nUSER: hi"), "{prompt}");
 }
 
 #[test]

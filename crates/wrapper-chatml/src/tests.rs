@@ -117,13 +117,26 @@ fn custom_role_names_are_used_for_user_and_assistant() {
 }
 
 #[test]
-fn missing_system_message_is_a_formatting_error() {
-    let messages = vec![ChatMessage::new(Role::User, "hi")];
-    let error = wrapper("chatml")
-        .render_prompt(&RenderRequest::new(&messages, &[]))
-        .unwrap_err();
-    assert!(matches!(error, WrapperError::MissingSystemMessage { .. }));
-    assert_eq!(error.kind(), prompt_kit::ErrorKind::PromptFormattingError);
+fn a_conversation_without_system_message_has_an_empty_system_turn() {
+    let without = [ChatMessage::new(Role::User, "hi")];
+    let with = [
+        ChatMessage::new(Role::System, ""),
+        ChatMessage::new(Role::User, "hi"),
+    ];
+    let prompt = wrapper("chatml")
+        .render_prompt(&RenderRequest::new(&without, &[]))
+        .unwrap();
+    assert_eq!(
+        prompt,
+        wrapper("chatml")
+            .render_prompt(&RenderRequest::new(&with, &[]))
+            .unwrap()
+    );
+    assert!(prompt.starts_with("<|im_start|>system\n"), "{prompt}");
+    assert!(
+        prompt.contains("<|im_start|>user\nhi<|im_end|>"),
+        "{prompt}"
+    );
 }
 
 #[test]

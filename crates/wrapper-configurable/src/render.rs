@@ -25,7 +25,7 @@ pub(crate) fn render_prompt(
         match message.role {
             Role::System => prompt.push_system(message, request),
             Role::User => prompt.push_user(message),
-            Role::Assistant => prompt.push_assistant(message, index)?,
+            Role::Assistant => prompt.push_assistant(message, index, request.wants_text())?,
             Role::Tool => prompt.push_tool(message),
             Role::Function if definition.function_messages_as_tool => prompt.push_tool(message),
             // The reference renders only `tool` messages; `function` ones are dropped.
@@ -34,7 +34,9 @@ pub(crate) fn render_prompt(
     }
     let mut text = prompt.text;
     text.push_str(&definition.post_prompt);
-    text.push_str(definition.assistant_prefix(request.first_message));
+    if !request.wants_text() {
+        text.push_str(definition.assistant_prefix(request.first_message));
+    }
     if definition.strip_prompt {
         Ok(python_strip(&text).to_owned())
     } else {
@@ -64,7 +66,7 @@ impl Prompt<'_> {
         let definition = self.definition;
         let text = message.text_or_empty();
         let first = !self.seen_system;
-        let body = if first {
+        let body = if first && !request.wants_text() {
             system_block(
                 &text,
                 request.functions,
@@ -97,9 +99,20 @@ impl Prompt<'_> {
         self.text.push_str(&definition.user_prompt_end);
     }
 
-    fn push_assistant(&mut self, message: &ChatMessage, index: usize) -> Result<(), WrapperError> {
+    /// An assistant turn: its calls in the answer shape, or for a plain-text answer
+    /// (`text_answer`) a message without calls as its text.
+    fn push_assistant(
+        &mut self,
+        message: &ChatMessage,
+        index: usize,
+        text_answer: bool,
+    ) -> Result<(), WrapperError> {
         let definition = self.definition;
-        let body = assistant_body(message, ThoughtsPlacement::InParams, self.indent(), index)?;
+        let body = if text_answer && message.calls().is_empty() {
+            message.text_or_empty()
+        } else {
+            assistant_body(message, ThoughtsPlacement::InParams, self.indent(), index)?
+        };
         if std::mem::take(&mut self.pending_user_start) {
             self.text.push_str(&definition.user_prompt_end);
         }

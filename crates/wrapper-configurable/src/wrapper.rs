@@ -80,6 +80,10 @@ impl PromptWrapper for ConfigurableWrapper {
         self.definition.grammar.map(GrammarStyle::from)
     }
 
+    fn supports_text_answers(&self) -> bool {
+        true
+    }
+
     fn stop_sequences(&self) -> &[String] {
         &self.definition.default_stop_sequences
     }

@@ -94,13 +94,23 @@ impl LegacyFormat for DolphinWrapper {
                 }
             }
         }
-        self.answer
-            .end_prompt_on_new_line(&mut prompt, &format!("\n{IM_START}assistant"));
+        let assistant_tag = format!("\n{IM_START}assistant");
+        if request.wants_text() {
+            prompt.push_str(&assistant_tag);
+            prompt.push('\n');
+        } else {
+            self.answer
+                .end_prompt_on_new_line(&mut prompt, &assistant_tag);
+        }
         Ok(prompt)
     }
 
     fn answer_format(&self) -> &AnswerFormat {
         &self.answer
+    }
+
+    fn supports_text_answers(&self) -> bool {
+        true
     }
 }
 

@@ -94,12 +94,15 @@ fn tool_calls_and_tool_messages_render_like_function_ones() {
 }
 
 #[test]
-fn a_missing_system_message_is_an_error() {
-    let messages = vec![ChatMessage::new(Role::Assistant, "hi")];
-    assert!(matches!(
-        render(&DolphinWrapper::new(), &messages),
-        Err(WrapperError::MissingSystemMessage { .. })
-    ));
+fn a_conversation_without_system_message_has_an_empty_system_turn() {
+    let without = [ChatMessage::new(Role::User, "hi")];
+    let with = [
+        ChatMessage::new(Role::System, ""),
+        ChatMessage::new(Role::User, "hi"),
+    ];
+    let prompt = render(&DolphinWrapper::new(), &without).unwrap();
+    assert_eq!(prompt, render(&DolphinWrapper::new(), &with).unwrap());
+    assert!(prompt.starts_with("<|im_start|>system\n"), "{prompt}");
 }
 
 #[test]

@@ -37,6 +37,11 @@ impl PromptWrapper for SimpleSummaryWrapper {
             function_call: None,
         })
     }
+
+    /// The summary is plain text in every mode.
+    fn supports_text_answers(&self) -> bool {
+        true
+    }
 }
 
 prompt_kit::register_wrapper! {

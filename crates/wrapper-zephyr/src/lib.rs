@@ -23,7 +23,7 @@
 
 use prompt_kit::inner_monologue::user_body;
 use prompt_kit::legacy_format::{
-    function_return_line, push_calls, start_prompt, AnswerFormat, Turn,
+    function_return_line, push_assistant_turn, start_prompt, AnswerFormat, Turn,
 };
 use prompt_kit::legacy_wrapper::LegacyFormat;
 use prompt_kit::{RenderRequest, WrapperError};
@@ -73,7 +73,7 @@ impl LegacyFormat for ZephyrWrapper {
                 }
                 Turn::Assistant(message) => {
                     prompt.push_str("\n<|assistant|>");
-                    push_calls(&mut prompt, message, *index, true)?;
+                    push_assistant_turn(&mut prompt, message, *index, true, request.wants_text())?;
                 }
                 Turn::FunctionReturn(message) => {
                     prompt.push('\n');
@@ -81,13 +81,21 @@ impl LegacyFormat for ZephyrWrapper {
                 }
             }
         }
-        self.answer
-            .end_prompt_on_new_line(&mut prompt, "\n<|assistant|>");
+        if request.wants_text() {
+            prompt.push_str("\n<|assistant|>\n");
+        } else {
+            self.answer
+                .end_prompt_on_new_line(&mut prompt, "\n<|assistant|>");
+        }
         Ok(prompt)
     }
 
     fn answer_format(&self) -> &AnswerFormat {
         &self.answer
+    }
+
+    fn supports_text_answers(&self) -> bool {
+        true
     }
 }
 

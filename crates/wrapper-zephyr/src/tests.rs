@@ -85,11 +85,15 @@ fn tool_calls_tool_messages_and_null_content() {
 }
 
 #[test]
-fn a_missing_system_message_is_an_error() {
-    assert!(matches!(
-        render(&ZephyrWrapper::new(), &[]),
-        Err(WrapperError::MissingSystemMessage { .. })
-    ));
+fn a_conversation_without_system_message_has_an_empty_system_prompt() {
+    let without = [ChatMessage::new(Role::User, "hi")];
+    let with = [
+        ChatMessage::new(Role::System, ""),
+        ChatMessage::new(Role::User, "hi"),
+    ];
+    let prompt = render(&ZephyrWrapper::new(), &without).unwrap();
+    assert_eq!(prompt, render(&ZephyrWrapper::new(), &with).unwrap());
+    assert!(prompt.contains("<|user|>\nhi"), "{prompt}");
 }
 
 #[test]

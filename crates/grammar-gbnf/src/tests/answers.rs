@@ -236,3 +236,31 @@ fn no_generated_grammar_uses_counted_repetition() {
         );
     }
 }
+
+#[test]
+fn the_required_call_noforce_shape_admits_the_calls_and_nothing_else() {
+    let (_, grammar) = generate(
+        &memgpt_functions(),
+        GrammarStyle::InnerThoughtsTopLevelCallRequired,
+    );
+    let thoughts_only = [
+        "{\"inner_thoughts\": \"Nothing to do.\"}",
+        "{\"inner_thoughts\": \"Nothing to do.\", \"function\": null}",
+    ];
+    for answer in NOFORCE_ANSWERS {
+        let json = reply_json(answer).unwrap();
+        let call = optional_call(&json, answer).unwrap();
+        assert_eq!(
+            accepts(&grammar, answer),
+            !thoughts_only.contains(&answer),
+            "a call is required: {answer}"
+        );
+        assert_eq!(
+            call.call.is_some(),
+            !thoughts_only.contains(&answer),
+            "{answer}"
+        );
+    }
+    // the forced shape is still not this one
+    assert!(!accepts(&grammar, FORCED_ANSWERS[0]));
+}

@@ -11,7 +11,8 @@ use super::parse::{
 use super::{InnerMonologueOptions, ThoughtsPlacement};
 use crate::chat::{AssistantMessage, ChatMessage, MessageContent, Role};
 use crate::wrapper::{
-    require_system_first, GrammarStyle, PromptWrapper, RenderRequest, WrapperError,
+    require_system_first, text_answer, with_system_first, GrammarStyle, PromptWrapper,
+    RenderRequest, WrapperError,
 };
 
 /// How a format opens and closes turns. A turn is
@@ -114,12 +115,17 @@ impl InnerMonologueFormat {
         let template = &self.template;
         let indent = options.json_indent;
         let system = require_system_first(request.messages)?;
-        let block = system_block(
-            &system.text_cow(),
-            request.functions,
-            request.function_documentation,
-            options.placement,
-        );
+        let text_answer = request.wants_text();
+        let block = if text_answer {
+            system.text_cow().into_owned()
+        } else {
+            system_block(
+                &system.text_cow(),
+                request.functions,
+                request.function_documentation,
+                options.placement,
+            )
+        };
         let mut prompt = String::with_capacity(prompt_capacity(request.messages, block.len()));
         prompt.push_str(&template.prompt_start);
         prompt.push_str(&template.role_start);
@@ -140,7 +146,11 @@ impl InnerMonologueFormat {
                 }
                 Role::Assistant => {
                     let role = speaker_role(message, options.allow_custom_roles);
-                    let body = assistant_body(message, options.placement, indent, index)?;
+                    let body = if text_answer && message.calls().is_empty() {
+                        message.text_cow().into_owned()
+                    } else {
+                        assistant_body(message, options.placement, indent, index)?
+                    };
                     self.push_turn(&mut prompt, &role, &template.role_end, python_strip(&body));
                 }
                 Role::Function | Role::Tool => {
@@ -176,6 +186,11 @@ impl InnerMonologueFormat {
         prompt.push_str(&template.turn_separator);
         prompt.push_str(&template.role_start);
         prompt.push_str("assistant");
+        if text_answer {
+            // An ordinary turn's header: the model writes the turn's text.
+            prompt.push_str(&template.role_end);
+            return Ok(prompt);
+        }
         prompt.push_str(&template.assistant_cue_end);
         if let Some(hint) = options.hint(request.first_message) {
             prompt.push('\n');
@@ -211,8 +226,14 @@ impl InnerMonologueFormat {
 }
 
 impl PromptWrapper for InnerMonologueFormat {
+    /// Renders with [`render`](InnerMonologueFormat::render); a conversation with no
+    /// system message is given an empty one first ([`with_system_first`]).
     fn render_prompt(&self, request: &RenderRequest<'_>) -> Result<String, WrapperError> {
-        self.render(request)
+        let messages = with_system_first(request.messages);
+        self.render(&RenderRequest {
+            messages: &messages,
+            ..*request
+        })
     }
 
     fn parse_output(
@@ -225,6 +246,14 @@ impl PromptWrapper for InnerMonologueFormat {
 
     fn supports_first_message(&self) -> bool {
         self.options.supports_first_message
+    }
+
+    fn supports_text_answers(&self) -> bool {
+        true
+    }
+
+    fn parse_text_output(&self, raw_output: &str) -> AssistantMessage {
+        text_answer(raw_output, &[self.template.reply_end_token.as_str()])
     }
 
     fn grammar_style(&self) -> Option<GrammarStyle> {

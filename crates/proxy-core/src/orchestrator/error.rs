@@ -30,6 +30,15 @@ pub enum ProxyError {
     /// The wrapper could not render the prompt or parse the model's output.
     #[error(transparent)]
     Wrapper(#[from] WrapperError),
+    /// The model's answer is not a call the request allows (see
+    /// [`ErrorKind::InvalidToolCall`]); the raw text is kept for the caller.
+    #[error("the model's answer is not a valid tool call: {reason}; raw output: {raw_output:?}")]
+    InvalidToolCall {
+        /// What is wrong with the answer.
+        reason: String,
+        /// The model's text.
+        raw_output: String,
+    },
     /// The grammar generator refused the function schemas.
     #[error(transparent)]
     Grammar(#[from] GrammarError),
@@ -54,6 +63,7 @@ impl ProxyError {
             ProxyError::ContextWindowExceeded { .. } => ErrorKind::ContextWindowExceeded,
             ProxyError::Wrapper(error) => error.kind(),
             ProxyError::Grammar(_) => ErrorKind::GrammarError,
+            ProxyError::InvalidToolCall { .. } => ErrorKind::InvalidToolCall,
             ProxyError::Backend(error) => error.kind(),
             ProxyError::HttpClient(_) => ErrorKind::HttpClientError,
         }

@@ -7,7 +7,7 @@ use super::error::ProxyError;
 use crate::backend::{backend_registry, RegisteredBackend};
 use crate::chat::FunctionSchema;
 use crate::grammar::{registered_grammar_generator, GeneratedGrammar, GrammarGenerator};
-use crate::wrapper::{GrammarStyle, PromptWrapper};
+use crate::wrapper::GrammarStyle;
 
 /// How many distinct grammars a client keeps (an agent uses one or a few function
 /// sets; the least recently used beyond this are dropped).
@@ -45,15 +45,16 @@ impl GrammarSelector {
         }
     }
 
-    /// The grammar for a `-grammar` wrapper on a backend that accepts one; `None` (with a
-    /// warning saying why) otherwise.
+    /// The grammar in answer shape `style` (a `-grammar` wrapper's, adjusted to the
+    /// request's tool choice) on a backend that accepts one; `None` (with a warning
+    /// saying why) otherwise, and for no style.
     pub(super) fn grammar_for(
         &self,
-        wrapper: &dyn PromptWrapper,
+        style: Option<GrammarStyle>,
         backend: &RegisteredBackend,
         functions: &[FunctionSchema],
     ) -> Result<Option<Arc<GeneratedGrammar>>, ProxyError> {
-        let Some(style) = wrapper.grammar_style() else {
+        let Some(style) = style else {
             return Ok(None);
         };
         let endpoint_type = backend.registration.name;
@@ -124,7 +125,7 @@ mod tests {
 
     struct GrammarWrapper(GrammarStyle);
 
-    impl PromptWrapper for GrammarWrapper {
+    impl crate::wrapper::PromptWrapper for GrammarWrapper {
         fn render_prompt(
             &self,
             _: &crate::wrapper::RenderRequest<'_>,
@@ -197,11 +198,19 @@ mod tests {
         let two = [function("a"), function("b")];
 
         let first = client
-            .grammar_for(&forced, &backend, &one)
+            .grammar_for(
+                crate::wrapper::PromptWrapper::grammar_style(&forced),
+                &backend,
+                &one,
+            )
             .unwrap()
             .unwrap();
         let again = client
-            .grammar_for(&forced, &backend, &one)
+            .grammar_for(
+                crate::wrapper::PromptWrapper::grammar_style(&forced),
+                &backend,
+                &one,
+            )
             .unwrap()
             .unwrap();
         assert!(
@@ -211,11 +220,19 @@ mod tests {
         assert_eq!(generator.0.load(Ordering::SeqCst), 1);
 
         let other_set = client
-            .grammar_for(&forced, &backend, &two)
+            .grammar_for(
+                crate::wrapper::PromptWrapper::grammar_style(&forced),
+                &backend,
+                &two,
+            )
             .unwrap()
             .unwrap();
         let other_style = client
-            .grammar_for(&optional, &backend, &one)
+            .grammar_for(
+                crate::wrapper::PromptWrapper::grammar_style(&optional),
+                &backend,
+                &one,
+            )
             .unwrap()
             .unwrap();
         assert_eq!(generator.0.load(Ordering::SeqCst), 3);

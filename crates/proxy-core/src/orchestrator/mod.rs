@@ -21,6 +21,7 @@
 //!    `function_call` for legacy `functions` callers), `finish_reason`, and `usage`
 //!    (the backend's counts where it reports them, else counted).
 
+mod call_policy;
 mod client;
 mod error;
 mod grammar_selection;
@@ -43,7 +44,9 @@ pub use error::ProxyError;
 pub use pipeline::CompletionTimings;
 pub use response::{ResponseHeader, SYSTEM_FINGERPRINT};
 pub use stream::{ChatCompletionEvent, ChatCompletionStream};
-pub use target::{ModelTarget, ResolvedTarget, WrapperSelection};
+pub use target::{
+    ModelTarget, ResolvedTarget, WrapperSelection, DEFAULT_MAX_CHOICES, DEFAULT_MAX_RETRIES,
+};
 pub use token_counting::TokenCounting;
 
 use crate::completion::{ChatCompletionRequest, ChatCompletionResponse};

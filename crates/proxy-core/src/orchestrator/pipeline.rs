@@ -11,6 +11,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::{Map, Value};
 
+use super::call_policy::{call_policy, check_answer, offered_functions, CallPolicy};
 use super::client::ProxyClient;
 use super::error::ProxyError;
 use super::response::{build_response, ResponseHeader};
@@ -18,14 +19,15 @@ use super::target::{ResolvedTarget, TargetWrapper};
 use super::token_counting::TokenCounting;
 use super::validation::check_request;
 use crate::backend::{
-    BackendCompletion, BackendError, BackendRequest, RegisteredBackend, SamplingOverrides,
-    TokenCountRequest,
+    BackendCompletion, BackendError, BackendFinishReason, BackendRequest, RegisteredBackend,
+    SamplingOverrides, TokenCountRequest,
 };
+use crate::chat::{AssistantMessage, FunctionSchema};
 use crate::completion::{ChatCompletionRequest, ChatCompletionResponse};
 use crate::function_correction::{add_heartbeat, answers_user_message};
 use crate::grammar::GeneratedGrammar;
 use crate::registry::wrapper_registry;
-use crate::wrapper::RenderRequest;
+use crate::wrapper::{text_answer, AnswerMode, GrammarStyle, RenderRequest};
 use crate::wrapper_choice::{is_summarizer_request, SUMMARY_WRAPPER};
 
 /// Room left for special tokens (BOS, a SentencePiece space) when a prompt's byte
@@ -70,6 +72,14 @@ pub(super) struct PreparedCall {
     legacy: bool,
     /// Whether the heartbeat correction applies to the reply.
     heartbeat: bool,
+    /// What the model was asked to answer with.
+    answer: AnswerMode,
+    /// What the request lets the model answer with.
+    policy: CallPolicy,
+    /// The functions the prompt offered (what a call is checked against).
+    offered: Vec<FunctionSchema>,
+    /// How many times an answer that breaks the policy is asked for again.
+    max_retries: u32,
 }
 
 impl PreparedCall {
@@ -86,6 +96,22 @@ impl PreparedCall {
     /// The server's base URL.
     pub(super) fn endpoint(&self) -> &str {
         self.target.endpoint()
+    }
+
+    /// The backend request for call `attempt` (0: the first call of the first choice):
+    /// the seed (`base_seed`, else the request's) plus `attempt`, so a deterministic
+    /// sampler neither repeats an answer that was refused nor gives two choices alike.
+    fn backend_request_for(&self, attempt: u32, base_seed: Option<i64>) -> BackendRequest<'_> {
+        let mut request = self.backend_request();
+        if base_seed.is_some() {
+            request.overrides.seed = base_seed;
+        }
+        if attempt > 0 {
+            if let Some(seed) = request.overrides.seed.as_mut() {
+                *seed = seed.wrapping_add(i64::from(attempt));
+            }
+        }
+        request
     }
 
     /// The backend request for this prompt.
@@ -106,6 +132,53 @@ impl PreparedCall {
         }
     }
 
+    /// The model's text read as an answer of this call's mode: plain text as it is, a
+    /// call parsed by the wrapper and checked against the policy and the offered
+    /// functions ([`check_answer`]). A reply the backend cut at its token limit that
+    /// does not read as a valid call is answered with what was produced, as text (the
+    /// response's `finish_reason` is then `length`).
+    fn answer_message(
+        &self,
+        completion: &BackendCompletion,
+    ) -> Result<AssistantMessage, ProxyError> {
+        let wrapper = self.wrapper.get();
+        if self.answer == AnswerMode::Text {
+            return Ok(wrapper.parse_text_output(&completion.text));
+        }
+        let checked = wrapper
+            .parse_output(&completion.text, self.first_message)
+            .map_err(ProxyError::from)
+            .and_then(|mut message| {
+                check_answer(&mut message, &self.policy, &self.offered, &completion.text)?;
+                Ok(message)
+            });
+        match checked {
+            Err(error) if completion.finish_reason == BackendFinishReason::Length => {
+                tracing::info!(
+                    "the reply was cut at the token limit before a valid call ({error}); answering with the text produced"
+                );
+                Ok(text_answer(&completion.text, &[]))
+            }
+            other => other,
+        }
+    }
+
+    /// Whether another attempt may follow this one's `error` (an answer that breaks
+    /// the policy, with retries left after `attempt` retries).
+    pub(super) fn may_retry(&self, error: &ProxyError, attempt: u32) -> bool {
+        matches!(error, ProxyError::InvalidToolCall { .. }) && attempt < self.max_retries
+    }
+
+    /// The content of a partial reply (while streaming), as the final parse would read
+    /// it; `None` when it does not parse yet.
+    pub(super) fn partial_content(&self, raw: &str) -> Option<String> {
+        let wrapper = self.wrapper.get();
+        match self.answer {
+            AnswerMode::Text => wrapper.parse_text_output(raw).content,
+            AnswerMode::FunctionCall => wrapper.parse_output(raw, self.first_message).ok()?.content,
+        }
+    }
+
     /// Parses the backend's text, applies the heartbeat correction and builds the
     /// response; logs the completion. A prompt that was not counted before the call
     /// and whose tokens the backend did not report is counted now, for `usage`.
@@ -114,10 +187,7 @@ impl PreparedCall {
         completion: &BackendCompletion,
         backend_time: Duration,
     ) -> Result<(ChatCompletionResponse, CompletionTimings), ProxyError> {
-        let mut message = self
-            .wrapper
-            .get()
-            .parse_output(&completion.text, self.first_message)?;
+        let mut message = self.answer_message(completion)?;
         if self.heartbeat && add_heartbeat(&mut message) {
             tracing::debug!("function correction: set request_heartbeat on the call");
         }
@@ -184,15 +254,50 @@ impl ProxyClient {
         request: &ChatCompletionRequest,
     ) -> Result<(ChatCompletionResponse, CompletionTimings), ProxyError> {
         let prepared = self.prepare(target, request).await?;
-        let backend_started = Instant::now();
-        let completion = prepared
-            .backend()
-            .backend
-            .complete(&self.http, &prepared.backend_request())
-            .await?;
-        prepared
-            .respond(&completion, backend_started.elapsed())
-            .await
+        let choices = request.n.unwrap_or(1);
+        if choices <= 1 {
+            return self.one_choice(&prepared, 0, None).await;
+        }
+        // `n` choices: one backend call each, run concurrently, each with its own
+        // seed (the request's, else a random one, plus the choice's number).
+        let base_seed = request
+            .seed
+            .unwrap_or_else(|| i64::from(uuid::Uuid::new_v4().as_fields().0 >> 1));
+        let answers = futures::future::join_all(
+            (0..choices).map(|choice| self.one_choice(&prepared, choice, Some(base_seed))),
+        )
+        .await;
+        merge_choices(answers)
+    }
+
+    /// One choice: the backend call, the answer read and checked, asked for again while
+    /// it breaks the policy and retries are left. `choice` numbers the choice (its seed
+    /// offset, with the retries after it); `base_seed` replaces the request's seed.
+    async fn one_choice(
+        &self,
+        prepared: &PreparedCall,
+        choice: u32,
+        base_seed: Option<i64>,
+    ) -> Result<(ChatCompletionResponse, CompletionTimings), ProxyError> {
+        let mut backend_time = Duration::ZERO;
+        let mut attempt = 0;
+        loop {
+            let backend_started = Instant::now();
+            let offset = choice * (prepared.max_retries + 1) + attempt;
+            let completion = prepared
+                .backend()
+                .backend
+                .complete(&self.http, &prepared.backend_request_for(offset, base_seed))
+                .await?;
+            backend_time += backend_started.elapsed();
+            match prepared.respond(&completion, backend_time).await {
+                Err(error) if prepared.may_retry(&error, attempt) => {
+                    attempt += 1;
+                    tracing::warn!("asking the model again (retry {attempt}): {error}");
+                }
+                result => return result,
+            }
+        }
     }
 
     /// The steps before the backend call: check, pick the wrapper, build the grammar,
@@ -204,18 +309,40 @@ impl ProxyClient {
     ) -> Result<PreparedCall, ProxyError> {
         let started = Instant::now();
         check_request(request)?;
+        if let Some(n) = request.n.filter(|n| *n > target.max_choices()) {
+            return Err(ProxyError::invalid(format!(
+                "`n` is {n}, more than the {} choices this model serves per request; send fewer",
+                target.max_choices()
+            )));
+        }
         let model = target.request_model(request.model.as_deref());
         let wrapper = select_wrapper(target, request)?;
         let wrapper_ref = wrapper.get();
-        let functions = request.function_schemas();
-        let first_message =
-            request.first_message.unwrap_or(false) && wrapper_ref.supports_first_message();
+        let all_functions = request.function_schemas();
+        let policy = call_policy(request, &all_functions)?;
+        let functions = offered_functions(&policy, all_functions);
+        let answer = if policy == CallPolicy::Text && wrapper_ref.supports_text_answers() {
+            AnswerMode::Text
+        } else {
+            AnswerMode::FunctionCall
+        };
+        let first_message = request.first_message.unwrap_or(false)
+            && wrapper_ref.supports_first_message()
+            && answer == AnswerMode::FunctionCall;
 
+        let style = match (answer, wrapper_ref.grammar_style()) {
+            (AnswerMode::Text, _) => None,
+            (_, Some(GrammarStyle::InnerThoughtsTopLevel)) if policy.requires_call() => {
+                Some(GrammarStyle::InnerThoughtsTopLevelCallRequired)
+            }
+            (_, style) => style,
+        };
         let grammar = self
             .grammars
-            .grammar_for(wrapper_ref, target.backend(), &functions)?;
+            .grammar_for(style, target.backend(), &functions)?;
         let mut render = RenderRequest::new(&request.messages, &functions);
         render.first_message = first_message;
+        render.answer = answer;
         render.function_documentation = grammar.as_ref().and_then(|g| g.documentation.as_deref());
         let prompt = wrapper_ref.render_prompt(&render)?;
 
@@ -268,9 +395,41 @@ impl ProxyClient {
             overrides,
             legacy: request.uses_legacy_functions(),
             heartbeat,
+            answer,
+            policy,
+            offered: functions,
+            max_retries: target.max_retries(),
             wrapper,
         })
     }
+}
+
+/// One response from the responses of several choices (of one prepared call, so
+/// they share the id, creation time and model): their choices numbered in order,
+/// the prompt's tokens once, the completion tokens summed; the timings of the
+/// slowest. Any choice's error is the request's.
+fn merge_choices(
+    answers: Vec<Result<(ChatCompletionResponse, CompletionTimings), ProxyError>>,
+) -> Result<(ChatCompletionResponse, CompletionTimings), ProxyError> {
+    let mut merged: Option<(ChatCompletionResponse, CompletionTimings)> = None;
+    for (index, answer) in answers.into_iter().enumerate() {
+        let (response, timings) = answer?;
+        match merged.as_mut() {
+            None => merged = Some((response, timings)),
+            Some((all, slowest)) => {
+                all.usage.completion_tokens += response.usage.completion_tokens;
+                all.usage.total_tokens = all.usage.prompt_tokens + all.usage.completion_tokens;
+                all.choices
+                    .extend(response.choices.into_iter().map(|mut choice| {
+                        choice.index = u32::try_from(index).unwrap_or(u32::MAX);
+                        choice
+                    }));
+                slowest.total = slowest.total.max(timings.total);
+                slowest.backend = slowest.backend.max(timings.backend);
+            }
+        }
+    }
+    merged.ok_or_else(|| ProxyError::invalid("`n` asks for no choices"))
 }
 
 /// Counts the prompt with the server's tokenizer where asked and available, else

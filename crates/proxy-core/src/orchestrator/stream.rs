@@ -102,6 +102,11 @@ impl ProxyClient {
         target: &ResolvedTarget,
         request: &ChatCompletionRequest,
     ) -> Result<ChatCompletionStream, ProxyError> {
+        if request.n.is_some_and(|n| n > 1) {
+            return Err(ProxyError::invalid(
+                "`n` above 1 is served only without streaming; send `stream: false` or `n: 1`",
+            ));
+        }
         let prepared = self.prepare(target, request).await?;
         let header = prepared.header.clone();
         let backend_started = Instant::now();
@@ -214,11 +219,8 @@ impl LiveStream {
         if ends_inside_escape(&self.raw) {
             return None;
         }
-        let wrapper = self.prepared.wrapper.get();
-        let message = wrapper
-            .parse_output(&self.raw, self.prepared.first_message)
-            .ok()?;
-        let gained = extension(&self.sent, message.content.as_deref()?)?.to_owned();
+        let content = self.prepared.partial_content(&self.raw)?;
+        let gained = extension(&self.sent, &content)?.to_owned();
         self.sent.push_str(&gained);
         Some(gained)
     }

@@ -73,7 +73,21 @@ pub struct ModelTarget {
     pub settings_preset: SettingsPreset,
     /// How prompts are counted.
     pub token_counting: TokenCounting,
+    /// How many times an answer that is not a call the request allows (a function not
+    /// offered, arguments that fail its schema, no call where one is required) is asked
+    /// for again before the request fails with `invalid_tool_call`
+    /// ([`DEFAULT_MAX_RETRIES`] by default).
+    pub max_retries: u32,
+    /// The largest `n` (choices per request, each its own backend call, run
+    /// concurrently) a request may ask for ([`DEFAULT_MAX_CHOICES`] by default).
+    pub max_choices: u32,
 }
+
+/// [`ModelTarget::max_retries`] unless set.
+pub const DEFAULT_MAX_RETRIES: u32 = 1;
+
+/// [`ModelTarget::max_choices`] unless set.
+pub const DEFAULT_MAX_CHOICES: u32 = 8;
 
 impl ModelTarget {
     /// A target at `endpoint` with no model name, no auth, the default wrapper, the
@@ -100,6 +114,8 @@ impl ModelTarget {
             wrapper: WrapperSelection::Default,
             settings_preset: SettingsPreset::Simple,
             token_counting: TokenCounting::default(),
+            max_retries: DEFAULT_MAX_RETRIES,
+            max_choices: DEFAULT_MAX_CHOICES,
         }
     }
 
@@ -167,6 +183,8 @@ impl ModelTarget {
             backend_model: self.model.clone().or_else(|| self.public_name.clone()),
             settings_preset: self.settings_preset,
             token_counting: self.token_counting,
+            max_retries: self.max_retries,
+            max_choices: self.max_choices,
         })))
     }
 }
@@ -215,6 +233,8 @@ struct Resolved {
     backend_model: Option<String>,
     settings_preset: SettingsPreset,
     token_counting: TokenCounting,
+    max_retries: u32,
+    max_choices: u32,
 }
 
 impl fmt::Debug for ResolvedTarget {
@@ -229,6 +249,8 @@ impl fmt::Debug for ResolvedTarget {
             .field("backend_model", &self.0.backend_model)
             .field("settings_preset", &self.0.settings_preset)
             .field("token_counting", &self.0.token_counting)
+            .field("max_retries", &self.0.max_retries)
+            .field("max_choices", &self.0.max_choices)
             .finish()
     }
 }
@@ -270,6 +292,16 @@ impl ResolvedTarget {
     /// How prompts are counted.
     pub fn token_counting(&self) -> TokenCounting {
         self.0.token_counting
+    }
+
+    /// How many times an answer that breaks the request's tool choice is asked for again.
+    pub fn max_retries(&self) -> u32 {
+        self.0.max_retries
+    }
+
+    /// The largest `n` a request may ask for.
+    pub fn max_choices(&self) -> u32 {
+        self.0.max_choices
     }
 
     pub(super) fn backend(&self) -> &'static RegisteredBackend {

@@ -4,6 +4,7 @@
 use serde_json::Value;
 
 use super::error::ProxyError;
+use crate::chat::MessageContent;
 use crate::completion::ChatCompletionRequest;
 
 /// Refuses requests the pipeline cannot serve, with a message saying what to send.
@@ -12,19 +13,30 @@ pub(super) fn check_request(request: &ChatCompletionRequest) -> Result<(), Proxy
     super::request_fields::check_fields(request)?;
     if request.messages.is_empty() {
         return Err(ProxyError::invalid(
-            "`messages` is empty; send at least a system message",
+            "`messages` is empty; send at least one message",
         ));
     }
-    for (field, choice) in [
-        ("function_call", &request.function_call),
-        ("tool_choice", &request.tool_choice),
-    ] {
-        match choice {
-            None | Some(Value::Null) => {}
-            Some(Value::String(auto)) if auto == "auto" => {}
+    for (index, message) in request.messages.iter().enumerate() {
+        if let Some(MessageContent::Parts(parts)) = &message.content {
+            if let Some(part) = parts.iter().find(|part| part.kind != "text") {
+                return Err(ProxyError::invalid(format!(
+                    "messages[{index}].content has a `{}` part; only text parts are supported by this proxy's backends (send the text, or describe the image in words)",
+                    part.kind
+                )));
+            }
+        }
+    }
+    for (index, function) in request.function_schemas().iter().enumerate() {
+        let field = if request.functions.is_some() {
+            format!("functions[{index}].parameters")
+        } else {
+            format!("tools[{index}].function.parameters")
+        };
+        match &function.parameters {
+            None | Some(Value::Object(_)) => {}
             Some(other) => {
                 return Err(ProxyError::invalid(format!(
-                    "{field} {other} is not supported (only \"auto\" or leaving it out): the prompt wrappers let the model choose its function"
+                    "{field} must be a JSON Schema object, not {other}"
                 )))
             }
         }
@@ -50,28 +62,30 @@ mod tests {
     use serde_json::json;
 
     #[test]
-    fn only_auto_or_absent_function_choices_are_accepted() {
-        let messages = json!([{"role": "system", "content": "hi"}]);
-        for ok in [json!(null), json!("auto")] {
-            let req =
-                request(json!({"messages": messages, "function_call": ok, "tool_choice": ok}));
-            assert!(check_request(&req).is_ok());
-        }
-        for bad in [
-            json!("none"),
-            json!("required"),
-            json!({"name": "send_message"}),
-        ] {
-            let req = request(json!({"messages": messages, "function_call": bad}));
-            let error = check_request(&req).unwrap_err();
-            assert_eq!(error.kind(), crate::ErrorKind::InvalidRequest);
-            assert!(error.to_string().contains("function_call"), "{error}");
-            let req = request(json!({"messages": messages, "tool_choice": bad}));
-            assert!(check_request(&req)
-                .unwrap_err()
-                .to_string()
-                .contains("tool_choice"));
-        }
+    fn non_text_parts_and_non_object_parameters_are_refused_naming_the_field() {
+        let image = request(json!({"messages": [{"role": "user", "content": [
+            {"type": "text", "text": "What is this?"},
+            {"type": "image_url", "image_url": {"url": "data:image/png;base64,AAAA"}}
+        ]}]}));
+        let message = check_request(&image).unwrap_err().to_string();
+        assert!(
+            message.contains("messages[0].content") && message.contains("image_url"),
+            "{message}"
+        );
+        let text_parts = request(json!({"messages": [{"role": "user", "content": [
+            {"type": "text", "text": "hi"}]}]}));
+        assert!(check_request(&text_parts).is_ok());
+        let tools = request(json!({"messages": [{"role": "user", "content": "hi"}],
+            "tools": [{"type": "function", "function": {"name": "f", "parameters": "x"}}]}));
+        let message = check_request(&tools).unwrap_err().to_string();
+        assert!(
+            message.contains("tools[0].function.parameters"),
+            "{message}"
+        );
+        let functions = request(json!({"messages": [{"role": "user", "content": "hi"}],
+            "functions": [{"name": "f", "parameters": []}]}));
+        let message = check_request(&functions).unwrap_err().to_string();
+        assert!(message.contains("functions[0].parameters"), "{message}");
     }
 
     #[test]

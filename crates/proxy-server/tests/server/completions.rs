@@ -180,7 +180,7 @@ async fn fields_this_proxy_cannot_honour_are_400s_naming_the_field() {
         ("prediction", json!({"type": "content", "content": "x"})),
         ("web_search_options", json!({})),
         ("reasoning_effort", json!("high")),
-        ("n", json!(5)),
+        ("n", json!(9)),
         ("n", json!("five")),
         ("max_completion_tokens", json!(0)),
         ("frobnicate", json!(true)),

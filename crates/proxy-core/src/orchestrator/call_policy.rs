@@ -1,0 +1,372 @@
+//! What a request lets the model answer with — [`CallPolicy`], from `tool_choice` /
+//! `function_call` and the functions offered — and the check that a parsed answer keeps
+//! to it ([`check_answer`]): a function that was offered, arguments that validate
+//! against its JSON Schema, a call where one is required, the named function where one
+//! is named.
+
+use serde_json::Value;
+
+use super::error::ProxyError;
+use crate::chat::{AssistantMessage, FunctionSchema};
+use crate::completion::ChatCompletionRequest;
+use crate::inner_monologue::INNER_THOUGHTS_KWARG;
+
+/// What the model may answer with.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) enum CallPolicy {
+    /// Plain text, no call: no functions were offered, or `tool_choice: "none"`.
+    Text,
+    /// A call or not, as the wrapper's shape allows (`"auto"`, the default with tools).
+    Auto,
+    /// A call must come back (`tool_choice: "required"`).
+    Required,
+    /// The call must be to this function (`{"type": "function", "function": {"name"}}`,
+    /// or the legacy `function_call: {"name"}`).
+    Named(String),
+}
+
+impl CallPolicy {
+    /// Whether the answer must be a call.
+    pub(super) fn requires_call(&self) -> bool {
+        matches!(self, CallPolicy::Required | CallPolicy::Named(_))
+    }
+}
+
+/// Reads `tool_choice` (else the legacy `function_call`) against the offered
+/// `functions`. Errors name the field: an unknown form, `required` or a named function
+/// with no functions offered, a name that is not among them.
+pub(super) fn call_policy(
+    request: &ChatCompletionRequest,
+    functions: &[FunctionSchema],
+) -> Result<CallPolicy, ProxyError> {
+    let (field, choice) = match (&request.tool_choice, &request.function_call) {
+        (Some(choice), _) if !choice.is_null() => ("tool_choice", choice),
+        (_, Some(choice)) if !choice.is_null() => ("function_call", choice),
+        _ => return Ok(default_policy(functions)),
+    };
+    let named = |name: &str| -> Result<CallPolicy, ProxyError> {
+        if functions.iter().any(|function| function.name == name) {
+            Ok(CallPolicy::Named(name.to_owned()))
+        } else {
+            Err(ProxyError::invalid(format!(
+                "{field} names the function `{name}`, which is not among the {} offered ({})",
+                if field == "tool_choice" {
+                    "tools"
+                } else {
+                    "functions"
+                },
+                names(functions)
+            )))
+        }
+    };
+    match choice {
+        Value::String(mode) => match mode.as_str() {
+            "auto" => Ok(default_policy(functions)),
+            "none" => Ok(CallPolicy::Text),
+            "required" if field == "tool_choice" => {
+                if functions.is_empty() {
+                    Err(ProxyError::invalid(
+                        "tool_choice is \"required\" but no tools are given; send `tools` or leave tool_choice out",
+                    ))
+                } else {
+                    Ok(CallPolicy::Required)
+                }
+            }
+            other => Err(ProxyError::invalid(format!(
+                "{field} \"{other}\" is not supported; use \"auto\", \"none\"{}, or name a function",
+                if field == "tool_choice" { ", \"required\"" } else { "" }
+            ))),
+        },
+        Value::Object(object) => {
+            let name = match field {
+                "tool_choice" => {
+                    let kind = object.get("type").and_then(Value::as_str);
+                    if kind != Some("function") {
+                        return Err(ProxyError::invalid(
+                            "tool_choice as an object must be {\"type\": \"function\", \"function\": {\"name\": …}}",
+                        ));
+                    }
+                    object
+                        .get("function")
+                        .and_then(|function| function.get("name"))
+                        .and_then(Value::as_str)
+                }
+                _ => object.get("name").and_then(Value::as_str),
+            };
+            match name {
+                Some(name) => named(name),
+                None => Err(ProxyError::invalid(format!(
+                    "{field} names no function; give {}",
+                    if field == "tool_choice" {
+                        "{\"type\": \"function\", \"function\": {\"name\": …}}"
+                    } else {
+                        "{\"name\": …}"
+                    }
+                ))),
+            }
+        }
+        other => Err(ProxyError::invalid(format!(
+            "{field} must be a string or an object, not {other}"
+        ))),
+    }
+}
+
+/// `auto` with functions, plain text without.
+fn default_policy(functions: &[FunctionSchema]) -> CallPolicy {
+    if functions.is_empty() {
+        CallPolicy::Text
+    } else {
+        CallPolicy::Auto
+    }
+}
+
+fn names(functions: &[FunctionSchema]) -> String {
+    if functions.is_empty() {
+        return "none".to_owned();
+    }
+    functions
+        .iter()
+        .map(|function| function.name.as_str())
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// The functions the prompt lists and the grammar admits: the named one alone, none
+/// for plain text, else all.
+pub(super) fn offered_functions(
+    policy: &CallPolicy,
+    functions: Vec<FunctionSchema>,
+) -> Vec<FunctionSchema> {
+    match policy {
+        CallPolicy::Text => Vec::new(),
+        CallPolicy::Named(name) => functions
+            .into_iter()
+            .filter(|function| &function.name == name)
+            .collect(),
+        CallPolicy::Auto | CallPolicy::Required => functions,
+    }
+}
+
+/// Checks a parsed answer against the policy and the offered functions, and keeps
+/// `inner_thoughts` in the arguments of a function whose schema declares it (MemGPT's
+/// inner-thoughts-in-arguments mode) — the wrappers move it into `content`.
+///
+/// Errors ([`ProxyError::InvalidToolCall`]): no call where one is required, a call to a
+/// function that was not offered (or not the named one), arguments that do not
+/// validate against the function's `parameters` schema.
+pub(super) fn check_answer(
+    message: &mut AssistantMessage,
+    policy: &CallPolicy,
+    offered: &[FunctionSchema],
+    raw_output: &str,
+) -> Result<(), ProxyError> {
+    let invalid = |reason: String| ProxyError::InvalidToolCall {
+        reason,
+        raw_output: raw_output.to_owned(),
+    };
+    let Some(call) = message.function_call.as_mut() else {
+        if policy.requires_call() {
+            return Err(invalid(format!(
+                "a call is required ({}) but the model answered without one",
+                match policy {
+                    CallPolicy::Named(name) => format!("tool_choice names `{name}`"),
+                    _ => "tool_choice is \"required\"".to_owned(),
+                }
+            )));
+        }
+        return Ok(());
+    };
+    if let CallPolicy::Named(name) = policy {
+        if &call.name != name {
+            return Err(invalid(format!(
+                "the model called `{}`, but tool_choice names `{name}`",
+                call.name
+            )));
+        }
+    }
+    let Some(function) = offered.iter().find(|function| function.name == call.name) else {
+        return Err(invalid(format!(
+            "the model called `{}`, which is not among the functions offered ({})",
+            call.name,
+            names(offered)
+        )));
+    };
+    let Some(schema) = function.parameters.as_ref() else {
+        return Ok(());
+    };
+    if declares_inner_thoughts(schema) {
+        if let (Some(arguments), Some(thoughts)) =
+            (call.arguments.as_object_mut(), message.content.as_ref())
+        {
+            arguments
+                .entry(INNER_THOUGHTS_KWARG)
+                .or_insert_with(|| Value::String(thoughts.clone()));
+        }
+    }
+    let validator = jsonschema::validator_for(schema).map_err(|error| {
+        ProxyError::invalid(format!(
+            "the parameters schema of `{}` is not a valid JSON Schema: {error}",
+            function.name
+        ))
+    })?;
+    let problems: Vec<String> = validator
+        .iter_errors(&call.arguments)
+        .take(3)
+        .map(|error| {
+            let at = error.instance_path().to_string();
+            if at.is_empty() {
+                error.to_string()
+            } else {
+                format!("{at}: {error}")
+            }
+        })
+        .collect();
+    if problems.is_empty() {
+        Ok(())
+    } else {
+        Err(invalid(format!(
+            "the arguments of `{}` do not match its parameters schema: {}",
+            call.name,
+            problems.join("; ")
+        )))
+    }
+}
+
+/// Whether a parameters schema lists `inner_thoughts` among its properties.
+fn declares_inner_thoughts(schema: &Value) -> bool {
+    schema
+        .get("properties")
+        .and_then(Value::as_object)
+        .is_some_and(|properties| properties.contains_key(INNER_THOUGHTS_KWARG))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::chat::ParsedFunctionCall;
+    use crate::orchestrator::test_support::request;
+    use serde_json::json;
+
+    fn functions() -> Vec<FunctionSchema> {
+        serde_json::from_value(json!([
+            {"name": "send_message", "parameters": {"type": "object",
+                "properties": {"message": {"type": "string"}}, "required": ["message"]}},
+            {"name": "think", "parameters": {"type": "object",
+                "properties": {"inner_thoughts": {"type": "string"}}, "required": ["inner_thoughts"]}}
+        ]))
+        .unwrap()
+    }
+
+    fn policy(choice: Value, legacy: bool) -> Result<CallPolicy, String> {
+        let field = if legacy {
+            "function_call"
+        } else {
+            "tool_choice"
+        };
+        let req = request(json!({"messages": [{"role": "user", "content": "hi"}], field: choice}));
+        call_policy(&req, &functions()).map_err(|error| error.to_string())
+    }
+
+    #[test]
+    fn every_tool_choice_form_is_read_or_refused_naming_the_field() {
+        assert_eq!(policy(json!(null), false), Ok(CallPolicy::Auto));
+        assert_eq!(policy(json!("auto"), false), Ok(CallPolicy::Auto));
+        assert_eq!(policy(json!("none"), false), Ok(CallPolicy::Text));
+        assert_eq!(policy(json!("required"), false), Ok(CallPolicy::Required));
+        assert_eq!(
+            policy(
+                json!({"type": "function", "function": {"name": "think"}}),
+                false
+            ),
+            Ok(CallPolicy::Named("think".into()))
+        );
+        assert_eq!(
+            policy(json!({"name": "send_message"}), true),
+            Ok(CallPolicy::Named("send_message".into()))
+        );
+        assert_eq!(policy(json!("none"), true), Ok(CallPolicy::Text));
+        for (bad, legacy, says) in [
+            (
+                json!({"type": "function", "function": {"name": "nope"}}),
+                false,
+                "`nope`",
+            ),
+            (json!({"name": "nope"}), true, "function_call"),
+            (json!("required"), true, "function_call"),
+            (json!("sometimes"), false, "tool_choice"),
+            (json!({"type": "retrieval"}), false, "tool_choice"),
+            (json!(3), false, "tool_choice"),
+        ] {
+            let error = policy(bad.clone(), legacy).unwrap_err();
+            assert!(error.contains(says), "{bad}: {error}");
+        }
+        let no_tools = request(json!({"messages": [], "tool_choice": "required"}));
+        assert!(call_policy(&no_tools, &[]).is_err());
+        let plain = request(json!({"messages": []}));
+        assert_eq!(call_policy(&plain, &[]).ok(), Some(CallPolicy::Text));
+    }
+
+    fn answer(name: &str, arguments: Value) -> AssistantMessage {
+        AssistantMessage {
+            content: Some("Thinking.".into()),
+            function_call: Some(ParsedFunctionCall {
+                name: name.into(),
+                arguments,
+            }),
+        }
+    }
+
+    #[test]
+    fn calls_are_checked_against_the_offered_schemas() {
+        let offered = functions();
+        let mut good = answer("send_message", json!({"message": "hi"}));
+        assert!(check_answer(&mut good, &CallPolicy::Auto, &offered, "raw").is_ok());
+        for (mut bad, policy, says) in [
+            (
+                answer("send_message", json!({"message": 3})),
+                CallPolicy::Auto,
+                "/message",
+            ),
+            (
+                answer("send_message", json!({})),
+                CallPolicy::Auto,
+                "message",
+            ),
+            (answer("launch", json!({})), CallPolicy::Auto, "not among"),
+            (
+                answer("send_message", json!({"message": "hi"})),
+                CallPolicy::Named("think".into()),
+                "names `think`",
+            ),
+        ] {
+            match check_answer(&mut bad, &policy, &offered, "the raw text") {
+                Err(ProxyError::InvalidToolCall { reason, raw_output }) => {
+                    assert!(reason.contains(says), "{reason}");
+                    assert_eq!(raw_output, "the raw text");
+                }
+                other => panic!("{other:?}"),
+            }
+        }
+        let mut text = AssistantMessage {
+            content: Some("Just text.".into()),
+            function_call: None,
+        };
+        assert!(check_answer(&mut text, &CallPolicy::Auto, &offered, "").is_ok());
+        assert!(check_answer(&mut text, &CallPolicy::Required, &offered, "").is_err());
+    }
+
+    #[test]
+    fn declared_inner_thoughts_stay_in_the_arguments() {
+        let mut message = answer("think", json!({}));
+        assert!(check_answer(&mut message, &CallPolicy::Auto, &functions(), "").is_ok());
+        let call = message.function_call.unwrap();
+        assert_eq!(call.arguments, json!({"inner_thoughts": "Thinking."}));
+        let mut other = answer("send_message", json!({"message": "hi"}));
+        assert!(check_answer(&mut other, &CallPolicy::Auto, &functions(), "").is_ok());
+        assert_eq!(
+            other.function_call.unwrap().arguments,
+            json!({"message": "hi"}),
+            "undeclared: not added"
+        );
+    }
+}
