@@ -29,6 +29,28 @@ pub(super) fn check_fields(request: &ChatCompletionRequest) -> Result<(), ProxyE
             "Unrecognized request argument supplied: `{name}` (this server takes OpenAI's Chat Completions fields and the MemGPT extras `wrapper`, `first_message` and `function_correction`)"
         )));
     }
+    match request.extra.get("response_format") {
+        None | Some(serde_json::Value::Null) => {}
+        Some(format) if format.get("type").and_then(serde_json::Value::as_str) == Some("text") => {}
+        Some(format) => {
+            let kind = format
+                .get("type")
+                .and_then(serde_json::Value::as_str)
+                .unwrap_or("(no type)");
+            return Err(cannot(
+                "response_format",
+                &format!("`{kind}` is not enforced by this proxy yet (JSON-mode and schema-constrained answers are planned); leave it out or send {{\"type\": \"text\"}}, and ask for JSON in the prompt or with a named tool"),
+            ));
+        }
+    }
+    match request.extra.get("parallel_tool_calls") {
+        None | Some(serde_json::Value::Null | serde_json::Value::Bool(_)) => {}
+        Some(other) => {
+            return Err(ProxyError::invalid(format!(
+                "`parallel_tool_calls` must be true or false, not {other}"
+            )))
+        }
+    }
     for (field, value) in [
         ("max_tokens", request.max_tokens),
         ("max_completion_tokens", request.max_completion_tokens),
@@ -176,6 +198,12 @@ mod tests {
             ("reasoning_effort", json!("low")),
             ("verbosity", json!("high")),
             ("n", json!(0)),
+            ("response_format", json!({"type": "json_object"})),
+            (
+                "response_format",
+                json!({"type": "json_schema", "json_schema": {"name": "x", "schema": {}}}),
+            ),
+            ("parallel_tool_calls", json!("yes")),
             ("max_tokens", json!(0)),
             ("max_completion_tokens", json!(0)),
         ] {
