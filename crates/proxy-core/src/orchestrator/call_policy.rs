@@ -4,6 +4,8 @@
 //! against its JSON Schema, a call where one is required, the named function where one
 //! is named.
 
+use std::sync::Arc;
+
 use serde_json::Value;
 
 use super::error::ProxyError;
@@ -147,6 +149,34 @@ pub(super) fn offered_functions(
     }
 }
 
+/// How many compiled parameter schemas a client keeps (an agent uses one or a few
+/// function sets; the least recently used beyond this are dropped).
+const VALIDATOR_CACHE_CAPACITY: usize = 256;
+
+/// A client's compiled JSON Schema validators, by the schema's JSON text: compiling
+/// one costs far more than validating with it, and the same schemas come with every
+/// request of an agent.
+pub(super) struct SchemaValidators(quick_cache::sync::Cache<String, Arc<jsonschema::Validator>>);
+
+impl SchemaValidators {
+    /// An empty cache.
+    pub(super) fn new() -> Self {
+        SchemaValidators(quick_cache::sync::Cache::new(VALIDATOR_CACHE_CAPACITY))
+    }
+
+    /// The validator for `schema`, compiled once. Errors: the schema is not valid.
+    fn get(&self, schema: &Value) -> Result<Arc<jsonschema::Validator>, String> {
+        let key = schema.to_string();
+        if let Some(validator) = self.0.get(&key) {
+            return Ok(validator);
+        }
+        let validator =
+            Arc::new(jsonschema::validator_for(schema).map_err(|error| error.to_string())?);
+        self.0.insert(key, Arc::clone(&validator));
+        Ok(validator)
+    }
+}
+
 /// Checks a parsed answer against the policy and the offered functions, and keeps
 /// `inner_thoughts` in the arguments of a function whose schema declares it (MemGPT's
 /// inner-thoughts-in-arguments mode) — the wrappers move it into `content`.
@@ -158,6 +188,7 @@ pub(super) fn check_answer(
     message: &mut AssistantMessage,
     policy: &CallPolicy,
     offered: &[FunctionSchema],
+    validators: &SchemaValidators,
     raw_output: &str,
 ) -> Result<(), ProxyError> {
     let invalid = |reason: String| ProxyError::InvalidToolCall {
@@ -203,7 +234,7 @@ pub(super) fn check_answer(
                 .or_insert_with(|| Value::String(thoughts.clone()));
         }
     }
-    let validator = jsonschema::validator_for(schema).map_err(|error| {
+    let validator = validators.get(schema).map_err(|error| {
         ProxyError::invalid(format!(
             "the parameters schema of `{}` is not a valid JSON Schema: {error}",
             function.name
@@ -320,7 +351,14 @@ mod tests {
     fn calls_are_checked_against_the_offered_schemas() {
         let offered = functions();
         let mut good = answer("send_message", json!({"message": "hi"}));
-        assert!(check_answer(&mut good, &CallPolicy::Auto, &offered, "raw").is_ok());
+        assert!(check_answer(
+            &mut good,
+            &CallPolicy::Auto,
+            &offered,
+            &SchemaValidators::new(),
+            "raw"
+        )
+        .is_ok());
         for (mut bad, policy, says) in [
             (
                 answer("send_message", json!({"message": 3})),
@@ -339,7 +377,13 @@ mod tests {
                 "names `think`",
             ),
         ] {
-            match check_answer(&mut bad, &policy, &offered, "the raw text") {
+            match check_answer(
+                &mut bad,
+                &policy,
+                &offered,
+                &SchemaValidators::new(),
+                "the raw text",
+            ) {
                 Err(ProxyError::InvalidToolCall { reason, raw_output }) => {
                     assert!(reason.contains(says), "{reason}");
                     assert_eq!(raw_output, "the raw text");
@@ -351,18 +395,46 @@ mod tests {
             content: Some("Just text.".into()),
             function_call: None,
         };
-        assert!(check_answer(&mut text, &CallPolicy::Auto, &offered, "").is_ok());
-        assert!(check_answer(&mut text, &CallPolicy::Required, &offered, "").is_err());
+        assert!(check_answer(
+            &mut text,
+            &CallPolicy::Auto,
+            &offered,
+            &SchemaValidators::new(),
+            ""
+        )
+        .is_ok());
+        assert!(check_answer(
+            &mut text,
+            &CallPolicy::Required,
+            &offered,
+            &SchemaValidators::new(),
+            ""
+        )
+        .is_err());
     }
 
     #[test]
     fn declared_inner_thoughts_stay_in_the_arguments() {
         let mut message = answer("think", json!({}));
-        assert!(check_answer(&mut message, &CallPolicy::Auto, &functions(), "").is_ok());
+        assert!(check_answer(
+            &mut message,
+            &CallPolicy::Auto,
+            &functions(),
+            &SchemaValidators::new(),
+            ""
+        )
+        .is_ok());
         let call = message.function_call.unwrap();
         assert_eq!(call.arguments, json!({"inner_thoughts": "Thinking."}));
         let mut other = answer("send_message", json!({"message": "hi"}));
-        assert!(check_answer(&mut other, &CallPolicy::Auto, &functions(), "").is_ok());
+        assert!(check_answer(
+            &mut other,
+            &CallPolicy::Auto,
+            &functions(),
+            &SchemaValidators::new(),
+            ""
+        )
+        .is_ok());
         assert_eq!(
             other.function_call.unwrap().arguments,
             json!({"message": "hi"}),

@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use serde_json::{Map, Value};
 
+use super::call_policy::SchemaValidators;
 use super::error::ProxyError;
 use super::grammar_selection::GrammarSelector;
 use crate::grammar::GrammarGenerator;
@@ -77,6 +78,7 @@ impl ProxyClientBuilder {
             simple_settings: settings_for(SettingsPreset::Simple),
             mirostat_settings: settings_for(SettingsPreset::DeterministicMirostat),
             grammars: Arc::new(GrammarSelector::new(self.grammar_generator)),
+            validators: Arc::new(SchemaValidators::new()),
             function_correction: self.function_correction.unwrap_or(true),
         })
     }
@@ -90,6 +92,7 @@ pub struct ProxyClient {
     simple_settings: Arc<Map<String, Value>>,
     mirostat_settings: Arc<Map<String, Value>>,
     pub(super) grammars: Arc<GrammarSelector>,
+    pub(super) validators: Arc<SchemaValidators>,
     pub(super) function_correction: bool,
 }
 

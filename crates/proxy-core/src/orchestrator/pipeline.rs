@@ -11,7 +11,9 @@ use std::time::{Duration, Instant};
 
 use serde_json::{Map, Value};
 
-use super::call_policy::{call_policy, check_answer, offered_functions, CallPolicy};
+use super::call_policy::{
+    call_policy, check_answer, offered_functions, CallPolicy, SchemaValidators,
+};
 use super::client::ProxyClient;
 use super::error::ProxyError;
 use super::response::{build_response, ResponseHeader};
@@ -80,6 +82,8 @@ pub(super) struct PreparedCall {
     offered: Vec<FunctionSchema>,
     /// How many times an answer that breaks the policy is asked for again.
     max_retries: u32,
+    /// The client's compiled parameter schemas.
+    validators: Arc<SchemaValidators>,
 }
 
 impl PreparedCall {
@@ -149,7 +153,13 @@ impl PreparedCall {
             .parse_output(&completion.text, self.first_message)
             .map_err(ProxyError::from)
             .and_then(|mut message| {
-                check_answer(&mut message, &self.policy, &self.offered, &completion.text)?;
+                check_answer(
+                    &mut message,
+                    &self.policy,
+                    &self.offered,
+                    &self.validators,
+                    &completion.text,
+                )?;
                 Ok(message)
             });
         match checked {
@@ -399,6 +409,7 @@ impl ProxyClient {
             policy,
             offered: functions,
             max_retries: target.max_retries(),
+            validators: Arc::clone(&self.validators),
             wrapper,
         })
     }
