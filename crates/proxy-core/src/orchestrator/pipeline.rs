@@ -80,8 +80,6 @@ pub(super) struct PreparedCall {
     policy: CallPolicy,
     /// The functions the prompt offered (what a call is checked against).
     offered: Vec<FunctionSchema>,
-    /// How many times an answer that breaks the policy is asked for again.
-    max_retries: u32,
     /// The client's compiled parameter schemas.
     validators: Arc<SchemaValidators>,
 }
@@ -176,7 +174,7 @@ impl PreparedCall {
     /// Whether another attempt may follow this one's `error` (an answer that breaks
     /// the policy, with retries left after `attempt` retries).
     pub(super) fn may_retry(&self, error: &ProxyError, attempt: u32) -> bool {
-        matches!(error, ProxyError::InvalidToolCall { .. }) && attempt < self.max_retries
+        matches!(error, ProxyError::InvalidToolCall { .. }) && attempt < self.target.max_retries()
     }
 
     /// The content of a partial reply (while streaming), as the final parse would read
@@ -293,7 +291,7 @@ impl ProxyClient {
         let mut attempt = 0;
         loop {
             let backend_started = Instant::now();
-            let offset = choice * (prepared.max_retries + 1) + attempt;
+            let offset = choice * (prepared.target.max_retries() + 1) + attempt;
             let completion = prepared
                 .backend()
                 .backend
@@ -408,7 +406,6 @@ impl ProxyClient {
             answer,
             policy,
             offered: functions,
-            max_retries: target.max_retries(),
             validators: Arc::clone(&self.validators),
             wrapper,
         })
