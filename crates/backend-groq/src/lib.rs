@@ -14,12 +14,11 @@
 
 use proxy_core::backend::fields::{write_overrides, SamplingFieldNames};
 use proxy_core::backend::openai::{
-    chat_completion, chat_stream_chunk, prompt_as_user_message, set_streaming, ChatCompletionReply,
+    chat_completion, chat_stream, prompt_as_user_message, set_streaming, ChatCompletionReply,
     StreamUsage,
 };
 use proxy_core::backend::{
-    BackendCompletion, BackendError, BackendRequest, JsonReply, StreamFraming, StreamRoute,
-    WireFormat, WireSpec,
+    BackendCompletion, BackendError, BackendRequest, JsonReply, WireFormat, WireSpec,
 };
 use serde_json::{json, Value};
 
@@ -83,11 +82,7 @@ impl WireFormat for GroqBackend {
         completion_path: COMPLETION_PATH,
         grammar: false,
         model_required: true,
-        stream: Some(StreamRoute {
-            path: COMPLETION_PATH,
-            framing: StreamFraming::ServerSentEvents,
-            decode: chat_stream_chunk,
-        }),
+        stream: Some(chat_stream(COMPLETION_PATH)),
         tokenizer: None,
     };
     type Reply = ChatCompletionReply;

@@ -18,12 +18,11 @@
 mod wire;
 
 use proxy_core::backend::openai::{
-    chat_completion, chat_stream_chunk, text_completion, text_stream_chunk, ChatCompletionReply,
+    chat_completion, chat_stream, text_completion, text_stream, ChatCompletionReply,
     TextCompletionReply,
 };
 use proxy_core::backend::{
-    BackendCompletion, BackendError, BackendRequest, JsonReply, StreamFraming, StreamRoute,
-    WireFormat, WireSpec,
+    BackendCompletion, BackendError, BackendRequest, JsonReply, WireFormat, WireSpec,
 };
 use serde_json::Value;
 
@@ -51,11 +50,7 @@ impl WireFormat for LmStudioBackend {
         completion_path: COMPLETIONS_PATH,
         grammar: false,
         model_required: false,
-        stream: Some(StreamRoute {
-            path: COMPLETIONS_PATH,
-            framing: StreamFraming::ServerSentEvents,
-            decode: text_stream_chunk,
-        }),
+        stream: Some(text_stream(COMPLETIONS_PATH)),
         tokenizer: None,
     };
     type Reply = TextCompletionReply;
@@ -81,11 +76,7 @@ impl WireFormat for LmStudioLegacyBackend {
         completion_path: CHAT_PATH,
         grammar: false,
         model_required: false,
-        stream: Some(StreamRoute {
-            path: CHAT_PATH,
-            framing: StreamFraming::ServerSentEvents,
-            decode: chat_stream_chunk,
-        }),
+        stream: Some(chat_stream(CHAT_PATH)),
         tokenizer: None,
     };
     type Reply = ChatCompletionReply;

@@ -11,11 +11,11 @@
 
 use proxy_core::backend::fields::{write_overrides, write_stop_sequences, SamplingFieldNames};
 use proxy_core::backend::openai::{
-    set_streaming, text_completion, text_stream_chunk, StreamUsage, TextCompletionReply,
+    set_streaming, text_completion, text_stream, StreamUsage, TextCompletionReply,
 };
 use proxy_core::backend::{
-    BackendCompletion, BackendError, BackendRequest, JsonReply, StreamFraming, StreamRoute,
-    TokenCountRequest, TokenizerRoute, WireFormat, WireSpec,
+    BackendCompletion, BackendError, BackendRequest, JsonReply, TokenCountRequest, TokenizerRoute,
+    WireFormat, WireSpec,
 };
 use serde_json::{json, Value};
 
@@ -86,11 +86,7 @@ impl WireFormat for VllmBackend {
         completion_path: COMPLETION_PATH,
         grammar: false,
         model_required: true,
-        stream: Some(StreamRoute {
-            path: COMPLETION_PATH,
-            framing: StreamFraming::ServerSentEvents,
-            decode: text_stream_chunk,
-        }),
+        stream: Some(text_stream(COMPLETION_PATH)),
         tokenizer: Some(TokenizerRoute {
             path: TOKENIZE_PATH,
             body: tokenize_body,

@@ -3,11 +3,10 @@
 
 use proxy_core::backend::fields::{write_overrides, write_stop_sequences, SamplingFieldNames};
 use proxy_core::backend::openai::{
-    set_streaming, text_completion, text_stream_chunk, StreamUsage, TextCompletionReply,
+    set_streaming, text_completion, text_stream, StreamUsage, TextCompletionReply,
 };
 use proxy_core::backend::{
-    BackendCompletion, BackendError, BackendRequest, JsonReply, StreamFraming, StreamRoute,
-    WireFormat, WireSpec,
+    BackendCompletion, BackendError, BackendRequest, JsonReply, WireFormat, WireSpec,
 };
 use serde_json::{json, Value};
 
@@ -55,11 +54,7 @@ impl WireFormat for WebUiBackend {
         completion_path: COMPLETION_PATH,
         grammar: true,
         model_required: false,
-        stream: Some(StreamRoute {
-            path: COMPLETION_PATH,
-            framing: StreamFraming::ServerSentEvents,
-            decode: text_stream_chunk,
-        }),
+        stream: Some(text_stream(COMPLETION_PATH)),
         tokenizer: None,
     };
     type Reply = TextCompletionReply;

@@ -9,6 +9,7 @@ use super::completion::{nonzero, BackendCompletion, BackendFinishReason};
 use super::error::BackendError;
 use super::http::JsonReply;
 use super::streaming::StreamChunk;
+use super::wire::{StreamFraming, StreamRoute};
 
 /// `usage` of an OpenAI-style reply.
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -105,6 +106,26 @@ pub fn chat_completion(
         nonzero(usage.prompt_tokens),
         finish,
     )
+}
+
+/// The stream route of an OpenAI-style `/v1/completions` endpoint at `path`
+/// (server-sent events, [`text_stream_chunk`]).
+pub const fn text_stream(path: &'static str) -> StreamRoute {
+    StreamRoute {
+        path,
+        framing: StreamFraming::ServerSentEvents,
+        decode: text_stream_chunk,
+    }
+}
+
+/// The stream route of an OpenAI-style `/v1/chat/completions` endpoint at `path`
+/// (server-sent events, [`chat_stream_chunk`]).
+pub const fn chat_stream(path: &'static str) -> StreamRoute {
+    StreamRoute {
+        path,
+        framing: StreamFraming::ServerSentEvents,
+        decode: chat_stream_chunk,
+    }
 }
 
 /// Whether an OpenAI-style stream is asked to report its usage.
