@@ -12,16 +12,16 @@ use chat_completion_proxy::TokenCounting;
 use proxy_server::{ModelConfig, ServerConfig, ServerState};
 use serde_json::{json, Value};
 
-#[tokio::test]
-async fn the_server_answers_through_a_downstream_backend_and_wrapper() {
-    let mut model = ModelConfig::new("echo", downstream_backend::ENDPOINT_TYPE, 4096);
-    model.wrapper = Some("downstream-plain".to_owned());
-    model.tokenizer = TokenCounting::Cl100k;
-    let config = ServerConfig {
-        models: vec![model],
-        ..ServerConfig::default()
-    };
-    let state = ServerState::from_config(&config).unwrap();
+/// Serves `config` on an ephemeral port: the completions URL, the stop switch and the
+/// server task.
+async fn start(
+    config: &ServerConfig,
+) -> (
+    String,
+    tokio::sync::oneshot::Sender<()>,
+    tokio::task::JoinHandle<std::io::Result<()>>,
+) {
+    let state = ServerState::from_config(config).unwrap();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!(
         "http://{}/v1/chat/completions",
@@ -31,6 +31,19 @@ async fn the_server_answers_through_a_downstream_backend_and_wrapper() {
     let server = tokio::spawn(proxy_server::serve(state, listener, async move {
         let _ = stopped.await;
     }));
+    (url, stop, server)
+}
+
+#[tokio::test]
+async fn the_server_answers_through_a_downstream_backend_and_wrapper() {
+    let mut model = ModelConfig::new("echo", downstream_backend::ENDPOINT_TYPE, 4096);
+    model.wrapper = Some("downstream-plain".to_owned());
+    model.tokenizer = TokenCounting::Cl100k;
+    let config = ServerConfig {
+        models: vec![model],
+        ..ServerConfig::default()
+    };
+    let (url, stop, server) = start(&config).await;
 
     let response = reqwest::Client::new()
         .post(&url)
@@ -84,16 +97,7 @@ async fn the_server_answers_through_a_downstream_wire_format_over_http() {
         models: vec![model],
         ..ServerConfig::default()
     };
-    let state = ServerState::from_config(&config).unwrap();
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!(
-        "http://{}/v1/chat/completions",
-        listener.local_addr().unwrap()
-    );
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let server = tokio::spawn(proxy_server::serve(state, listener, async move {
-        let _ = stopped.await;
-    }));
+    let (url, stop, server) = start(&config).await;
 
     let body: Value = reqwest::Client::new()
         .post(&url)
