@@ -435,6 +435,13 @@ impl GrammarGenerator for FixedGrammar {
             documentation: None,
         })
     }
+
+    fn generate_value(&self, schema: &Value) -> Result<GeneratedGrammar, GrammarError> {
+        Ok(GeneratedGrammar {
+            gbnf: format!("root ::= \"{{}}\" # value of {schema}"),
+            documentation: None,
+        })
+    }
 }
 
 #[tokio::test]

@@ -10,7 +10,8 @@ use chat_completion_proxy::{
 };
 use serde_json::{json, Value};
 use wiremock::matchers::{method, path};
-use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate};
+use wiremock::{Mock, MockServer, ResponseTemplate};
+use workspace_tests::llamacpp_mock::{bodies, llamacpp};
 
 fn tools() -> Value {
     json!([
@@ -37,40 +38,6 @@ fn target(server: &MockServer, wrapper: &str) -> ResolvedTarget {
     target.wrapper = WrapperSelection::Named(wrapper.into());
     target.token_counting = TokenCounting::Cl100k;
     target.resolve().unwrap()
-}
-
-/// Answers `/completion` with the given contents in turn (the last one repeats).
-struct Replies(Vec<&'static str>, std::sync::atomic::AtomicUsize);
-
-impl Respond for Replies {
-    fn respond(&self, _: &Request) -> ResponseTemplate {
-        let index = self.1.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
-        let content = self.0[index.min(self.0.len() - 1)];
-        ResponseTemplate::new(200).set_body_json(json!({
-            "content": content, "tokens_predicted": 7, "tokens_evaluated": 30,
-            "stop": true, "stop_type": "eos"
-        }))
-    }
-}
-
-async fn llamacpp(replies: Vec<&'static str>) -> MockServer {
-    let server = MockServer::start().await;
-    Mock::given(method("POST"))
-        .and(path("/completion"))
-        .respond_with(Replies(replies, Default::default()))
-        .mount(&server)
-        .await;
-    server
-}
-
-async fn bodies(server: &MockServer) -> Vec<Value> {
-    server
-        .received_requests()
-        .await
-        .unwrap()
-        .iter()
-        .map(|request| serde_json::from_slice(&request.body).unwrap())
-        .collect()
 }
 
 #[tokio::test]

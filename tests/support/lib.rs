@@ -6,6 +6,8 @@
 // Test support: a broken or missing fixture must fail the test that loads it, loudly.
 #![allow(clippy::panic)]
 
+pub mod llamacpp_mock;
+
 use std::path::PathBuf;
 
 use chat_completion_proxy::{ChatMessage, FunctionSchema};

@@ -30,6 +30,9 @@
 //! - properties in the schema's order (the order the prompt lists them in), optional
 //!   ones skippable, one comma between two present members.
 //!
+//! [`GbnfGenerator::value_gbnf`] builds the grammar of one JSON value of a schema, for
+//! `response_format` answers (`json_object`, `json_schema`).
+//!
 //! The generator returns no function documentation: the wrapper's own function listing
 //! stays in the prompt.
 //!
@@ -41,6 +44,7 @@ mod names;
 mod primitives;
 mod schema;
 mod syntax;
+mod value;
 
 #[cfg(test)]
 mod gbnf_check;
@@ -65,6 +69,13 @@ impl GbnfGenerator {
     ) -> Result<String, GrammarError> {
         answer::grammar(functions, style)
     }
+
+    /// The grammar text whose sentences are the JSON values `schema` allows (a
+    /// `response_format` answer; `{"type": "object"}` for JSON mode). Local `$ref`s
+    /// are inlined.
+    pub fn value_gbnf(&self, schema: &serde_json::Value) -> String {
+        value::grammar(schema)
+    }
 }
 
 impl GrammarGenerator for GbnfGenerator {
@@ -75,6 +86,13 @@ impl GrammarGenerator for GbnfGenerator {
     ) -> Result<GeneratedGrammar, GrammarError> {
         Ok(GeneratedGrammar {
             gbnf: self.gbnf(functions, style)?,
+            documentation: None,
+        })
+    }
+
+    fn generate_value(&self, schema: &serde_json::Value) -> Result<GeneratedGrammar, GrammarError> {
+        Ok(GeneratedGrammar {
+            gbnf: self.value_gbnf(schema),
             documentation: None,
         })
     }

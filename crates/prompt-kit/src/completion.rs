@@ -31,9 +31,11 @@ impl StopSequences {
 ///
 /// Every field of OpenAI's Chat Completions request has a place here, so that each
 /// one is either honoured or refused by name (the orchestrator's field check). A
-/// field OpenAI does not define lands in [`extra`](Self::extra), which the
-/// orchestrator refuses as OpenAI does (`Unrecognized request argument supplied`).
+/// field OpenAI does not define is refused when the request is read (serde's
+/// `unknown field` error, which the server words as OpenAI does: `Unrecognized
+/// request argument supplied`).
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct ChatCompletionRequest {
     /// The model name (required by some backends, e.g. ollama and vLLM).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -144,10 +146,45 @@ pub struct ChatCompletionRequest {
     /// MemGPT extra: switch the heartbeat correction on or off.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub function_correction: Option<bool>,
-    /// Every other top-level field, by name (refused by the orchestrator; kept so
-    /// the refusal can name it).
-    #[serde(flatten, default, skip_serializing_if = "Map::is_empty")]
-    pub extra: Map<String, Value>,
+    /// The answer's format: plain text (the default), one JSON object, or JSON
+    /// validating against a schema.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub response_format: Option<ResponseFormat>,
+    /// Whether a reply may hold several calls (OpenAI's default: yes).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub parallel_tool_calls: Option<bool>,
+}
+
+/// A request's `response_format`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum ResponseFormat {
+    /// Plain text: the default.
+    Text,
+    /// The content is one JSON object ("JSON mode").
+    JsonObject,
+    /// The content is JSON validating against a schema (structured outputs).
+    JsonSchema {
+        /// The schema and its name.
+        json_schema: JsonSchemaFormat,
+    },
+}
+
+/// The `json_schema` of a `response_format` of type `json_schema`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct JsonSchemaFormat {
+    /// The format's name (`a-z`, `A-Z`, `0-9`, `_`, `-`; at most 64 characters).
+    pub name: String,
+    /// What the format is for (shown to the model).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    /// The JSON Schema the content must validate against (`None`: any JSON value).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub schema: Option<Value>,
+    /// OpenAI's strict mode. Validation is always strict here; the field is
+    /// accepted either way.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub strict: Option<bool>,
 }
 
 /// A request's `stream_options`.

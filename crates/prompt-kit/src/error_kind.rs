@@ -49,6 +49,10 @@ error_kinds! {
     /// arguments that do not validate against its schema, no call where one is
     /// required (after the configured retries).
     InvalidToolCall => "invalid_tool_call",
+    /// The model's content does not keep to the request's `response_format`: not
+    /// JSON, not an object in JSON mode, or not valid against the schema (after the
+    /// configured retries).
+    InvalidStructuredOutput => "invalid_structured_output",
     /// A user-defined wrapper definition is invalid.
     InvalidWrapperDefinition => "invalid_wrapper_definition",
     /// The grammar generator refused the function schemas.

@@ -53,6 +53,10 @@ pub trait GrammarGenerator: Send + Sync {
         functions: &[FunctionSchema],
         style: GrammarStyle,
     ) -> Result<GeneratedGrammar, GrammarError>;
+
+    /// The grammar whose sentences are the JSON values `schema` allows (whitespace may
+    /// come first): a `response_format` answer, `{"type": "object"}` for JSON mode.
+    fn generate_value(&self, schema: &serde_json::Value) -> Result<GeneratedGrammar, GrammarError>;
 }
 
 /// A grammar generator plugin's registration, submitted with
@@ -103,6 +107,9 @@ pub fn registered_grammar_generator() -> Option<&'static dyn GrammarGenerator> {
 ///
 /// impl GrammarGenerator for AnyJson {
 ///     fn generate(&self, _: &[FunctionSchema], _: GrammarStyle) -> Result<GeneratedGrammar, GrammarError> {
+///         Ok(GeneratedGrammar { gbnf: "root ::= \"{}\"".to_owned(), documentation: None })
+///     }
+///     fn generate_value(&self, _: &serde_json::Value) -> Result<GeneratedGrammar, GrammarError> {
 ///         Ok(GeneratedGrammar { gbnf: "root ::= \"{}\"".to_owned(), documentation: None })
 ///     }
 /// }

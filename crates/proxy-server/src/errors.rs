@@ -135,7 +135,10 @@ pub fn classify(kind: ApiErrorKind) -> Classification {
             | ErrorKind::EmptyResponse
             | ErrorKind::TransportError
             | ErrorKind::OutputParsingError
-            | ErrorKind::InvalidToolCall => (StatusCode::BAD_GATEWAY, "backend_error", name),
+            | ErrorKind::InvalidToolCall
+            | ErrorKind::InvalidStructuredOutput => {
+                (StatusCode::BAD_GATEWAY, "backend_error", name)
+            }
             ErrorKind::Timeout => (StatusCode::GATEWAY_TIMEOUT, "timeout_error", name),
             // The backend's own status, so clients back off and retry as they would
             // with OpenAI (OpenAI's 429 envelope: type `requests`, code
@@ -349,7 +352,7 @@ mod tests {
 
     #[test]
     fn every_pipeline_kind_has_its_status() {
-        let cases: [(ErrorKind, u16, &str); 19] = [
+        let cases: [(ErrorKind, u16, &str); 20] = [
             (ErrorKind::InvalidRequest, 400, "invalid_request"),
             (
                 ErrorKind::PromptFormattingError,
@@ -375,6 +378,11 @@ mod tests {
             (ErrorKind::TransportError, 502, "transport_error"),
             (ErrorKind::OutputParsingError, 502, "output_parsing_error"),
             (ErrorKind::InvalidToolCall, 502, "invalid_tool_call"),
+            (
+                ErrorKind::InvalidStructuredOutput,
+                502,
+                "invalid_structured_output",
+            ),
             (ErrorKind::Timeout, 504, "timeout"),
             (ErrorKind::InvalidEndpoint, 500, "invalid_endpoint"),
             (ErrorKind::InvalidAuth, 500, "invalid_auth"),

@@ -219,7 +219,28 @@ fn describe(path: &str, text: &str) -> (Option<String>, String) {
     }
     if let Some(rest) = text.strip_prefix("unknown field ") {
         let name = rest.split(',').next().unwrap_or(rest);
-        return (param, format!("{subject} has an unsupported field {name}."));
+        let bare = name.trim_matches('`');
+        // serde_path_to_error's path ends with the unknown field itself.
+        let parent = if path == bare {
+            "."
+        } else {
+            path.strip_suffix(bare)
+                .and_then(|parent| parent.strip_suffix('.'))
+                .unwrap_or(path)
+        };
+        if parent == "." || parent.is_empty() {
+            // OpenAI's wording, which clients and their users know.
+            return (
+                Some(bare.to_owned()),
+                format!(
+                    "Unrecognized request argument supplied: {bare} (this server takes OpenAI's Chat Completions fields and the MemGPT extras `wrapper`, `first_message` and `function_correction`)."
+                ),
+            );
+        }
+        return (
+            Some(format!("{parent}.{bare}")),
+            format!("`{parent}` has an unsupported field {name}."),
+        );
     }
     if let Some(rest) = text.strip_prefix("invalid length ") {
         let (got, expected) = rest.split_once(", expected ").unwrap_or((rest, ""));
@@ -460,6 +481,26 @@ mod tests {
                 "x",
                 "invalid value: integer `-1`, expected u32",
                 "`x` must be a non-negative whole number, not a number `-1`.",
+            ),
+            (
+                ".",
+                "unknown field `top_k`, expected one of `model`, `messages`",
+                "Unrecognized request argument supplied: top_k (this server takes OpenAI's Chat Completions fields and the MemGPT extras `wrapper`, `first_message` and `function_correction`).",
+            ),
+            (
+                "messages[0].colour",
+                "unknown field `colour`, expected one of `role`, `content`",
+                "`messages[0]` has an unsupported field `colour`.",
+            ),
+            (
+                "top_k",
+                "unknown field `top_k`, expected one of `model`, `messages`",
+                "Unrecognized request argument supplied: top_k (this server takes OpenAI's Chat Completions fields and the MemGPT extras `wrapper`, `first_message` and `function_correction`).",
+            ),
+            (
+                "messages[0]",
+                "unknown field `colour`, expected one of `role`, `content`",
+                "`messages[0]` has an unsupported field `colour`.",
             ),
             (
                 "x",

@@ -165,7 +165,7 @@ impl SchemaValidators {
     }
 
     /// The validator for `schema`, compiled once. Errors: the schema is not valid.
-    fn get(&self, schema: &Value) -> Result<Arc<jsonschema::Validator>, String> {
+    pub(super) fn get(&self, schema: &Value) -> Result<Arc<jsonschema::Validator>, String> {
         let key = schema.to_string();
         if let Some(validator) = self.0.get(&key) {
             return Ok(validator);

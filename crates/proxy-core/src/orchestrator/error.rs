@@ -39,6 +39,15 @@ pub enum ProxyError {
         /// The model's text.
         raw_output: String,
     },
+    /// The model's content does not keep to the request's `response_format` (see
+    /// [`ErrorKind::InvalidStructuredOutput`]); the raw text is kept for the caller.
+    #[error("the model's answer does not match the response_format: {reason}; raw output: {raw_output:?}")]
+    InvalidStructuredOutput {
+        /// What is wrong with the answer.
+        reason: String,
+        /// The model's text.
+        raw_output: String,
+    },
     /// The grammar generator refused the function schemas.
     #[error(transparent)]
     Grammar(#[from] GrammarError),
@@ -64,6 +73,7 @@ impl ProxyError {
             ProxyError::Wrapper(error) => error.kind(),
             ProxyError::Grammar(_) => ErrorKind::GrammarError,
             ProxyError::InvalidToolCall { .. } => ErrorKind::InvalidToolCall,
+            ProxyError::InvalidStructuredOutput { .. } => ErrorKind::InvalidStructuredOutput,
             ProxyError::Backend(error) => error.kind(),
             ProxyError::HttpClient(_) => ErrorKind::HttpClientError,
         }

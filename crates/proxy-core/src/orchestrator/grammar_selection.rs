@@ -13,8 +13,17 @@ use crate::wrapper::GrammarStyle;
 /// sets; the least recently used beyond this are dropped).
 const GRAMMAR_CACHE_CAPACITY: usize = 64;
 
-/// Grammars by answer shape and the function schemas' JSON text.
-type GrammarCache = quick_cache::sync::Cache<(GrammarStyle, String), Arc<GeneratedGrammar>>;
+/// What a cached grammar was built from.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+enum GrammarKey {
+    /// A call answer: the shape and the function schemas' JSON text.
+    Call(GrammarStyle, String),
+    /// A `response_format` answer: the schema's JSON text.
+    Value(String),
+}
+
+/// Grammars by what they were built from.
+type GrammarCache = quick_cache::sync::Cache<GrammarKey, Arc<GeneratedGrammar>>;
 
 /// A client's grammar choice: its generator (given to the builder, else the
 /// registered one) and the grammars it has built.
@@ -76,7 +85,7 @@ impl GrammarSelector {
             return Ok(None);
         };
         let key = match serde_json::to_string(functions) {
-            Ok(text) => (style, text),
+            Ok(text) => GrammarKey::Call(style, text),
             // Not reachable for schemas that came from JSON; build without caching.
             Err(_) => return Ok(Some(Arc::new(generator.generate(functions, style)?))),
         };
@@ -84,6 +93,36 @@ impl GrammarSelector {
             return Ok(Some(grammar));
         }
         let grammar = Arc::new(generator.generate(functions, style)?);
+        self.cache.insert(key, Arc::clone(&grammar));
+        Ok(Some(grammar))
+    }
+
+    /// The grammar of one JSON value of `schema` (a `response_format` answer) on a
+    /// backend that accepts grammars and with a generator linked in; `None` otherwise
+    /// (the answer is then checked after the call only).
+    pub(super) fn value_grammar_for(
+        &self,
+        backend: &RegisteredBackend,
+        schema: &serde_json::Value,
+    ) -> Result<Option<Arc<GeneratedGrammar>>, ProxyError> {
+        if !backend.registration.capabilities.grammar {
+            tracing::debug!(
+                "the `{}` backend takes no grammar; the response_format answer is checked after the call",
+                backend.registration.name
+            );
+            return Ok(None);
+        }
+        let Some(generator) = self.generator() else {
+            tracing::debug!(
+                "this build has no grammar generator; the response_format answer is checked after the call"
+            );
+            return Ok(None);
+        };
+        let key = GrammarKey::Value(schema.to_string());
+        if let Some(grammar) = self.cache.get(&key) {
+            return Ok(Some(grammar));
+        }
+        let grammar = Arc::new(generator.generate_value(schema)?);
         self.cache.insert(key, Arc::clone(&grammar));
         Ok(Some(grammar))
     }
@@ -118,6 +157,17 @@ mod tests {
             self.0.fetch_add(1, Ordering::SeqCst);
             Ok(GeneratedGrammar {
                 gbnf: format!("root ::= \"{}-{style:?}\"", functions.len()),
+                documentation: None,
+            })
+        }
+
+        fn generate_value(
+            &self,
+            schema: &serde_json::Value,
+        ) -> Result<GeneratedGrammar, GrammarError> {
+            self.0.fetch_add(1, Ordering::SeqCst);
+            Ok(GeneratedGrammar {
+                gbnf: format!("root ::= \"value {schema}\""),
                 documentation: None,
             })
         }

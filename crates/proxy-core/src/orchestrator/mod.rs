@@ -9,12 +9,16 @@
 //!    summarizer prompt always gets `simple-summary`;
 //! 3. for `-grammar` wrappers on backends that accept one, build a grammar with the
 //!    [`GrammarGenerator`](crate::grammar::GrammarGenerator) (elsewhere: a warning);
-//! 4. render the prompt;
+//!    for a `response_format` answer, the grammar of the schema's values on every
+//!    backend that takes a grammar (`response_format.rs`);
+//! 4. render the prompt (a `response_format` answer: a plain turn, the JSON
+//!    instruction added to the system turn);
 //! 5. count its tokens — with the server's own tokenizer where the backend has one
 //!    (llama.cpp, vLLM, koboldcpp), else cl100k_base (see [`TokenCounting`]) — and
 //!    refuse it before sending when it exceeds the context window;
 //! 6. call the backend (settings preset + user file + the request's sampling fields);
-//! 7. parse the text with the wrapper (JSON repair included), apply MemGPT's
+//! 7. parse the text with the wrapper (JSON repair included), check the call or the
+//!    `response_format` answer (asked again up to `max_retries`), apply MemGPT's
 //!    heartbeat correction (on by default; the request's `function_correction` or
 //!    [`ProxyClientBuilder::function_correction`] switch it);
 //! 8. build the response: `chatcmpl-…` id, `tool_calls` with `call_…` ids (and
@@ -28,6 +32,7 @@ mod grammar_selection;
 mod pipeline;
 mod request_fields;
 mod response;
+mod response_format;
 mod stream;
 mod target;
 #[cfg(test)]

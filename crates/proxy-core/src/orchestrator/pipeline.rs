@@ -17,6 +17,7 @@ use super::call_policy::{
 use super::client::ProxyClient;
 use super::error::ProxyError;
 use super::response::{build_response, ResponseHeader};
+use super::response_format::JsonAnswer;
 use super::target::{ResolvedTarget, TargetWrapper};
 use super::token_counting::TokenCounting;
 use super::validation::check_request;
@@ -82,6 +83,8 @@ pub(super) struct PreparedCall {
     offered: Vec<FunctionSchema>,
     /// The client's compiled parameter schemas.
     validators: Arc<SchemaValidators>,
+    /// The JSON the content must be (`response_format`), if any.
+    json_answer: Option<JsonAnswer>,
 }
 
 impl PreparedCall {
@@ -144,26 +147,32 @@ impl PreparedCall {
         completion: &BackendCompletion,
     ) -> Result<AssistantMessage, ProxyError> {
         let wrapper = self.wrapper.get();
-        if self.answer == AnswerMode::Text {
-            return Ok(wrapper.parse_text_output(&completion.text));
-        }
-        let checked = wrapper
-            .parse_output(&completion.text, self.first_message)
-            .map_err(ProxyError::from)
-            .and_then(|mut message| {
-                check_answer(
-                    &mut message,
-                    &self.policy,
-                    &self.offered,
-                    &self.validators,
-                    &completion.text,
-                )?;
-                Ok(message)
-            });
+        let checked = match (self.answer, &self.json_answer) {
+            (AnswerMode::Text, None) => return Ok(wrapper.parse_text_output(&completion.text)),
+            (AnswerMode::Text, Some(json_answer)) => {
+                let mut message = wrapper.parse_text_output(&completion.text);
+                json_answer
+                    .check(&mut message, &completion.text)
+                    .map(|()| message)
+            }
+            (AnswerMode::FunctionCall, _) => wrapper
+                .parse_output(&completion.text, self.first_message)
+                .map_err(ProxyError::from)
+                .and_then(|mut message| {
+                    check_answer(
+                        &mut message,
+                        &self.policy,
+                        &self.offered,
+                        &self.validators,
+                        &completion.text,
+                    )?;
+                    Ok(message)
+                }),
+        };
         match checked {
             Err(error) if completion.finish_reason == BackendFinishReason::Length => {
                 tracing::info!(
-                    "the reply was cut at the token limit before a valid call ({error}); answering with the text produced"
+                    "the reply was cut at the token limit before a valid answer ({error}); answering with the text produced"
                 );
                 Ok(text_answer(&completion.text, &[]))
             }
@@ -172,15 +181,23 @@ impl PreparedCall {
     }
 
     /// Whether another attempt may follow this one's `error` (an answer that breaks
-    /// the policy, with retries left after `attempt` retries).
+    /// the policy or the `response_format`, with retries left after `attempt`
+    /// retries).
     pub(super) fn may_retry(&self, error: &ProxyError, attempt: u32) -> bool {
-        matches!(error, ProxyError::InvalidToolCall { .. }) && attempt < self.target.max_retries()
+        matches!(
+            error,
+            ProxyError::InvalidToolCall { .. } | ProxyError::InvalidStructuredOutput { .. }
+        ) && attempt < self.target.max_retries()
     }
 
     /// The content of a partial reply (while streaming), as the final parse would read
-    /// it; `None` when it does not parse yet.
+    /// it; `None` when it does not parse yet, and always for a `response_format`
+    /// answer (its content is sent once checked).
     pub(super) fn partial_content(&self, raw: &str) -> Option<String> {
         let wrapper = self.wrapper.get();
+        if self.json_answer.is_some() {
+            return None;
+        }
         match self.answer {
             AnswerMode::Text => wrapper.parse_text_output(raw).content,
             AnswerMode::FunctionCall => wrapper.parse_output(raw, self.first_message).ok()?.content,
@@ -329,11 +346,19 @@ impl ProxyClient {
         let all_functions = request.function_schemas();
         let policy = call_policy(request, &all_functions)?;
         let functions = offered_functions(&policy, all_functions);
+        let json_answer =
+            JsonAnswer::from_request(request.response_format.as_ref(), &policy, &self.validators)?;
         let answer = if policy == CallPolicy::Text && wrapper_ref.supports_text_answers() {
             AnswerMode::Text
         } else {
             AnswerMode::FunctionCall
         };
+        if json_answer.is_some() && answer != AnswerMode::Text {
+            return Err(ProxyError::invalid(format!(
+                "`response_format` needs a plain answer, which the `{}` wrapper cannot give; pick another wrapper or leave out `response_format`",
+                wrapper.name()
+            )));
+        }
         let first_message = request.first_message.unwrap_or(false)
             && wrapper_ref.supports_first_message()
             && answer == AnswerMode::FunctionCall;
@@ -345,10 +370,19 @@ impl ProxyClient {
             }
             (_, style) => style,
         };
-        let grammar = self
-            .grammars
-            .grammar_for(style, target.backend(), &functions)?;
-        let mut render = RenderRequest::new(&request.messages, &functions);
+        let grammar = match &json_answer {
+            Some(json_answer) => self
+                .grammars
+                .value_grammar_for(target.backend(), json_answer.schema())?,
+            None => self
+                .grammars
+                .grammar_for(style, target.backend(), &functions)?,
+        };
+        let instructed = json_answer
+            .as_ref()
+            .map(|json_answer| json_answer.instructed(&request.messages));
+        let messages = instructed.as_deref().unwrap_or(&request.messages);
+        let mut render = RenderRequest::new(messages, &functions);
         render.first_message = first_message;
         render.answer = answer;
         render.function_documentation = grammar.as_ref().and_then(|g| g.documentation.as_deref());
@@ -407,6 +441,7 @@ impl ProxyClient {
             policy,
             offered: functions,
             validators: Arc::clone(&self.validators),
+            json_answer,
             wrapper,
         })
     }

@@ -1,7 +1,8 @@
 //! The request's top-level fields, each honoured or refused by name: what OpenAI's
 //! Chat Completions request defines but this proxy cannot do (log probabilities,
-//! logit biases, audio, several choices, ...) is a 400 naming the field; a field
-//! OpenAI does not define is refused as OpenAI refuses it.
+//! logit biases, audio, ...) is a 400 naming the field. (A field OpenAI does not
+//! define is refused when the request is read: the request type denies unknown
+//! fields.)
 //!
 //! Accepted without effect (they change nothing in the answer): `store`,
 //! `metadata`, `service_tier`, `prompt_cache_key`, `prompt_cache_retention`,
@@ -13,44 +14,10 @@
 use super::error::ProxyError;
 use crate::completion::ChatCompletionRequest;
 
-/// Fields OpenAI defines that other parts of the pipeline handle, and that the
-/// request type may not model yet: never refused as unrecognized here.
-const HANDLED_ELSEWHERE: &[&str] = &["response_format", "parallel_tool_calls"];
-
 /// Refuses, naming the field, every field of `request` that would change the
-/// answer in a way this proxy cannot honour, and every field OpenAI does not define.
+/// answer in a way this proxy cannot honour. (A field OpenAI does not define was
+/// already refused when the request was read.)
 pub(super) fn check_fields(request: &ChatCompletionRequest) -> Result<(), ProxyError> {
-    if let Some(name) = request
-        .extra
-        .keys()
-        .find(|name| !HANDLED_ELSEWHERE.contains(&name.as_str()))
-    {
-        return Err(ProxyError::invalid(format!(
-            "Unrecognized request argument supplied: `{name}` (this server takes OpenAI's Chat Completions fields and the MemGPT extras `wrapper`, `first_message` and `function_correction`)"
-        )));
-    }
-    match request.extra.get("response_format") {
-        None | Some(serde_json::Value::Null) => {}
-        Some(format) if format.get("type").and_then(serde_json::Value::as_str) == Some("text") => {}
-        Some(format) => {
-            let kind = format
-                .get("type")
-                .and_then(serde_json::Value::as_str)
-                .unwrap_or("(no type)");
-            return Err(cannot(
-                "response_format",
-                &format!("`{kind}` is not enforced by this proxy yet (JSON-mode and schema-constrained answers are planned); leave it out or send {{\"type\": \"text\"}}, and ask for JSON in the prompt or with a named tool"),
-            ));
-        }
-    }
-    match request.extra.get("parallel_tool_calls") {
-        None | Some(serde_json::Value::Null | serde_json::Value::Bool(_)) => {}
-        Some(other) => {
-            return Err(ProxyError::invalid(format!(
-                "`parallel_tool_calls` must be true or false, not {other}"
-            )))
-        }
-    }
     for (field, value) in [
         ("max_tokens", request.max_tokens),
         ("max_completion_tokens", request.max_completion_tokens),
@@ -198,12 +165,6 @@ mod tests {
             ("reasoning_effort", json!("low")),
             ("verbosity", json!("high")),
             ("n", json!(0)),
-            ("response_format", json!({"type": "json_object"})),
-            (
-                "response_format",
-                json!({"type": "json_schema", "json_schema": {"name": "x", "schema": {}}}),
-            ),
-            ("parallel_tool_calls", json!("yes")),
             ("max_tokens", json!(0)),
             ("max_completion_tokens", json!(0)),
         ] {
@@ -214,15 +175,5 @@ mod tests {
             check_fields(&request(json!({"messages": [], "n": 5}))).is_ok(),
             "n > 1 is served"
         );
-    }
-
-    #[test]
-    fn unknown_fields_are_refused_as_openai_refuses_them() {
-        let message = refusal("foo", json!(1));
-        assert!(
-            message.contains("Unrecognized request argument supplied: `foo`"),
-            "{message}"
-        );
-        assert!(refusal("top_k", json!(40)).contains("`top_k`"));
     }
 }

@@ -46,6 +46,26 @@ async fn bodies_that_are_not_requests_are_400s_and_large_ones_413() {
     let error = error_of(post_raw(&proxy, wrong.to_string()).await, 400).await;
     assert_eq!(error["param"], "max_tokens");
 
+    // A field OpenAI does not define: refused in OpenAI's words, naming it.
+    let mut unknown = request(false);
+    unknown["top_k"] = json!(40);
+    let error = error_of(post_raw(&proxy, unknown.to_string()).await, 400).await;
+    assert_eq!(error["param"], "top_k");
+    let message = error["message"].as_str().unwrap();
+    assert!(
+        message.starts_with("Unrecognized request argument supplied: top_k"),
+        "{message}"
+    );
+
+    let mut format = request(false);
+    format["response_format"] = json!({"type": "yaml"});
+    let error = error_of(post_raw(&proxy, format.to_string()).await, 400).await;
+    assert_eq!(error["param"], "response_format.type");
+    assert!(
+        error["message"].as_str().unwrap().contains("`yaml`"),
+        "{error}"
+    );
+
     // Over the default 4 MiB limit.
     let large = format!(r#"{{"messages": [], "pad": "{}"}}"#, "x".repeat(5 << 20));
     let error = error_of(post_raw(&proxy, large).await, 413).await;
