@@ -153,10 +153,18 @@ pub(super) fn offered_functions(
 /// function sets; the least recently used beyond this are dropped).
 const VALIDATOR_CACHE_CAPACITY: usize = 256;
 
-/// A client's compiled JSON Schema validators, by the schema's JSON text: compiling
-/// one costs far more than validating with it, and the same schemas come with every
-/// request of an agent.
-pub(super) struct SchemaValidators(quick_cache::sync::Cache<String, Arc<jsonschema::Validator>>);
+/// A client's compiled JSON Schema validators, by the schema's content: compiling one
+/// costs far more than validating with it, and the same schemas come with every
+/// request of an agent. Keyed by a hash of the schema's value (a walk, no text is
+/// written), and each entry keeps its schema, so that a hash collision compiles
+/// instead of reusing another schema's validator.
+pub(super) struct SchemaValidators(quick_cache::sync::Cache<u64, Arc<CompiledSchema>>);
+
+/// A schema and its validator.
+struct CompiledSchema {
+    schema: Value,
+    validator: Arc<jsonschema::Validator>,
+}
 
 impl SchemaValidators {
     /// An empty cache.
@@ -166,15 +174,63 @@ impl SchemaValidators {
 
     /// The validator for `schema`, compiled once. Errors: the schema is not valid.
     pub(super) fn get(&self, schema: &Value) -> Result<Arc<jsonschema::Validator>, String> {
-        let key = schema.to_string();
-        if let Some(validator) = self.0.get(&key) {
-            return Ok(validator);
+        let key = schema_hash(schema);
+        if let Some(compiled) = self.0.get(&key) {
+            if compiled.schema == *schema {
+                return Ok(Arc::clone(&compiled.validator));
+            }
         }
         let validator =
             Arc::new(jsonschema::validator_for(schema).map_err(|error| error.to_string())?);
-        self.0.insert(key, Arc::clone(&validator));
+        self.0.insert(
+            key,
+            Arc::new(CompiledSchema {
+                schema: schema.clone(),
+                validator: Arc::clone(&validator),
+            }),
+        );
         Ok(validator)
     }
+}
+
+/// A hash of a JSON value's content (object members in order, as the schema's text
+/// would list them).
+fn schema_hash(schema: &Value) -> u64 {
+    use std::hash::{Hash, Hasher};
+
+    fn walk(value: &Value, state: &mut std::collections::hash_map::DefaultHasher) {
+        match value {
+            Value::Null => 0_u8.hash(state),
+            Value::Bool(flag) => (1_u8, flag).hash(state),
+            Value::Number(number) => {
+                2_u8.hash(state);
+                match (number.as_u64(), number.as_i64(), number.as_f64()) {
+                    (Some(unsigned), _, _) => (0_u8, unsigned).hash(state),
+                    (None, Some(signed), _) => (1_u8, signed).hash(state),
+                    (None, None, Some(float)) => (2_u8, float.to_bits()).hash(state),
+                    (None, None, None) => 3_u8.hash(state),
+                }
+            }
+            Value::String(text) => (3_u8, text).hash(state),
+            Value::Array(items) => {
+                (4_u8, items.len()).hash(state);
+                for item in items {
+                    walk(item, state);
+                }
+            }
+            Value::Object(members) => {
+                (5_u8, members.len()).hash(state);
+                for (key, member) in members {
+                    key.hash(state);
+                    walk(member, state);
+                }
+            }
+        }
+    }
+
+    let mut state = std::collections::hash_map::DefaultHasher::new();
+    walk(schema, &mut state);
+    state.finish()
 }
 
 /// Checks a parsed answer against the policy and the offered functions, and keeps
@@ -277,6 +333,32 @@ mod tests {
     use crate::chat::ParsedFunctionCall;
     use crate::orchestrator::test_support::request;
     use serde_json::json;
+
+    #[test]
+    fn validators_are_compiled_once_per_schema_and_never_shared_across_schemas() {
+        let validators = SchemaValidators::new();
+        let schema = json!({"type": "object", "properties": {"a": {"type": "integer"}}, "required": ["a"]});
+        let first = validators.get(&schema).unwrap();
+        let again = validators.get(&schema.clone()).unwrap();
+        assert!(Arc::ptr_eq(&first, &again), "the same schema is compiled once");
+        let other = json!({"type": "object", "properties": {"a": {"type": "string"}}});
+        assert_ne!(schema_hash(&schema), schema_hash(&other));
+        assert!(!Arc::ptr_eq(&first, &validators.get(&other).unwrap()));
+
+        // A hash collision (another schema stored under this schema's hash) compiles
+        // this schema instead of reusing the other's validator.
+        let impostor = jsonschema::validator_for(&json!({"type": "string"})).unwrap();
+        validators.0.insert(
+            schema_hash(&other),
+            Arc::new(CompiledSchema {
+                schema: json!({"type": "string"}),
+                validator: Arc::new(impostor),
+            }),
+        );
+        let validator = validators.get(&other).unwrap();
+        assert!(validator.is_valid(&json!({"a": "x"})));
+        assert!(!validator.is_valid(&json!("just a string")));
+    }
 
     fn functions() -> Vec<FunctionSchema> {
         serde_json::from_value(json!([
