@@ -198,7 +198,7 @@ impl SchemaValidators {
 fn schema_hash(schema: &Value) -> u64 {
     use std::hash::{Hash, Hasher};
 
-    fn walk(value: &Value, state: &mut std::collections::hash_map::DefaultHasher) {
+    fn walk(value: &Value, state: &mut rustc_hash::FxHasher) {
         match value {
             Value::Null => 0_u8.hash(state),
             Value::Bool(flag) => (1_u8, flag).hash(state),
@@ -228,7 +228,8 @@ fn schema_hash(schema: &Value) -> u64 {
         }
     }
 
-    let mut state = std::collections::hash_map::DefaultHasher::new();
+    // FxHash: fast on short strings, and a collision only costs a compile.
+    let mut state = rustc_hash::FxHasher::default();
     walk(schema, &mut state);
     state.finish()
 }
