@@ -6,7 +6,7 @@
 //! Body: the completion settings, `stop` = at most 4 strings (Groq's limit): the
 //! caller's, then `"\nUSER"`, `"\nASSISTANT"`, `"\nFUNCTION"`, `"  }\n}\n"` (the
 //! settings' stop list is replaced, as in the reference), `model` (required),
-//! `max_tokens` = the context window, `messages`, then the caller's other sampling
+//! `max_tokens` = the room the context window leaves after the prompt, `messages`, then the caller's other sampling
 //! fields. Reply: OpenAI chat shape; overflow is a 400 with code
 //! `context_length_exceeded`. Auth is `Authorization: Bearer $GROQ_API_KEY`. No
 //! grammar support, no tokenize endpoint. Streams with `"stream": true` (OpenAI's
@@ -18,7 +18,8 @@ use proxy_core::backend::openai::{
     StreamUsage,
 };
 use proxy_core::backend::{
-    BackendCompletion, BackendError, BackendRequest, JsonReply, WireFormat, WireSpec,
+    BackendCompletion, BackendError, BackendRequest, DefaultMaxTokens, JsonReply, WireFormat,
+    WireSpec,
 };
 use serde_json::{json, Value};
 
@@ -52,7 +53,7 @@ pub fn stop_sequences(extra: &[String]) -> Vec<String> {
     stops
 }
 
-/// Settings, `stop`, `model`, `max_tokens`, `messages`, then the overrides;
+/// Settings, `stop`, `model`, `max_tokens` (the room after the prompt), `messages`, then the overrides;
 /// `stream: true` when streaming (usage comes in `x_groq.usage` unasked).
 pub fn body(request: &BackendRequest<'_>, stream: bool) -> Value {
     let mut body = request.settings.clone();
@@ -61,7 +62,9 @@ pub fn body(request: &BackendRequest<'_>, stream: bool) -> Value {
         json!(stop_sequences(&request.overrides.stop)),
     );
     body.insert("model".into(), json!(request.model));
-    body.insert("max_tokens".into(), json!(request.context_window));
+    if let Some(max_tokens) = request.default_max_tokens(GroqBackend::SPEC.default_max_tokens) {
+        body.insert("max_tokens".into(), json!(max_tokens));
+    }
     body.insert("messages".into(), prompt_as_user_message(request.prompt));
     write_overrides(
         &mut body,
@@ -82,6 +85,7 @@ impl WireFormat for GroqBackend {
         completion_path: COMPLETION_PATH,
         grammar: false,
         model_required: true,
+        default_max_tokens: DefaultMaxTokens::ContextWindow,
         stream: Some(chat_stream(COMPLETION_PATH)),
         tokenizer: None,
     };

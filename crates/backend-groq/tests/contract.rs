@@ -34,11 +34,13 @@ async fn sends_the_prompt_as_a_user_message_with_four_stop_strings() {
     let mut request = request(&endpoint, &settings);
     request.auth = Some(&auth);
     request.overrides.temperature = Some(0.2);
+    let room = CONTEXT_WINDOW - request.prompt_tokens;
 
     // Exec
     let completion = GroqBackend.complete(&client(), &request).await;
 
-    // Check: the settings' 14-string stop list is replaced by Groq's 4.
+    // Check: the settings' 14-string stop list is replaced by Groq's 4; the default
+    // limit is the room after the prompt.
     assert_eq!(
         completion,
         Ok(BackendCompletion {
@@ -53,7 +55,7 @@ async fn sends_the_prompt_as_a_user_message_with_four_stop_strings() {
         vec![json!({
             "stop": ["\nUSER", "\nASSISTANT", "\nFUNCTION", "  }\n}\n"],
             "model": MODEL,
-            "max_tokens": CONTEXT_WINDOW,
+            "max_tokens": room,
             "messages": [{"role": "user", "content": PROMPT}],
             "temperature": 0.2,
         })]
@@ -146,4 +148,39 @@ async fn the_callers_max_tokens_replaces_the_context_window() {
     assert_eq!(completion.finish_reason, BackendFinishReason::Length);
     let bodies = received_bodies(&server).await;
     assert_eq!(bodies[0]["max_tokens"], 2, "{}", bodies[0]);
+}
+
+#[tokio::test]
+async fn the_default_max_tokens_fits_the_room_after_the_prompt() {
+    for prompt_tokens in [1, 5000, CONTEXT_WINDOW - 1, CONTEXT_WINDOW] {
+        // Setup
+        let server = MockServer::start().await;
+        Mock::given(method("POST"))
+            .and(path("/openai/v1/chat/completions"))
+            .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+                "id": "chatcmpl-1", "object": "chat.completion", "created": 1730000000, "model": MODEL,
+                "choices": [{"index": 0, "message": {"role": "assistant", "content": "Hi"}, "finish_reason": "stop", "logprobs": null}]
+            })))
+            .expect(1)
+            .mount(&server)
+            .await;
+        let settings = settings();
+        let auth = BackendAuth::BearerToken("gsk_test".into());
+        let endpoint = format!("{}/openai/", server.uri());
+        let mut request = request(&endpoint, &settings);
+        request.auth = Some(&auth);
+        request.prompt_tokens = prompt_tokens;
+
+        // Exec
+        GroqBackend.complete(&client(), &request).await.unwrap();
+
+        // Check: never more than the window leaves, never 0.
+        let bodies = received_bodies(&server).await;
+        let room = (CONTEXT_WINDOW - prompt_tokens).max(1);
+        assert_eq!(
+            bodies[0]["max_tokens"], room,
+            "{prompt_tokens}: {}",
+            bodies[0]
+        );
+    }
 }

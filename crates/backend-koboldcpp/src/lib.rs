@@ -2,7 +2,8 @@
 //!
 //! Body: the completion settings with the stop list renamed `stop_sequence`, `prompt`,
 //! `max_context_length` = the context window, `max_length` = 400 (the server's default
-//! is too short for an agent's reply), `grammar` (GBNF) when asked, and the caller's
+//! is too short for an agent's reply) lowered to the room after the prompt (koboldcpp
+//! would cut the prompt's start to make room), `grammar` (GBNF) when asked, and the caller's
 //! sampling fields (`max_tokens` becomes `max_length`, `seed` becomes
 //! `sampler_seed`). Reply: the text from `results[0].text`.
 //!
@@ -19,8 +20,8 @@
 mod wire;
 
 use proxy_core::backend::{
-    BackendCompletion, BackendError, BackendRequest, JsonReply, StreamFraming, StreamRoute,
-    TokenizerRoute, WireFormat, WireSpec,
+    BackendCompletion, BackendError, BackendRequest, DefaultMaxTokens, JsonReply, StreamFraming,
+    StreamRoute, TokenizerRoute, WireFormat, WireSpec,
 };
 use serde_json::Value;
 
@@ -44,6 +45,7 @@ impl WireFormat for KoboldCppBackend {
         completion_path: COMPLETION_PATH,
         grammar: true,
         model_required: false,
+        default_max_tokens: DefaultMaxTokens::Fixed(wire::DEFAULT_MAX_LENGTH),
         stream: Some(StreamRoute {
             path: STREAM_PATH,
             framing: StreamFraming::ServerSentEvents,

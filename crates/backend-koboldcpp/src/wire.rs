@@ -10,7 +10,8 @@ use proxy_core::backend::{
 use serde::Deserialize;
 use serde_json::{json, Value};
 
-/// Generated tokens asked for unless the caller says otherwise.
+/// Generated tokens asked for unless the caller says otherwise (at most the room
+/// after the prompt).
 pub const DEFAULT_MAX_LENGTH: u64 = 400;
 
 /// The sampling fields under koboldcpp's names (it has no frequency penalty).
@@ -21,12 +22,16 @@ const FIELDS: SamplingFieldNames = SamplingFieldNames {
 };
 
 /// Settings (`stop` → `stop_sequence`), `prompt`, `max_context_length`,
-/// `max_length`, `grammar` when asked, then the overrides.
+/// `max_length` (the default, clamped), `grammar` when asked, then the overrides.
 pub fn body(request: &BackendRequest<'_>) -> Value {
     let mut body = request.settings.clone();
     body.insert("prompt".into(), json!(request.prompt));
     body.insert("max_context_length".into(), json!(request.context_window));
-    body.insert("max_length".into(), json!(DEFAULT_MAX_LENGTH));
+    if let Some(max_length) =
+        request.default_max_tokens(crate::KoboldCppBackend::SPEC.default_max_tokens)
+    {
+        body.insert("max_length".into(), json!(max_length));
+    }
     if let Some(grammar) = request.grammar {
         body.insert("grammar".into(), json!(grammar));
     }

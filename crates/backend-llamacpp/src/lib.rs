@@ -12,8 +12,8 @@
 mod wire;
 
 use proxy_core::backend::{
-    BackendCompletion, BackendError, BackendRequest, JsonReply, StreamFraming, StreamRoute,
-    TokenizerRoute, WireFormat, WireSpec,
+    BackendCompletion, BackendError, BackendRequest, DefaultMaxTokens, JsonReply, StreamFraming,
+    StreamRoute, TokenizerRoute, WireFormat, WireSpec,
 };
 use serde_json::Value;
 
@@ -35,6 +35,7 @@ impl WireFormat for LlamaCppBackend {
         completion_path: COMPLETION_PATH,
         grammar: true,
         model_required: false,
+        default_max_tokens: DefaultMaxTokens::ServerDefault,
         stream: Some(StreamRoute {
             path: COMPLETION_PATH,
             framing: StreamFraming::ServerSentEvents,

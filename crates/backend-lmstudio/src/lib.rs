@@ -7,7 +7,8 @@
 //! Both send the completion settings, `input_prefix: ""`, `input_suffix: ""`,
 //! `lmstudio: {context_overflow_policy: 0}` (stop at the limit: the proxy handles
 //! overflow itself), `stream: false`, `model: "local model"` (LM Studio serves the
-//! loaded model whatever the name) and `max_tokens` = the context window, then the
+//! loaded model whatever the name) and `max_tokens` = the room the context window
+//! leaves after the prompt, then the
 //! caller's sampling fields. Replies are OpenAI-shaped. LM Studio answers unknown
 //! paths with HTTP 200 and `{"error": "…"}`: that is an error here, and an error whose
 //! body mentions "context length" is the context-window error. No grammar support, no
@@ -50,6 +51,7 @@ impl WireFormat for LmStudioBackend {
         completion_path: COMPLETIONS_PATH,
         grammar: false,
         model_required: false,
+        default_max_tokens: wire::DEFAULT_MAX_TOKENS,
         stream: Some(text_stream(COMPLETIONS_PATH)),
         tokenizer: None,
     };
@@ -76,6 +78,7 @@ impl WireFormat for LmStudioLegacyBackend {
         completion_path: CHAT_PATH,
         grammar: false,
         model_required: false,
+        default_max_tokens: wire::DEFAULT_MAX_TOKENS,
         stream: Some(chat_stream(CHAT_PATH)),
         tokenizer: None,
     };

@@ -2,7 +2,7 @@
 
 use proxy_core::backend::fields::{write_overrides, write_stop_sequences, SamplingFieldNames};
 use proxy_core::backend::openai::{prompt_as_user_message, set_streaming, StreamUsage};
-use proxy_core::backend::BackendRequest;
+use proxy_core::backend::{BackendRequest, DefaultMaxTokens};
 use serde_json::{json, Value};
 
 /// The model name sent: LM Studio serves whichever model is loaded.
@@ -17,7 +17,11 @@ pub enum PromptForm {
     UserMessage,
 }
 
-/// Settings, LM Studio's fixed fields, `max_tokens` = the context window, the prompt
+/// What `max_tokens` is unless the caller says otherwise: the context window, which
+/// [`BackendRequest::default_max_tokens`] lowers to the room after the prompt.
+pub const DEFAULT_MAX_TOKENS: DefaultMaxTokens = DefaultMaxTokens::ContextWindow;
+
+/// Settings, LM Studio's fixed fields, `max_tokens` (the room after the prompt), the prompt
 /// in `form`, then the overrides; `stream: true` when streaming (usage in the stream
 /// is not asked for).
 pub fn body(request: &BackendRequest<'_>, form: PromptForm, stream: bool) -> Value {
@@ -27,7 +31,9 @@ pub fn body(request: &BackendRequest<'_>, form: PromptForm, stream: bool) -> Val
     body.insert("lmstudio".into(), json!({ "context_overflow_policy": 0 }));
     body.insert("stream".into(), json!(false));
     body.insert("model".into(), json!(MODEL_NAME));
-    body.insert("max_tokens".into(), json!(request.context_window));
+    if let Some(max_tokens) = request.default_max_tokens(DEFAULT_MAX_TOKENS) {
+        body.insert("max_tokens".into(), json!(max_tokens));
+    }
     match form {
         PromptForm::Prompt => body.insert("prompt".into(), json!(request.prompt)),
         PromptForm::UserMessage => {

@@ -37,11 +37,13 @@ async fn lmstudio_sends_its_fixed_fields_and_the_prompt() {
     let mut request = request(&endpoint, &settings);
     request.auth = Some(&auth);
     request.grammar = Some("root ::= \"x\"");
+    let room = CONTEXT_WINDOW - request.prompt_tokens;
 
     // Exec
     let completion = LmStudioBackend.complete(&client(), &request).await;
 
-    // Check: the grammar is dropped; the caller's model name is not sent.
+    // Check: the grammar is dropped; the caller's model name is not sent; the
+    // default limit is the room after the prompt.
     assert_eq!(
         completion,
         Ok(BackendCompletion {
@@ -60,7 +62,7 @@ async fn lmstudio_sends_its_fixed_fields_and_the_prompt() {
             "lmstudio": {"context_overflow_policy": 0},
             "stream": false,
             "model": "local model",
-            "max_tokens": CONTEXT_WINDOW,
+            "max_tokens": room,
             "prompt": PROMPT,
         })]
     );
@@ -150,4 +152,58 @@ async fn streams_openai_text_completion_events_without_asking_for_usage() {
 #[tokio::test]
 async fn legacy_streams_chat_completion_events() {
     conformance::cases::openai_chat_stream(&backend_lmstudio::LmStudioLegacyBackend).await;
+}
+
+/// The body both LM Studio types send for a prompt of `prompt_tokens` tokens with no
+/// caller limit.
+async fn default_limit_body(
+    backend: &dyn CompletionBackend,
+    route: &str,
+    reply: serde_json::Value,
+    prompt_tokens: u64,
+) -> serde_json::Value {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path(route))
+        .respond_with(ResponseTemplate::new(200).set_body_json(reply))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let settings = settings();
+    let endpoint = server.uri();
+    let mut request = request(&endpoint, &settings);
+    request.prompt_tokens = prompt_tokens;
+    backend.complete(&client(), &request).await.unwrap();
+    received_bodies(&server).await.remove(0)
+}
+
+#[tokio::test]
+async fn the_default_max_tokens_fits_the_room_after_the_prompt() {
+    let text_reply = json!({
+        "id": "cmpl-x", "object": "text_completion", "created": 1731990488, "model": "m",
+        "choices": [{"index": 0, "text": "Hi", "logprobs": null, "finish_reason": "stop"}]
+    });
+    let chat_reply = json!({
+        "id": "chatcmpl-x", "object": "chat.completion", "created": 1731990488, "model": "m",
+        "choices": [{"index": 0, "message": {"role": "assistant", "content": "Hi"}, "finish_reason": "stop"}]
+    });
+    for prompt_tokens in [1, 5000, CONTEXT_WINDOW - 1, CONTEXT_WINDOW] {
+        let plain = default_limit_body(
+            &LmStudioBackend,
+            "/v1/completions",
+            text_reply.clone(),
+            prompt_tokens,
+        )
+        .await;
+        let legacy = default_limit_body(
+            &LmStudioLegacyBackend,
+            "/v1/chat/completions",
+            chat_reply.clone(),
+            prompt_tokens,
+        )
+        .await;
+        let room = (CONTEXT_WINDOW - prompt_tokens).max(1);
+        assert_eq!(plain["max_tokens"], room, "{prompt_tokens}: {plain}");
+        assert_eq!(legacy["max_tokens"], room, "{prompt_tokens}: {legacy}");
+    }
 }

@@ -14,8 +14,8 @@
 mod wire;
 
 use proxy_core::backend::{
-    BackendCompletion, BackendError, BackendRequest, JsonReply, StreamFraming, StreamRoute,
-    WireFormat, WireSpec,
+    BackendCompletion, BackendError, BackendRequest, DefaultMaxTokens, JsonReply, StreamFraming,
+    StreamRoute, WireFormat, WireSpec,
 };
 use serde_json::Value;
 
@@ -35,6 +35,7 @@ impl WireFormat for OllamaBackend {
         completion_path: COMPLETION_PATH,
         grammar: false,
         model_required: true,
+        default_max_tokens: DefaultMaxTokens::ServerDefault,
         stream: Some(StreamRoute {
             path: COMPLETION_PATH,
             framing: StreamFraming::JsonLines,

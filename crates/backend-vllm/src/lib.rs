@@ -1,7 +1,8 @@
 //! The `vllm` endpoint type: vLLM's OpenAI-compatible `POST /v1/completions`.
 //!
 //! Body: the completion settings, `prompt`, `max_tokens` = 3000 (vLLM's own default
-//! is 16), `stream: false`, `user` when known, `model` (required: vLLM refuses a
+//! is 16) lowered to the room the context window leaves after the prompt (vLLM
+//! refuses a prompt plus `max_tokens` over the window), `stream: false`, `user` when known, `model` (required: vLLM refuses a
 //! request for a model it does not serve), then the caller's sampling fields.
 //! Grammars are dropped with a warning (guided decoding is not wired up). Reply:
 //! OpenAI-shaped; overflow is a 400 mentioning "maximum context length", in the old
@@ -14,8 +15,8 @@ use proxy_core::backend::openai::{
     set_streaming, text_completion, text_stream, StreamUsage, TextCompletionReply,
 };
 use proxy_core::backend::{
-    BackendCompletion, BackendError, BackendRequest, JsonReply, TokenCountRequest, TokenizerRoute,
-    WireFormat, WireSpec,
+    BackendCompletion, BackendError, BackendRequest, DefaultMaxTokens, JsonReply,
+    TokenCountRequest, TokenizerRoute, WireFormat, WireSpec,
 };
 use serde_json::{json, Value};
 
@@ -23,19 +24,22 @@ use serde_json::{json, Value};
 pub const COMPLETION_PATH: &str = "/v1/completions";
 /// The tokenizer path.
 pub const TOKENIZE_PATH: &str = "/tokenize";
-/// Generated tokens asked for unless the caller says otherwise (the reference's value).
+/// Generated tokens asked for unless the caller says otherwise (the reference's value),
+/// at most the room after the prompt.
 pub const DEFAULT_MAX_TOKENS: u64 = 3000;
 
 /// The vLLM wire format.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct VllmBackend;
 
-/// Settings, `prompt`, `max_tokens`, `stream` (and `stream_options.include_usage`
+/// Settings, `prompt`, `max_tokens` (the default, clamped), `stream` (and `stream_options.include_usage`
 /// when streaming), `user`, `model`, then the overrides.
 pub fn body(request: &BackendRequest<'_>, stream: bool) -> Value {
     let mut body = request.settings.clone();
     body.insert("prompt".into(), json!(request.prompt));
-    body.insert("max_tokens".into(), json!(DEFAULT_MAX_TOKENS));
+    if let Some(max_tokens) = request.default_max_tokens(VllmBackend::SPEC.default_max_tokens) {
+        body.insert("max_tokens".into(), json!(max_tokens));
+    }
     body.insert("stream".into(), json!(false));
     set_streaming(&mut body, stream, StreamUsage::Ask);
     if let Some(user) = request.user {
@@ -86,6 +90,7 @@ impl WireFormat for VllmBackend {
         completion_path: COMPLETION_PATH,
         grammar: false,
         model_required: true,
+        default_max_tokens: DefaultMaxTokens::Fixed(DEFAULT_MAX_TOKENS),
         stream: Some(text_stream(COMPLETION_PATH)),
         tokenizer: Some(TokenizerRoute {
             path: TOKENIZE_PATH,

@@ -6,7 +6,8 @@ use proxy_core::backend::openai::{
     set_streaming, text_completion, text_stream, StreamUsage, TextCompletionReply,
 };
 use proxy_core::backend::{
-    BackendCompletion, BackendError, BackendRequest, JsonReply, WireFormat, WireSpec,
+    BackendCompletion, BackendError, BackendRequest, DefaultMaxTokens, JsonReply, WireFormat,
+    WireSpec,
 };
 use serde_json::{json, Value};
 
@@ -22,15 +23,16 @@ const FIELDS: SamplingFieldNames =
 pub struct WebUiBackend;
 
 /// Settings, `prompt`, `truncation_length`, `max_tokens`/`max_new_tokens` (what is
-/// left of the context window), `grammar_string` when asked, then the overrides;
+/// left of the context window after the prompt, at least 1), `grammar_string` when asked, then the overrides;
 /// when streaming, `stream: true` and `stream_options.include_usage`.
 pub fn body(request: &BackendRequest<'_>, stream: bool) -> Value {
-    let room = request.context_window.saturating_sub(request.prompt_tokens);
     let mut body = request.settings.clone();
     body.insert("prompt".into(), json!(request.prompt));
     body.insert("truncation_length".into(), json!(request.context_window));
-    body.insert("max_tokens".into(), json!(room));
-    body.insert("max_new_tokens".into(), json!(room));
+    if let Some(room) = request.default_max_tokens(WebUiBackend::SPEC.default_max_tokens) {
+        body.insert("max_tokens".into(), json!(room));
+        body.insert("max_new_tokens".into(), json!(room));
+    }
     if let Some(grammar) = request.grammar {
         body.insert("grammar_string".into(), json!(grammar));
     }
@@ -54,6 +56,7 @@ impl WireFormat for WebUiBackend {
         completion_path: COMPLETION_PATH,
         grammar: true,
         model_required: false,
+        default_max_tokens: DefaultMaxTokens::ContextWindow,
         stream: Some(text_stream(COMPLETION_PATH)),
         tokenizer: None,
     };

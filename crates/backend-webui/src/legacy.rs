@@ -2,8 +2,8 @@
 
 use proxy_core::backend::fields::{write_overrides, write_stop_sequences, SamplingFieldNames};
 use proxy_core::backend::{
-    BackendCompletion, BackendError, BackendFinishReason, BackendRequest, JsonReply, WireFormat,
-    WireSpec,
+    BackendCompletion, BackendError, BackendFinishReason, BackendRequest, DefaultMaxTokens,
+    JsonReply, WireFormat, WireSpec,
 };
 use serde::Deserialize;
 use serde_json::{json, Value};
@@ -11,7 +11,9 @@ use serde_json::{json, Value};
 /// The completion path.
 pub const COMPLETION_PATH: &str = "/api/v1/generate";
 
-/// Generated tokens asked for unless the caller says otherwise (the reference's value).
+/// Generated tokens asked for unless the caller says otherwise (the reference's value),
+/// at most the room after the prompt (webui cuts the prompt to `truncation_length`
+/// minus this).
 pub const DEFAULT_MAX_NEW_TOKENS: u64 = 3072;
 
 const FIELDS: SamplingFieldNames = SamplingFieldNames::OPENAI.with_max_tokens(&["max_new_tokens"]);
@@ -20,7 +22,8 @@ const FIELDS: SamplingFieldNames = SamplingFieldNames::OPENAI.with_max_tokens(&[
 #[derive(Debug, Clone, Copy, Default)]
 pub struct WebUiLegacyBackend;
 
-/// Settings, `stop` and `stopping_strings` (the same list), `max_new_tokens`,
+/// Settings, `stop` and `stopping_strings` (the same list), `max_new_tokens` (the
+/// default, clamped),
 /// `prompt`, `truncation_length`, `grammar_string` when asked, then the overrides.
 pub fn body(request: &BackendRequest<'_>) -> Value {
     let mut body = request.settings.clone();
@@ -28,7 +31,11 @@ pub fn body(request: &BackendRequest<'_>) -> Value {
     if let Some(stops) = body.get("stop").cloned() {
         body.insert("stopping_strings".into(), stops);
     }
-    body.insert("max_new_tokens".into(), json!(DEFAULT_MAX_NEW_TOKENS));
+    if let Some(max_new_tokens) =
+        request.default_max_tokens(WebUiLegacyBackend::SPEC.default_max_tokens)
+    {
+        body.insert("max_new_tokens".into(), json!(max_new_tokens));
+    }
     body.insert("prompt".into(), json!(request.prompt));
     body.insert("truncation_length".into(), json!(request.context_window));
     if let Some(grammar) = request.grammar {
@@ -73,6 +80,7 @@ impl WireFormat for WebUiLegacyBackend {
         completion_path: COMPLETION_PATH,
         grammar: true,
         model_required: false,
+        default_max_tokens: DefaultMaxTokens::Fixed(DEFAULT_MAX_NEW_TOKENS),
         stream: None,
         tokenizer: None,
     };

@@ -155,3 +155,54 @@ async fn webui_legacy_sends_stopping_strings_and_fixed_max_new_tokens() {
 async fn streams_openai_text_completion_events() {
     conformance::cases::openai_text_stream(&WebUiBackend, true).await;
 }
+
+#[tokio::test]
+async fn the_default_lengths_fit_the_room_after_the_prompt() {
+    // webui cuts the prompt to `truncation_length` minus the length asked for: a
+    // default over the room would drop the prompt's start.
+    for (prompt_tokens, legacy_expected) in [
+        (100, 3072),
+        (6000, CONTEXT_WINDOW - 6000),
+        (CONTEXT_WINDOW, 1),
+    ] {
+        // Setup
+        let server = MockServer::start().await;
+        Mock::given(method("POST"))
+            .and(path("/api/v1/generate"))
+            .respond_with(
+                ResponseTemplate::new(200).set_body_json(json!({"results": [{"text": "hi"}]})),
+            )
+            .mount(&server)
+            .await;
+        Mock::given(method("POST"))
+            .and(path("/v1/completions"))
+            .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+                "id": "cmpl-1", "object": "text_completion", "created": 1700000000, "model": "m",
+                "choices": [{"index": 0, "finish_reason": "stop", "text": "hi", "logprobs": null}]
+            })))
+            .mount(&server)
+            .await;
+        let settings = settings();
+        let endpoint = server.uri();
+        let mut request = request(&endpoint, &settings);
+        request.prompt_tokens = prompt_tokens;
+
+        // Exec
+        WebUiLegacyBackend
+            .complete(&client(), &request)
+            .await
+            .unwrap();
+        WebUiBackend.complete(&client(), &request).await.unwrap();
+
+        // Check
+        let bodies = received_bodies(&server).await;
+        let room = (CONTEXT_WINDOW - prompt_tokens).max(1);
+        assert_eq!(
+            bodies[0]["max_new_tokens"], legacy_expected,
+            "{}",
+            bodies[0]
+        );
+        assert_eq!(bodies[1]["max_tokens"], room, "{}", bodies[1]);
+        assert_eq!(bodies[1]["max_new_tokens"], room, "{}", bodies[1]);
+    }
+}

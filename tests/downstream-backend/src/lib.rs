@@ -11,7 +11,7 @@
 
 use proxy_core::backend::{
     BackendCapabilities, BackendCompletion, BackendError, BackendFinishReason, BackendRequest,
-    CompletionBackend, JsonReply, WireFormat, WireSpec,
+    CompletionBackend, DefaultMaxTokens, JsonReply, WireFormat, WireSpec,
 };
 use serde_json::{json, Value};
 
@@ -81,6 +81,7 @@ impl WireFormat for JsonServer {
         completion_path: "/generate",
         grammar: true,
         model_required: false,
+        default_max_tokens: DefaultMaxTokens::ServerDefault,
         stream: None,
         tokenizer: None,
     };

@@ -57,7 +57,7 @@ pub use http::{endpoint_uri, post_json, send_json, BackendCall, JsonReply};
 pub use registration::{
     available_backends, backend_registry, find_backend, BackendRegistration, RegisteredBackend,
 };
-pub use request::{BackendRequest, SamplingOverrides, TokenCountRequest};
+pub use request::{BackendRequest, DefaultMaxTokens, SamplingOverrides, TokenCountRequest};
 pub use streaming::{BackendStream, BackendStreamEvent, StreamChunk};
 pub use wire::{
     BackendCapabilities, StreamFraming, StreamRoute, TokenizerRoute, WireFormat, WireSpec,
@@ -96,6 +96,13 @@ pub trait CompletionBackend: Send + Sync {
     ) -> Result<Option<BackendStream>, BackendError> {
         let _ = (http, request);
         Ok(None)
+    }
+
+    /// The token limit this backend sends when the caller sets none (the default:
+    /// [`DefaultMaxTokens::ServerDefault`], none sent). The orchestrator clamps it to
+    /// the room after the prompt, as it does a caller's limit.
+    fn default_max_tokens(&self) -> DefaultMaxTokens {
+        DefaultMaxTokens::ServerDefault
     }
 
     /// Counts `request.text` with the server's own tokenizer; `Ok(None)` when the

@@ -1,6 +1,7 @@
 //! What a backend is asked to do: [`BackendRequest`] (one completion),
-//! [`SamplingOverrides`] (the caller's OpenAI sampling fields) and
-//! [`TokenCountRequest`] (ask the server's own tokenizer).
+//! [`SamplingOverrides`] (the caller's OpenAI sampling fields), [`DefaultMaxTokens`]
+//! (the limit a backend sends when the caller sets none) and [`TokenCountRequest`]
+//! (ask the server's own tokenizer).
 
 use serde_json::{Map, Value};
 
@@ -31,6 +32,37 @@ pub struct SamplingOverrides {
     pub frequency_penalty: Option<f64>,
 }
 
+/// The token limit a backend sends when the caller sets none (stated in its
+/// [`WireSpec`](super::WireSpec)). Like a caller's limit, it is lowered to the room the
+/// context window leaves after the prompt: the orchestrator puts it into
+/// [`SamplingOverrides::max_tokens`] before [`clamp_max_tokens`](SamplingOverrides::clamp_max_tokens),
+/// and a body built without the orchestrator clamps it with
+/// [`BackendRequest::default_max_tokens`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum DefaultMaxTokens {
+    /// No limit is sent: the server's own default applies (llama.cpp generates until
+    /// the end of sequence or a full context).
+    #[default]
+    ServerDefault,
+    /// This many tokens (vLLM's 3000, koboldcpp's 400).
+    Fixed(u64),
+    /// The whole context window (Groq, LM Studio), which after clamping is all the
+    /// room left after the prompt.
+    ContextWindow,
+}
+
+impl DefaultMaxTokens {
+    /// The limit for a `context_window`-token window, before clamping; `None` for
+    /// [`ServerDefault`](Self::ServerDefault).
+    pub const fn unclamped(self, context_window: u64) -> Option<u64> {
+        match self {
+            DefaultMaxTokens::ServerDefault => None,
+            DefaultMaxTokens::Fixed(tokens) => Some(tokens),
+            DefaultMaxTokens::ContextWindow => Some(context_window),
+        }
+    }
+}
+
 impl SamplingOverrides {
     /// The sampling fields of an OpenAI chat-completion request (not yet clamped:
     /// see [`clamp_max_tokens`](Self::clamp_max_tokens)).
@@ -48,6 +80,17 @@ impl SamplingOverrides {
             presence_penalty: request.presence_penalty,
             frequency_penalty: request.frequency_penalty,
         }
+    }
+
+    /// These overrides with `max_tokens` set to the backend's `default` (for a
+    /// `context_window`-token window) when the caller gave none, so that the default
+    /// goes through [`clamp_max_tokens`](Self::clamp_max_tokens) as a caller's limit
+    /// does.
+    pub fn or_default_max_tokens(mut self, default: DefaultMaxTokens, context_window: u64) -> Self {
+        if self.max_tokens.is_none() {
+            self.max_tokens = default.unclamped(context_window);
+        }
+        self
     }
 
     /// Whether `max_tokens` asks for more than a `context_window`-token window
@@ -151,6 +194,17 @@ impl<'a> BackendRequest<'a> {
         }
     }
 
+    /// The limit a body sends for the backend's `default` when the caller set none:
+    /// the default lowered to the room the window leaves after
+    /// [`prompt_tokens`](Self::prompt_tokens) (at least 1). The caller's own limit,
+    /// when set, replaces it (it is written last, with the other overrides).
+    pub fn default_max_tokens(&self, default: DefaultMaxTokens) -> Option<u64> {
+        let room = room_after(self.context_window, self.prompt_tokens);
+        default
+            .unclamped(self.context_window)
+            .map(|tokens| tokens.min(room))
+    }
+
     /// The model name, or an error telling the user to set one.
     pub fn require_model(&self, backend: &'static str) -> Result<&'a str, super::BackendError> {
         match self.model {
@@ -245,6 +299,67 @@ mod tests {
         assert_eq!(
             SamplingOverrides::from_chat_request(&chat).max_tokens,
             Some(7)
+        );
+    }
+
+    #[test]
+    fn a_backend_default_fills_in_only_a_missing_limit() {
+        let none = SamplingOverrides::default();
+        assert_eq!(
+            none.clone()
+                .or_default_max_tokens(DefaultMaxTokens::Fixed(3000), 4096)
+                .max_tokens,
+            Some(3000)
+        );
+        assert_eq!(
+            none.clone()
+                .or_default_max_tokens(DefaultMaxTokens::ContextWindow, 4096)
+                .max_tokens,
+            Some(4096)
+        );
+        assert_eq!(
+            none.or_default_max_tokens(DefaultMaxTokens::ServerDefault, 4096)
+                .max_tokens,
+            None
+        );
+        let explicit = SamplingOverrides {
+            max_tokens: Some(7),
+            ..SamplingOverrides::default()
+        };
+        assert_eq!(
+            explicit
+                .or_default_max_tokens(DefaultMaxTokens::ContextWindow, 4096)
+                .max_tokens,
+            Some(7)
+        );
+    }
+
+    #[test]
+    fn a_bodys_default_limit_fits_the_room_after_the_prompt() {
+        let settings = Map::new();
+        let request = BackendRequest::new("http://x", "hi", 1000, 4096, &settings);
+        assert_eq!(
+            request.default_max_tokens(DefaultMaxTokens::Fixed(3000)),
+            Some(3000)
+        );
+        assert_eq!(
+            request.default_max_tokens(DefaultMaxTokens::ContextWindow),
+            Some(3096)
+        );
+        assert_eq!(
+            request.default_max_tokens(DefaultMaxTokens::ServerDefault),
+            None
+        );
+        let full = BackendRequest::new("http://x", "hi", 4000, 4096, &settings);
+        assert_eq!(
+            full.default_max_tokens(DefaultMaxTokens::Fixed(3000)),
+            Some(96)
+        );
+        let over = BackendRequest::new("http://x", "hi", 5000, 4096, &settings);
+        assert_eq!(
+            over.default_max_tokens(DefaultMaxTokens::ContextWindow),
+            Some(1),
+            "never 0"
         );
     }
 

@@ -10,7 +10,7 @@ use serde_json::Value;
 use super::completion::BackendCompletion;
 use super::error::BackendError;
 use super::http::{post_json, send_json, BackendCall, JsonReply};
-use super::request::{BackendRequest, TokenCountRequest};
+use super::request::{BackendRequest, DefaultMaxTokens, TokenCountRequest};
 use super::streaming::{
     ndjson_completion_stream, sse_completion_stream, BackendStream, ChunkDecoder,
 };
@@ -80,6 +80,10 @@ pub struct WireSpec {
     pub grammar: bool,
     /// Whether a model name is required.
     pub model_required: bool,
+    /// The token limit the body sends when the caller sets none (write it with
+    /// [`BackendRequest::default_max_tokens`], which clamps it to the room after the
+    /// prompt; the orchestrator clamps it the same way, counting the prompt if needed).
+    pub default_max_tokens: DefaultMaxTokens,
     /// How it streams; `None`: it does not.
     pub stream: Option<StreamRoute>,
     /// Its server's tokenizer; `None`: it has none.
@@ -163,6 +167,10 @@ impl<W: WireFormat> CompletionBackend for W {
         }))
     }
 
+    fn default_max_tokens(&self) -> DefaultMaxTokens {
+        W::SPEC.default_max_tokens
+    }
+
     async fn count_tokens(
         &self,
         http: &reqwest::Client,
@@ -190,8 +198,8 @@ impl<W: WireFormat> CompletionBackend for W {
 ///
 /// ```
 /// use proxy_core::backend::{
-///     BackendCompletion, BackendError, BackendFinishReason, BackendRequest, JsonReply,
-///     WireFormat, WireSpec,
+///     BackendCompletion, BackendError, BackendFinishReason, BackendRequest, DefaultMaxTokens,
+///     JsonReply, WireFormat, WireSpec,
 /// };
 /// use serde_json::{json, Value};
 ///
@@ -207,6 +215,7 @@ impl<W: WireFormat> CompletionBackend for W {
 ///         completion_path: "/echo",
 ///         grammar: false,
 ///         model_required: false,
+///         default_max_tokens: DefaultMaxTokens::ServerDefault,
 ///         stream: None,
 ///         tokenizer: None,
 ///     };

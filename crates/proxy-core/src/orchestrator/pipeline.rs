@@ -396,11 +396,15 @@ impl ProxyClient {
                 context_window: target.context_window(),
             });
         }
-        let mut overrides = SamplingOverrides::from_chat_request(request);
-        // The token limit, clamped to the room after the prompt. A prompt not counted
-        // is counted now only if its byte bound would lower the limit: a bound ~4x
-        // over the tokens must not shrink a legitimate limit, nor an uncounted limit
-        // overflow the window (vLLM refuses that).
+        let mut overrides = SamplingOverrides::from_chat_request(request).or_default_max_tokens(
+            target.backend().backend.default_max_tokens(),
+            target.context_window(),
+        );
+        // The token limit (the request's, else the backend's default), clamped to the
+        // room after the prompt. A prompt not counted is counted now only if its byte
+        // bound would lower the limit: a bound ~4x over the tokens must not shrink a
+        // legitimate limit, nor an uncounted limit overflow the window (vLLM refuses
+        // that).
         let prompt_tokens = match prompt_tokens {
             None if overrides
                 .max_tokens_exceed_room(target.context_window(), token_bound(&prompt)) =>
