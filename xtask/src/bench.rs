@@ -35,9 +35,20 @@ fn files_needed(concurrency: usize) -> u64 {
     (concurrency as u64) * 4 + 256
 }
 
-/// Runs the benchmark; `args` are `[--requests N] [--concurrency 1,64,512]`.
+/// Runs the benchmark; `args` are `[--requests N] [--concurrency 1,64,512]`, or
+/// `--instructions [--requests N]` for the instruction count
+/// ([`crate::bench_instructions`]).
 pub fn run(root: &Path, args: &[String]) -> Result<()> {
-    let (requests, concurrencies) = parse_args(args)?;
+    let instructions = args.iter().any(|arg| arg == "--instructions");
+    let rest: Vec<String> = args
+        .iter()
+        .filter(|arg| *arg != "--instructions")
+        .cloned()
+        .collect();
+    let (requests, concurrencies) = parse_args(&rest)?;
+    if instructions && rest.iter().any(|arg| arg == "--concurrency") {
+        bail!("`--instructions` measures at concurrency 1 only; leave out `--concurrency`");
+    }
     check_open_file_limit(concurrencies.iter().copied().max().unwrap_or(1))?;
     cargo(
         root,
@@ -74,6 +85,14 @@ pub fn run(root: &Path, args: &[String]) -> Result<()> {
         &out_dir.join("stub.log"),
         Duration::from_secs(30),
     )?;
+    if instructions {
+        let requests = if rest.iter().any(|arg| arg == "--requests") {
+            requests
+        } else {
+            crate::bench_instructions::REQUESTS
+        };
+        return crate::bench_instructions::run(&release, &out_dir, &stub.url, requests);
+    }
     let serve_port = free_port()?;
     let serve = Service::start(
         "chat-completion-proxy serve",
@@ -184,7 +203,7 @@ fn check_open_file_limit(concurrency: usize) -> Result<()> {
 }
 
 /// Runs the load client once and returns its figures.
-fn load(
+pub fn load(
     release: &Path,
     mode: &str,
     url: &str,

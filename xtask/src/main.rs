@@ -9,6 +9,7 @@
 //!   pass-through floor and through `serve`).
 
 mod bench;
+mod bench_instructions;
 mod demo;
 mod e2e;
 mod llama_server;
@@ -45,6 +46,9 @@ tasks:
   bench      [--requests N] [--concurrency 1,64,512] load benchmark: a stub llama.cpp
              directly, through a pass-through floor and through `serve` (release);
              table + target/bench/load.json
+             bench --instructions [--requests N]: serve's instructions per request,
+             counted by valgrind's callgrind (repeatable on a busy machine);
+             target/bench/instructions.json
   demo       a real llama-server and model, `serve` in front, examples/conversation.json
              sent over HTTP; prints the tool call and the timings
   e2e        end-to-end tests on a real llama.cpp server and model (built/downloaded on

@@ -61,6 +61,28 @@ impl Service {
         self.child.id()
     }
 
+    /// Sends SIGINT (a graceful stop: the proxy finishes, profilers write their
+    /// files) and waits up to `limit` for the exit; past it, the service is killed.
+    pub fn interrupt_and_wait(mut self, limit: Duration) -> Result<ExitStatus> {
+        let pid = self.child.id().to_string();
+        let sent = Command::new("kill").args(["-INT", &pid]).status()?;
+        if !sent.success() {
+            bail!("cannot send SIGINT to {} (pid {pid})", self.name);
+        }
+        let started = Instant::now();
+        while started.elapsed() < limit {
+            if let Some(status) = self.child.try_wait()? {
+                return Ok(status);
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        bail!(
+            "{} did not stop within {} s of SIGINT (it is killed now)",
+            self.name,
+            limit.as_secs()
+        )
+    }
+
     fn wait_healthy(&mut self, limit: Duration) -> Result<()> {
         let started = Instant::now();
         let health = format!("{}/health", self.url);
