@@ -5,6 +5,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 use crate::chat::{ChatMessage, FunctionSchema, ResponseMessage, ToolSchema};
+use crate::objects_only;
 
 /// A `stop` field: one string or several.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -41,15 +42,24 @@ pub struct ChatCompletionRequest {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub model: Option<String>,
     /// The conversation.
+    #[serde(deserialize_with = "objects_only::objects")]
     pub messages: Vec<ChatMessage>,
     /// Legacy function schemas.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "objects_only::optional_objects",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub functions: Option<Vec<FunctionSchema>>,
     /// Legacy `function_call` choice (`"auto"`, `"none"`, or `{"name": …}`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub function_call: Option<Value>,
     /// Tool schemas.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "objects_only::optional_objects",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub tools: Option<Vec<ToolSchema>>,
     /// Tool choice (`"auto"`, `"none"`, `"required"`, or `{"type": "function", …}`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -90,7 +100,11 @@ pub struct ChatCompletionRequest {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub stream: Option<bool>,
     /// Streaming options (server only): `include_usage` adds a final usage chunk.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "objects_only::optional_object",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub stream_options: Option<StreamOptions>,
     /// Return log probabilities (refused when `true`: no backend returns them here).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -148,7 +162,11 @@ pub struct ChatCompletionRequest {
     pub function_correction: Option<bool>,
     /// The answer's format: plain text (the default), one JSON object, or JSON
     /// validating against a schema.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "objects_only::optional_object",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub response_format: Option<ResponseFormat>,
     /// Whether a reply may hold several calls (OpenAI's default: yes).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -166,6 +184,7 @@ pub enum ResponseFormat {
     /// The content is JSON validating against a schema (structured outputs).
     JsonSchema {
         /// The schema and its name.
+        #[serde(deserialize_with = "objects_only::object")]
         json_schema: JsonSchemaFormat,
     },
 }

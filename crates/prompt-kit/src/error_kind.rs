@@ -127,6 +127,7 @@ mod tests {
             "prompt_formatting_error",
             "output_parsing_error",
             "invalid_tool_call",
+            "invalid_structured_output",
             "invalid_wrapper_definition",
             "grammar_error",
             "http_client_error",

@@ -29,6 +29,7 @@ pub mod error_kind;
 pub mod inner_monologue;
 pub mod legacy_format;
 pub mod legacy_wrapper;
+pub mod objects_only;
 pub mod python_json;
 pub mod registry;
 pub mod repair;

@@ -311,7 +311,8 @@ fn expected_type(expected: &str) -> Option<&'static str> {
     Some(match expected {
         "a string" | "a borrowed string" | "a char" => "a string",
         "a sequence" | "a tuple" => "an array",
-        "a map" => "an object",
+        "a map" | "a JSON object" => "an object",
+        "an array of JSON objects" => "an array of objects",
         "a boolean" | "bool" => "a boolean",
         "u8" | "u16" | "u32" | "u64" | "u128" | "usize" => "a non-negative whole number",
         "i8" | "i16" | "i32" | "i64" | "i128" | "isize" => "a whole number",
@@ -441,7 +442,10 @@ mod tests {
             assert_json_words(&error);
         }
         let error = refusal(r#"{"messages": {"role": "user"}}"#);
-        assert_eq!(error.message, "`messages` must be an array, not an object.");
+        assert_eq!(
+            error.message,
+            "`messages` must be an array of objects, not an object."
+        );
     }
 
     #[test]

@@ -36,8 +36,9 @@ async fn bodies_that_are_not_requests_are_400s_and_large_ones_413() {
     assert_eq!(error["param"], "messages");
     let message = error["message"].as_str().unwrap();
     assert!(
-        message
-            .starts_with("`messages` must be an array, not a string \"hello\". (request id req_"),
+        message.starts_with(
+            "`messages` must be an array of objects, not a string \"hello\". (request id req_"
+        ),
         "{message}"
     );
 
@@ -65,6 +66,22 @@ async fn bodies_that_are_not_requests_are_400s_and_large_ones_413() {
         error["message"].as_str().unwrap().contains("`yaml`"),
         "{error}"
     );
+
+    // An array where an object belongs is not read field by field (serde's derive
+    // alone would take `["user", "hi"]` as a user message).
+    let mut nested = request(false);
+    nested["messages"] = json!([["user", "hi"]]);
+    let error = error_of(post_raw(&proxy, nested.to_string()).await, 400).await;
+    assert_eq!(error["param"], "messages[0]");
+    let message = error["message"].as_str().unwrap();
+    assert!(
+        message.starts_with("`messages[0]` must be an object, not an array."),
+        "{message}"
+    );
+    let mut nested_tool = request(false);
+    nested_tool["tools"] = json!([["function", {"name": "f"}]]);
+    let error = error_of(post_raw(&proxy, nested_tool.to_string()).await, 400).await;
+    assert_eq!(error["param"], "tools[0]");
 
     // Over the default 4 MiB limit.
     let large = format!(r#"{{"messages": [], "pad": "{}"}}"#, "x".repeat(5 << 20));
