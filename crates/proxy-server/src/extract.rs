@@ -382,7 +382,7 @@ mod tests {
         assert_eq!(error.param.as_deref(), Some("messages"));
         assert_eq!(
             error.message,
-            "`messages` must be an array, not a string \"hi\"."
+            "`messages` must be an array of objects, not a string \"hi\"."
         );
         let error =
             refusal(r#"{"messages": [{"role": "system", "content": "x"}], "temperature": "hot"}"#);
