@@ -38,12 +38,17 @@ const GetWeather = z.object({
   city: z.string().describe('The city, e.g. Paris'),
   unit: z.enum(['celsius', 'fahrenheit']).describe('The temperature unit'),
 });
-const SendMessage = z.object({ message: z.string().describe('The message text') });
-const FUNCTIONS = { get_weather: GetWeather, send_message: SendMessage };
+const GetTime = z.object({ city: z.string().describe('The city, e.g. Paris') });
+// Each has short arguments only: a forced free-text argument (a send_message(message))
+// can ramble past the token limit on this model, and a call cut there ends with
+// finish_reason "length".
+const FUNCTIONS = { get_weather: GetWeather, get_time: GetTime };
 const DESCRIPTIONS = {
   get_weather: 'Get the current weather in a city.',
-  send_message: 'Send a message to the user.',
+  get_time: 'Get the current local time in a city.',
 };
+// What the named tool_choice test names: not the function the weather question calls for.
+const NAMED = 'get_time';
 
 function tools() {
   return Object.entries(FUNCTIONS).map(([name, schema]) => ({
@@ -160,9 +165,9 @@ test('tool_choice required answers with a call', async () => {
 test('a named tool_choice calls that function', async () => {
   const completion = await create(WEATHER, {
     tools: tools(),
-    tool_choice: { type: 'function', function: { name: 'send_message' } },
+    tool_choice: { type: 'function', function: { name: NAMED } },
   });
-  assertToolCall(completion, 'send_message');
+  assertToolCall(completion, NAMED);
 });
 
 // --- streaming ------------------------------------------------------------------------

@@ -39,15 +39,21 @@ class GetWeather(BaseModel):
     unit: Literal["celsius", "fahrenheit"] = Field(description="The temperature unit")
 
 
-class SendMessage(BaseModel):
-    """Send a message to the user."""
+class GetTime(BaseModel):
+    """Get the current local time in a city."""
 
-    model_config = ConfigDict(title="send_message")
-    message: str = Field(description="The message text")
+    model_config = ConfigDict(title="get_time")
+    city: str = Field(description="The city, e.g. Paris")
 
 
 # The offered functions by name, each with the model that validates its arguments.
-FUNCTIONS = {"get_weather": GetWeather, "send_message": SendMessage}
+# Each has short arguments only: a forced free-text argument (a `send_message(message)`)
+# can ramble past the token limit on this model, and a call cut there ends with
+# `finish_reason: "length"`.
+FUNCTIONS = {"get_weather": GetWeather, "get_time": GetTime}
+# What the named `tool_choice` tests name: not the function the weather question calls
+# for.
+NAMED = "get_time"
 
 
 def function_schema(name):

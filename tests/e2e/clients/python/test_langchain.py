@@ -27,7 +27,7 @@ def chat(max_tokens=CALL_TOKENS, api_key=common.KEY):
     )
 
 
-TOOLS = [common.GetWeather, common.SendMessage]
+TOOLS = [common.GetWeather, common.GetTime]
 
 
 class LangChainTest(unittest.TestCase):
@@ -95,10 +95,10 @@ class LangChainTest(unittest.TestCase):
         self.assert_tool_call(message)
 
     def test_bind_tools_with_a_named_function_calls_it(self):
-        message = chat().bind_tools(TOOLS, tool_choice="send_message").invoke(
+        message = chat().bind_tools(TOOLS, tool_choice=common.NAMED).invoke(
             common.WEATHER_QUESTION
         )
-        self.assert_tool_call(message, name="send_message")
+        self.assert_tool_call(message, name=common.NAMED)
 
     def test_with_structured_output_by_function_calling(self):
         weather = chat().with_structured_output(common.GetWeather, method="function_calling")

@@ -102,9 +102,9 @@ class LiteLLMTest(unittest.TestCase):
 
     def test_a_named_tool_choice_calls_that_function(self):
         response = ask_weather(
-            tool_choice={"type": "function", "function": {"name": "send_message"}}
+            tool_choice={"type": "function", "function": {"name": common.NAMED}}
         )
-        self.assert_tool_call(response, name="send_message")
+        self.assert_tool_call(response, name=common.NAMED)
 
     # --- streaming ------------------------------------------------------------------------
 

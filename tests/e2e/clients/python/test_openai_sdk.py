@@ -108,9 +108,9 @@ class OpenAISdk3Test(unittest.TestCase):
 
     def test_a_named_tool_choice_calls_that_function(self):
         completion = self.ask_weather(
-            tool_choice={"type": "function", "function": {"name": "send_message"}}
+            tool_choice={"type": "function", "function": {"name": common.NAMED}}
         )
-        self.assert_tool_call(completion, name="send_message")
+        self.assert_tool_call(completion, name=common.NAMED)
 
     def test_a_named_tool_choice_that_was_not_offered_is_a_bad_request(self):
         with self.assertRaises(openai.BadRequestError) as raised:
