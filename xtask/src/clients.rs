@@ -133,12 +133,13 @@ fn python_family(root: &Path, backend: &str, family: &PythonFamily, venv: &Path)
     run_suite(root, backend, family.name, &mut command)
 }
 
-/// Runs the official OpenAI Node SDK's tests (node's own test runner), resolving
-/// packages from the cached environment.
+/// Runs the official OpenAI Node SDK's tests (node's own test runner, which runs the
+/// tests of one file one after another), resolving packages from the cached
+/// environment.
 fn openai_node(root: &Path, backend: &str, env: &Path) -> Result<()> {
     let mut command = Command::new("node");
     command
-        .args(["--test", "--test-concurrency=1"])
+        .arg("--test")
         .arg(root.join(CLIENTS_DIR).join("node/openai_sdk.test.cjs"))
         .env("NODE_PATH", env.join("node_modules"));
     run_suite(root, backend, "openai-node", &mut command)
