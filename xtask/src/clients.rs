@@ -63,10 +63,7 @@ const LITELLM: PythonFamily = PythonFamily {
     tests: "test_litellm.py",
     // LiteLLM fetches its model price list from the network at import unless told to
     // use the copy it ships.
-    env: &[
-        ("LITELLM_LOCAL_MODEL_COST_MAP", "True"),
-        ("LITELLM_TELEMETRY", "False"),
-    ],
+    env: &[("LITELLM_LOCAL_MODEL_COST_MAP", "True")],
 };
 
 /// Every installed client environment, ready to run.
