@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use anyhow::{bail, Context, Result};
 
+use crate::clients;
 use crate::llama_server::{self, CONTEXT_SIZE};
 use crate::service::{free_port, Service};
 use crate::workspace::{cargo, target_dir};
@@ -27,9 +28,11 @@ pub fn run(root: &Path) -> Result<()> {
         &venv.join(format!("{}.installed", OPENAI_SDK.replace("==", "-"))),
         &[],
     )?;
+    let clients = clients::install(root)?;
     let server = llama_server::start()?;
-    let result =
-        cargo_e2e(root, &[], Some(&server.url)).and_then(|()| sdk_tests(root, &venv, &server.url));
+    let result = cargo_e2e(root, &[], Some(&server.url))
+        .and_then(|()| sdk_tests(root, &venv, &server.url))
+        .and_then(|()| clients.run(root, &server.url));
     drop(server);
     result
 }

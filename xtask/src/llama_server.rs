@@ -66,7 +66,7 @@ fn server_key() -> String {
 }
 
 /// FNV-1a, 64 bits: a stable digest (std's hasher may change between releases).
-fn fnv1a(bytes: &[u8]) -> u64 {
+pub fn fnv1a(bytes: &[u8]) -> u64 {
     bytes.iter().fold(0xcbf2_9ce4_8422_2325, |hash, byte| {
         (hash ^ u64::from(*byte)).wrapping_mul(0x0000_0100_0000_01b3)
     })
@@ -113,20 +113,28 @@ fn missing_cpu_flags(cpuinfo: &str) -> Vec<&'static str> {
 /// (created on first use).
 pub fn venv(cache: &Path) -> Result<PathBuf> {
     let venv = cache.join(server_key());
+    venv_at(&venv)?;
+    Ok(venv)
+}
+
+/// Creates a Python virtual environment at `venv` unless one is there.
+pub fn venv_at(venv: &Path) -> Result<()> {
     let python = venv.join("bin/python");
     if !python.is_file() {
-        std::fs::create_dir_all(cache)
-            .with_context(|| format!("cannot create {}", cache.display()))?;
+        if let Some(parent) = venv.parent() {
+            std::fs::create_dir_all(parent)
+                .with_context(|| format!("cannot create {}", parent.display()))?;
+        }
         println!(
             "xtask: creating the Python virtual environment {}",
             venv.display()
         );
         run(
-            Command::new("python3").args(["-m", "venv"]).arg(&venv),
+            Command::new("python3").args(["-m", "venv"]).arg(venv),
             "python3 -m venv",
         )?;
     }
-    Ok(venv)
+    Ok(())
 }
 
 /// Installs `packages` with the venv's pip (showing pip's progress) unless `marker`

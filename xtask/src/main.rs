@@ -4,12 +4,15 @@
 //! - `demo`: the main job on the example conversation in `examples/`.
 //! - `test-all`: every check the project has, in the order CI runs them.
 //! - `e2e`: the end-to-end tests on a real llama.cpp server with a real model.
+//! - `e2e-clients`: only the third-party client suites of `e2e` (OpenAI's Python and
+//!   Node SDKs, LangChain, LiteLLM).
 //! - `fidelity`: valid-call rates per wrapper on that model.
 //! - `bench`: the end-to-end load benchmark (stub backend: direct, through a
 //!   pass-through floor and through `serve`).
 
 mod bench;
 mod bench_instructions;
+mod clients;
 mod demo;
 mod e2e;
 mod llama_server;
@@ -26,6 +29,7 @@ fn main() -> ExitCode {
         Some("test-all") => test_all::run(),
         Some("demo") => demo::run(&workspace::workspace_root()),
         Some("e2e") => e2e::run(&workspace::workspace_root()),
+        Some("e2e-clients") => clients::run_alone(&workspace::workspace_root()),
         Some("bench") => bench::run(&workspace::workspace_root(), &args[1..]),
         Some("fidelity") => e2e::fidelity(&workspace::workspace_root(), &args[1..]),
         Some(other) => Err(anyhow::anyhow!("unknown task `{other}`\n\n{USAGE}")),
@@ -52,7 +56,9 @@ tasks:
   demo       a real llama-server and model, `serve` in front, examples/conversation.json
              sent over HTTP; prints the tool call and the timings
   e2e        end-to-end tests on a real llama.cpp server and model (built/downloaded on
-             first use into ~/.cache/chat-completion-proxy/e2e, or $CCP_E2E_CACHE)
+             first use into ~/.cache/chat-completion-proxy/e2e, or $CCP_E2E_CACHE), then
+             OpenAI's Python and Node SDKs, LangChain and LiteLLM against `serve`
+  e2e-clients  only those client suites (their environments are cached the same way)
   fidelity   [--runs N] valid-call rates per wrapper on the real model (a measurement)
   test-all   fmt check, clippy -D warnings, docs -D warnings, all tests with all features, the facade with
              each plugin feature alone and with none, the CLI's forwarded features, and the
