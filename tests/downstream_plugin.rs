@@ -52,7 +52,7 @@ fn downstream_wrapper_parses_a_reply() {
         .parse_output(" Thinking.\ncall send_message {\"message\": \"hi\"", false)
         .unwrap();
     assert_eq!(message.content.as_deref(), Some("Thinking."));
-    let call = message.function_call.unwrap();
+    let call = message.function_calls.into_iter().next().unwrap();
     assert_eq!(call.name, "send_message");
     assert_eq!(call.arguments, serde_json::json!({"message": "hi"}));
 }

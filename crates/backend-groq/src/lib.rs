@@ -4,8 +4,9 @@
 //! `https://api.groq.com/openai`); Groq applies the model's chat template on top.
 //!
 //! Body: the completion settings, `stop` = at most 4 strings (Groq's limit): the
-//! caller's, then `"\nUSER"`, `"\nASSISTANT"`, `"\nFUNCTION"`, `"  }\n}\n"` (the
-//! settings' stop list is replaced, as in the reference), `model` (required),
+//! caller's, then `"\nUSER"`, `"\nASSISTANT"`, `"\nFUNCTION"`, `"  }\n}\n"` (the last
+//! not when the reply may hold several calls; the settings' stop list is replaced, as
+//! in the reference), `model` (required),
 //! `max_tokens` = the room the context window leaves after the prompt, `messages`, then the caller's other sampling
 //! fields. Reply: OpenAI chat shape; overflow is a 400 with code
 //! `context_length_exceeded`. Auth is `Authorization: Bearer $GROQ_API_KEY`. No
@@ -18,26 +19,32 @@ use proxy_core::backend::openai::{
     StreamUsage,
 };
 use proxy_core::backend::{
-    BackendCompletion, BackendError, BackendRequest, DefaultMaxTokens, JsonReply, WireFormat,
-    WireSpec,
+    BackendCompletion, BackendError, BackendRequest, DefaultMaxTokens, JsonReply,
+    SamplingOverrides, WireFormat, WireSpec,
 };
+use proxy_core::settings::CALL_END_STOP;
 use serde_json::{json, Value};
 
 /// The completion path.
 pub const COMPLETION_PATH: &str = "/v1/chat/completions";
 /// Groq accepts at most this many stop strings.
 pub const MAX_STOP_SEQUENCES: usize = 4;
-/// The stop strings sent when the caller gives none.
+/// The stop strings sent when the caller gives none (the last,
+/// [`CALL_END_STOP`], not when a reply may hold several calls).
 pub const DEFAULT_STOP: [&str; MAX_STOP_SEQUENCES] =
-    ["\nUSER", "\nASSISTANT", "\nFUNCTION", "  }\n}\n"];
+    ["\nUSER", "\nASSISTANT", "\nFUNCTION", CALL_END_STOP];
 /// The Groq wire format.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct GroqBackend;
 
-/// The caller's stop strings, then the defaults, capped at Groq's 4.
-pub fn stop_sequences(extra: &[String]) -> Vec<String> {
+/// The caller's stop strings, then the defaults (less the overrides'
+/// `removed_stops`), capped at Groq's 4.
+pub fn stop_sequences(overrides: &SamplingOverrides) -> Vec<String> {
     let mut stops: Vec<String> = Vec::new();
-    let candidates = extra.iter().map(String::as_str).chain(DEFAULT_STOP);
+    let defaults = DEFAULT_STOP
+        .into_iter()
+        .filter(|stop| overrides.sends_default_stop(stop));
+    let candidates = overrides.stop.iter().map(String::as_str).chain(defaults);
     for stop in candidates {
         if !stops.iter().any(|s| s == stop) {
             stops.push(stop.to_owned());
@@ -57,10 +64,7 @@ pub fn stop_sequences(extra: &[String]) -> Vec<String> {
 /// `stream: true` when streaming (usage comes in `x_groq.usage` unasked).
 pub fn body(request: &BackendRequest<'_>, stream: bool) -> Value {
     let mut body = request.settings.clone();
-    body.insert(
-        "stop".into(),
-        json!(stop_sequences(&request.overrides.stop)),
-    );
+    body.insert("stop".into(), json!(stop_sequences(&request.overrides)));
     body.insert("model".into(), json!(request.model));
     if let Some(max_tokens) = request.default_max_tokens(GroqBackend::SPEC.default_max_tokens) {
         body.insert("max_tokens".into(), json!(max_tokens));
@@ -109,12 +113,35 @@ proxy_core::register_wire_format!(GroqBackend);
 mod tests {
     use super::*;
 
+    fn overrides(stop: &[&str], removed: &[&str]) -> SamplingOverrides {
+        SamplingOverrides {
+            stop: stop.iter().map(|s| (*s).to_owned()).collect(),
+            removed_stops: removed.iter().map(|s| (*s).to_owned()).collect(),
+            ..SamplingOverrides::default()
+        }
+    }
+
     #[test]
     fn stop_list_is_the_four_defaults_or_the_callers_first() {
-        assert_eq!(stop_sequences(&[]), DEFAULT_STOP.map(String::from).to_vec());
         assert_eq!(
-            stop_sequences(&["<|eot_id|>".to_owned(), "\nUSER".to_owned()]),
+            stop_sequences(&overrides(&[], &[])),
+            DEFAULT_STOP.map(String::from).to_vec()
+        );
+        assert_eq!(
+            stop_sequences(&overrides(&["<|eot_id|>", "\nUSER"], &[])),
             vec!["<|eot_id|>", "\nUSER", "\nASSISTANT", "\nFUNCTION"]
+        );
+    }
+
+    #[test]
+    fn a_removed_default_is_not_sent_but_a_callers_stop_is() {
+        assert_eq!(
+            stop_sequences(&overrides(&["<|eot_id|>"], &[CALL_END_STOP])),
+            vec!["<|eot_id|>", "\nUSER", "\nASSISTANT", "\nFUNCTION"]
+        );
+        assert_eq!(
+            stop_sequences(&overrides(&[CALL_END_STOP], &[CALL_END_STOP])),
+            vec![CALL_END_STOP, "\nUSER", "\nASSISTANT", "\nFUNCTION"]
         );
     }
 }

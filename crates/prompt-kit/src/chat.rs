@@ -218,13 +218,33 @@ pub struct ParsedFunctionCall {
     pub arguments: Value,
 }
 
+impl ParsedFunctionCall {
+    /// The arguments as the JSON string OpenAI clients expect (indented as the
+    /// reference writes them).
+    pub fn arguments_json(&self) -> String {
+        crate::python_json::dumps_indented(&self.arguments)
+    }
+
+    /// The call in the wire form, with its arguments as a JSON string.
+    pub fn to_function_call(&self) -> FunctionCall {
+        FunctionCall {
+            name: self.name.clone(),
+            arguments: self.arguments_json(),
+        }
+    }
+}
+
 /// The assistant message a wrapper parses out of a model's raw text.
 #[derive(Debug, Clone, PartialEq)]
 pub struct AssistantMessage {
     /// The inner thoughts or plain text (`None` when there were none).
     pub content: Option<String>,
-    /// The function call the model made, if any.
-    pub function_call: Option<ParsedFunctionCall>,
+    /// The function calls the model made, in the order it wrote them (empty: none).
+    /// One at most from [`PromptWrapper::parse_output`](crate::PromptWrapper::parse_output);
+    /// several only from
+    /// [`parse_parallel_output`](crate::PromptWrapper::parse_parallel_output), for
+    /// requests that allow parallel tool calls.
+    pub function_calls: Vec<ParsedFunctionCall>,
 }
 
 /// The assistant message of an OpenAI chat-completion response.
@@ -238,8 +258,8 @@ pub struct ResponseMessage {
     /// refuse in `content`).
     #[serde(default)]
     pub refusal: Option<String>,
-    /// The call the model made, as a one-element `tool_calls` list (callers that
-    /// sent `tools`).
+    /// The calls the model made, in order, each with its own id (callers that sent
+    /// `tools`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tool_calls: Option<Vec<ToolCall>>,
     /// The call in the legacy `function_call` form, for callers that sent
@@ -255,38 +275,69 @@ pub fn new_tool_call_id() -> String {
 }
 
 impl AssistantMessage {
-    /// The call's arguments as the JSON string OpenAI clients expect (indented as the
-    /// reference writes them).
-    pub fn arguments_json(&self) -> Option<String> {
-        self.function_call
-            .as_ref()
-            .map(|call| crate::python_json::dumps_indented(&call.arguments))
+    /// A message with this content and no call.
+    pub fn text(content: Option<String>) -> Self {
+        AssistantMessage {
+            content,
+            function_calls: Vec::new(),
+        }
     }
 
-    /// Converts to the response form: the call (if any) as `tool_calls` with a fresh
-    /// id, or — when `legacy_function_call` is set — as `function_call` alone (as
-    /// OpenAI answers `functions` callers; a client reading both would run the call
-    /// twice).
+    /// A message with this content and one call.
+    pub fn with_call(content: Option<String>, call: ParsedFunctionCall) -> Self {
+        AssistantMessage {
+            content,
+            function_calls: vec![call],
+        }
+    }
+
+    /// The first call, if any.
+    pub fn first_call(&self) -> Option<&ParsedFunctionCall> {
+        self.function_calls.first()
+    }
+
+    /// Several answers read one after another as one message: their calls in order,
+    /// their contents (the inner thoughts of each) joined with a line feed, each
+    /// distinct text once (the prompts show a message's thoughts in every one of its
+    /// calls, so a model repeats them); `None` when none has content.
+    pub fn merged(answers: impl IntoIterator<Item = AssistantMessage>) -> Self {
+        let mut contents: Vec<String> = Vec::new();
+        let mut function_calls = Vec::new();
+        for answer in answers {
+            if let Some(text) = answer.content {
+                if !contents.contains(&text) {
+                    contents.push(text);
+                }
+            }
+            function_calls.extend(answer.function_calls);
+        }
+        AssistantMessage {
+            content: (!contents.is_empty()).then(|| contents.join("\n")),
+            function_calls,
+        }
+    }
+
+    /// Converts to the response form: the calls (if any) as `tool_calls`, each with a
+    /// fresh id, in order; or — when `legacy_function_call` is set — the first call
+    /// as `function_call` alone (as OpenAI answers `functions` callers, who get one
+    /// call and no `tool_calls`: a client reading both would run the call twice).
     pub fn to_response_message(&self, legacy_function_call: bool) -> ResponseMessage {
-        let call =
-            self.function_call
-                .as_ref()
-                .zip(self.arguments_json())
-                .map(|(call, arguments)| FunctionCall {
-                    name: call.name.clone(),
-                    arguments,
-                });
-        let (tool_calls, function_call) = match call {
-            Some(call) if legacy_function_call => (None, Some(call)),
-            Some(function) => (
-                Some(vec![ToolCall {
-                    id: new_tool_call_id(),
-                    kind: function_type(),
-                    function,
-                }]),
+        let (tool_calls, function_call) = match self.function_calls.as_slice() {
+            [] => (None, None),
+            [first, ..] if legacy_function_call => (None, Some(first.to_function_call())),
+            calls => (
+                Some(
+                    calls
+                        .iter()
+                        .map(|call| ToolCall {
+                            id: new_tool_call_id(),
+                            kind: function_type(),
+                            function: call.to_function_call(),
+                        })
+                        .collect(),
+                ),
                 None,
             ),
-            None => (None, None),
         };
         ResponseMessage {
             role: Role::Assistant,
@@ -325,5 +376,49 @@ mod message_reading_tests {
         assert_eq!(read(json!({"a": 1})), r#"{"a":1}"#);
         assert_eq!(read(json!("{\"a\": 1}")), "{\"a\": 1}");
         assert_eq!(read(json!(null)), "");
+    }
+
+    fn call(name: &str) -> ParsedFunctionCall {
+        ParsedFunctionCall {
+            name: name.to_owned(),
+            arguments: json!({"x": 1}),
+        }
+    }
+
+    #[test]
+    fn several_calls_become_tool_calls_with_their_own_ids_in_order() {
+        let message = AssistantMessage {
+            content: Some("two things".into()),
+            function_calls: vec![call("a"), call("b")],
+        };
+        let response = message.to_response_message(false);
+        let tool_calls = response.tool_calls.unwrap();
+        let names: Vec<&str> = tool_calls
+            .iter()
+            .map(|c| c.function.name.as_str())
+            .collect();
+        assert_eq!(names, ["a", "b"]);
+        assert_ne!(tool_calls[0].id, tool_calls[1].id);
+        assert_eq!(tool_calls[1].function.arguments, "{\n  \"x\": 1\n}");
+        assert_eq!(response.function_call, None);
+        let legacy = message.to_response_message(true);
+        assert_eq!(legacy.tool_calls, None);
+        assert_eq!(legacy.function_call.map(|c| c.name).as_deref(), Some("a"));
+    }
+
+    #[test]
+    fn merged_answers_keep_every_call_and_join_the_thoughts() {
+        let merged = AssistantMessage::merged([
+            AssistantMessage::with_call(Some("first".into()), call("a")),
+            AssistantMessage::text(None),
+            AssistantMessage::with_call(Some("second".into()), call("b")),
+            AssistantMessage::with_call(Some("first".into()), call("c")),
+        ]);
+        assert_eq!(merged.content.as_deref(), Some("first\nsecond"));
+        assert_eq!(merged.function_calls, vec![call("a"), call("b"), call("c")]);
+        assert_eq!(
+            AssistantMessage::merged([AssistantMessage::text(None)]),
+            AssistantMessage::text(None)
+        );
     }
 }

@@ -17,7 +17,8 @@
 //!   ([`push_function_listing`]); then [`push_calls`] writes the calls of an assistant
 //!   message and [`function_return_line`] a function result (user turns use
 //!   [`user_body`](crate::inner_monologue::user_body));
-//! - parsing: [`AnswerFormat`] (or [`parse_answer`] directly).
+//! - parsing: [`AnswerFormat`] (or [`parse_answer`] directly; [`parse_answers_in`] for
+//!   a reply with several answers, parallel tool calls).
 //!
 //! Where the reference (MemGPT's `llm_chat_completion_wrappers/airoboros.py`,
 //! `dolphin.py`, `zephyr.py`) crashes on valid input, these functions do the sensible
@@ -31,6 +32,7 @@ use crate::inner_monologue::{
     function_description, prompt_capacity, reply_json, ForcedCall, ThoughtsPlacement,
     AVAILABLE_FUNCTIONS_HEADING, SELECT_FUNCTION_INSTRUCTION,
 };
+use crate::parallel_calls::parse_answers;
 use crate::python_json;
 use crate::wrapper::{require_system_first, GrammarStyle, RenderRequest, WrapperError};
 
@@ -252,6 +254,11 @@ impl AnswerFormat {
         parse_answer(raw_output, self.prefix, self.inner_monologue)
     }
 
+    /// Parses a raw output that may hold several answers with [`parse_answers_in`].
+    pub fn parse_parallel(&self, raw_output: &str) -> Result<AssistantMessage, WrapperError> {
+        parse_answers_in(raw_output, self.prefix, self.inner_monologue)
+    }
+
     /// Ends a prompt with the assistant's turn tag and, for free answers, a new line
     /// holding the prefix the answer continues from (how dolphin and zephyr open the
     /// answer's JSON object). Grammar-constrained answers have no prefix.
@@ -290,24 +297,42 @@ pub fn parse_answer(
     prefix: &str,
     inner_monologue: bool,
 ) -> Result<AssistantMessage, WrapperError> {
-    let text = attach_prefix(raw_output, prefix);
-    let json = reply_json(&text)?;
+    read_answer(&attach_prefix(raw_output, prefix), inner_monologue)
+}
+
+/// Parses a reply that may hold several answers one after another (parallel tool
+/// calls): the prefix put back as in [`parse_answer`], then each answer object read
+/// as `parse_answer` reads one ([`parse_answers`]); one answer reads exactly as
+/// `parse_answer` reads it.
+pub fn parse_answers_in(
+    raw_output: &str,
+    prefix: &str,
+    inner_monologue: bool,
+) -> Result<AssistantMessage, WrapperError> {
+    parse_answers(&attach_prefix(raw_output, prefix), |answer| {
+        read_answer(answer, inner_monologue)
+    })
+}
+
+/// One answer, its prefix already in place (see [`parse_answer`]).
+fn read_answer(text: &str, inner_monologue: bool) -> Result<AssistantMessage, WrapperError> {
+    let json = reply_json(text)?;
     if inner_monologue {
-        return forced_message(&json, &text, true);
+        return forced_message(&json, text, true);
     }
     let ForcedCall {
         name, mut params, ..
-    } = forced_call(&json, &text)?;
+    } = forced_call(&json, text)?;
     if name == "send_message" {
         params.shift_remove("request_heartbeat");
     }
-    Ok(AssistantMessage {
-        content: None,
-        function_call: Some(ParsedFunctionCall {
+    Ok(AssistantMessage::with_call(
+        None,
+        ParsedFunctionCall {
             name,
             arguments: Value::Object(params),
-        }),
-    })
+        },
+    ))
 }
 
 #[cfg(test)]
@@ -463,15 +488,22 @@ mod tests {
             parsed,
             Some(AssistantMessage {
                 content: Some("hm".to_owned()),
-                function_call: Some(ParsedFunctionCall {
+                function_calls: vec![ParsedFunctionCall {
                     name: "send_message".to_owned(),
                     arguments: json!({"message": "hi"}),
-                }),
+                }],
             })
         );
         let plain = parse_answer(raw, prefix, false).ok();
         assert_eq!(
-            plain.map(|message| (message.content, message.function_call.map(|c| c.arguments))),
+            plain.map(|message| (
+                message.content,
+                message
+                    .function_calls
+                    .into_iter()
+                    .next()
+                    .map(|c| c.arguments)
+            )),
             Some((None, Some(json!({"inner_thoughts": "hm", "message": "hi"}))))
         );
     }
@@ -481,7 +513,7 @@ mod tests {
         let raw = r#"{"function": {"function": "f", "params": null}}"#;
         let parsed = parse_answer(raw, "{", false)
             .ok()
-            .and_then(|message| message.function_call);
+            .and_then(|message| message.function_calls.into_iter().next());
         assert_eq!(
             parsed.map(|call| (call.name, call.arguments)),
             Some(("f".to_owned(), json!({})))
@@ -512,5 +544,35 @@ mod tests {
             parse_answer("", "", false),
             Err(WrapperError::UnparseableOutput { .. })
         ));
+    }
+
+    #[test]
+    fn several_answers_are_read_as_several_calls() {
+        let raw = " \"core_memory_append\",\n  \"params\": {\"inner_thoughts\": \"Save.\", \"name\": \"human\", \"content\": \"Ada\"}\n}\n{\n  \"function\": \"send_message\",\n  \"params\": {\"inner_thoughts\": \"Say hi.\", \"message\": \"Hi Ada\", \"request_heartbeat\": true}\n}";
+        let format = AnswerFormat::prefixed("{\n  \"function\":", true);
+        let message = format.parse_parallel(raw).unwrap();
+        let names: Vec<&str> = message
+            .function_calls
+            .iter()
+            .map(|c| c.name.as_str())
+            .collect();
+        assert_eq!(names, ["core_memory_append", "send_message"]);
+        assert_eq!(message.content.as_deref(), Some("Save.\nSay hi."));
+        assert_eq!(
+            message.function_calls[1].arguments,
+            json!({"message": "Hi Ada"})
+        );
+        let one = format.parse(raw).unwrap();
+        assert_eq!(one.function_calls.len(), 1);
+        assert_eq!(
+            format.parse_parallel(" \"f\", \"params\": {}}").ok(),
+            format.parse(" \"f\", \"params\": {}}").ok(),
+            "one answer reads as the one-answer parse"
+        );
+        // Without inner monologue (dolphin), the calls keep their arguments.
+        let plain = AnswerFormat::prefixed("{\n  \"function\":", false);
+        let message = plain.parse_parallel(raw).unwrap();
+        assert_eq!(message.content, None);
+        assert_eq!(message.function_calls.len(), 2);
     }
 }

@@ -42,6 +42,14 @@ impl<T: LegacyFormat> PromptWrapper for T {
         self.answer_format().parse(raw_output)
     }
 
+    fn parse_parallel_output(
+        &self,
+        raw_output: &str,
+        _first_message: bool,
+    ) -> Result<AssistantMessage, WrapperError> {
+        self.answer_format().parse_parallel(raw_output)
+    }
+
     fn grammar_style(&self) -> Option<GrammarStyle> {
         self.answer_format().grammar_style()
     }

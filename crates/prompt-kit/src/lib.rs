@@ -14,6 +14,7 @@
 //!   Llama 3, configurable) and [`legacy_format`] with [`legacy_wrapper`] (airoboros,
 //!   dolphin, zephyr); [`summarizer`] recognises MemGPT's summarizer requests and
 //!   names the default and summary wrappers.
+//! - Replies holding several answers (parallel tool calls): [`parallel_calls`].
 //! - JSON text exactly as Python writes and reads it ([`python_json`]) and the
 //!   recovery of JSON from damaged model output ([`repair`]).
 //! - [`ErrorKind`], the one list of stable error kinds ([`error_kind`]).
@@ -30,6 +31,7 @@ pub mod inner_monologue;
 pub mod legacy_format;
 pub mod legacy_wrapper;
 pub mod objects_only;
+pub mod parallel_calls;
 pub mod python_json;
 pub mod registry;
 pub mod repair;

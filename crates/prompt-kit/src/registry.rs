@@ -194,7 +194,7 @@ pub fn find_wrapper(name: &str) -> Result<&'static dyn PromptWrapper, RegistryEr
 ///     }
 ///
 ///     fn parse_output(&self, raw_output: &str, _first_message: bool) -> Result<AssistantMessage, WrapperError> {
-///         Ok(AssistantMessage { content: Some(raw_output.trim().to_owned()), function_call: None })
+///         Ok(AssistantMessage::text(Some(raw_output.trim().to_owned())))
 ///     }
 /// }
 ///

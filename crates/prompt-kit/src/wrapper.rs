@@ -83,6 +83,20 @@ pub trait PromptWrapper: Send + Sync {
         first_message: bool,
     ) -> Result<AssistantMessage, WrapperError>;
 
+    /// Parses a reply that may hold several answers one after another (or a JSON array
+    /// of them), for requests that allow parallel tool calls: every call, in order,
+    /// the inner thoughts joined. The prompt is the same; a reply with one answer reads
+    /// exactly as [`parse_output`](Self::parse_output) reads it. The default is
+    /// `parse_output` (one call at most); the built-in formats read several with
+    /// [`parallel_calls::parse_answers`](crate::parallel_calls::parse_answers).
+    fn parse_parallel_output(
+        &self,
+        raw_output: &str,
+        first_message: bool,
+    ) -> Result<AssistantMessage, WrapperError> {
+        self.parse_output(raw_output, first_message)
+    }
+
     /// Whether `first_message` changes this wrapper's prompt.
     fn supports_first_message(&self) -> bool {
         false
@@ -181,10 +195,7 @@ pub fn text_answer(raw_output: &str, end_tokens: &[&str]) -> AssistantMessage {
             text = stripped.trim_end();
         }
     }
-    AssistantMessage {
-        content: (!text.is_empty()).then(|| text.to_owned()),
-        function_call: None,
-    }
+    AssistantMessage::text((!text.is_empty()).then(|| text.to_owned()))
 }
 
 /// The conversation with a system message first: `messages` itself when it starts with

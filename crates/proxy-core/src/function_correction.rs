@@ -37,23 +37,21 @@ pub fn answers_user_message(history: &[ChatMessage]) -> bool {
     history.last().is_some_and(is_user_message)
 }
 
-/// Adds `request_heartbeat: true` to the reply's call, unless it calls
-/// `send_message`/`pause_heartbeats` or has no call (for a reply to a conversation
-/// that [`answers_user_message`]). Returns whether the reply was changed.
+/// Adds `request_heartbeat: true` to each of the reply's calls that does not call
+/// `send_message`/`pause_heartbeats` (for a reply to a conversation that
+/// [`answers_user_message`]). Returns whether the reply was changed.
 pub fn add_heartbeat(reply: &mut AssistantMessage) -> bool {
-    let Some(call) = reply.function_call.as_mut() else {
-        return false;
-    };
-    if NO_HEARTBEAT_FUNCTIONS.contains(&call.name.as_str()) {
-        return false;
-    }
-    match call.arguments.as_object_mut() {
-        Some(arguments) => {
-            arguments.insert("request_heartbeat".to_owned(), Value::Bool(true));
-            true
+    let mut changed = false;
+    for call in &mut reply.function_calls {
+        if NO_HEARTBEAT_FUNCTIONS.contains(&call.name.as_str()) {
+            continue;
         }
-        None => false,
+        if let Some(arguments) = call.arguments.as_object_mut() {
+            arguments.insert("request_heartbeat".to_owned(), Value::Bool(true));
+            changed = true;
+        }
     }
+    changed
 }
 
 /// Applies the heartbeat correction to `reply`, given the conversation it answers.
@@ -71,10 +69,10 @@ mod tests {
     fn reply(name: &str, arguments: Value) -> AssistantMessage {
         AssistantMessage {
             content: Some("thinking".to_owned()),
-            function_call: Some(ParsedFunctionCall {
+            function_calls: vec![ParsedFunctionCall {
                 name: name.to_owned(),
                 arguments,
-            }),
+            }],
         }
     }
 
@@ -93,7 +91,11 @@ mod tests {
         );
         assert!(correct_heartbeat(&history, &mut message));
         assert_eq!(
-            message.function_call.map(|call| call.arguments),
+            message
+                .function_calls
+                .into_iter()
+                .next()
+                .map(|call| call.arguments),
             Some(json!({"name": "human", "content": "x", "request_heartbeat": true}))
         );
     }
@@ -105,7 +107,11 @@ mod tests {
             let mut message = reply(name, json!({"message": "hello"}));
             assert!(!correct_heartbeat(&history, &mut message));
             assert_eq!(
-                message.function_call.map(|call| call.arguments),
+                message
+                    .function_calls
+                    .into_iter()
+                    .next()
+                    .map(|call| call.arguments),
                 Some(json!({"message": "hello"}))
             );
         }

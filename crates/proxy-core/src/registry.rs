@@ -17,7 +17,7 @@
 //!     }
 //!
 //!     fn parse_output(&self, raw_output: &str, _first_message: bool) -> Result<AssistantMessage, WrapperError> {
-//!         Ok(AssistantMessage { content: Some(raw_output.to_owned()), function_call: None })
+//!         Ok(AssistantMessage::text(Some(raw_output.to_owned())))
 //!     }
 //! }
 //!

@@ -22,6 +22,12 @@ pub const SETTINGS_FILE_ENV: &str = "CCP_COMPLETION_SETTINGS";
 /// The settings file's name inside `~/.config/chat-completion-proxy/`.
 pub const SETTINGS_FILE_NAME: &str = "completions_api_settings.json";
 
+/// The stop string that ends a reply after its first answer object (the close of the
+/// two-space-indented `params` and of the object). The last of [`SIMPLE_STOP`] (and of
+/// Groq's defaults); it is not sent when a reply may hold several calls (parallel tool
+/// calls), see [`SamplingOverrides::removed_stops`](crate::backend::SamplingOverrides::removed_stops).
+pub const CALL_END_STOP: &str = "  }\n}\n";
+
 /// The `simple` preset's stop list, in order (MemGPT's `settings/simple.py`).
 pub const SIMPLE_STOP: [&str; 14] = [
     "\nUSER:",
@@ -37,7 +43,7 @@ pub const SIMPLE_STOP: [&str; 14] = [
     "<|im_sep|>",
     "\n### ",
     "\n#",
-    "  }\n}\n",
+    CALL_END_STOP,
 ];
 
 /// A named base set of completion settings.

@@ -261,13 +261,20 @@ mod tests {
         }
     }
 
-    fn response(call: bool, legacy: bool) -> ChatCompletionResponse {
+    /// A response whose message makes `calls` calls (`send_message`, then
+    /// `archival_memory_insert`, …).
+    fn response(calls: usize, legacy: bool) -> ChatCompletionResponse {
+        let call = calls > 0;
         let message = AssistantMessage {
             content: Some("thinking".into()),
-            function_call: call.then(|| ParsedFunctionCall {
-                name: "send_message".into(),
-                arguments: json!({"message": "hi"}),
-            }),
+            function_calls: ["send_message", "archival_memory_insert", "pause_heartbeats"]
+                .into_iter()
+                .take(calls)
+                .map(|name| ParsedFunctionCall {
+                    name: name.into(),
+                    arguments: json!({"message": "hi"}),
+                })
+                .collect(),
         };
         ChatCompletionResponse {
             id: "chatcmpl-1".into(),
@@ -297,7 +304,7 @@ mod tests {
     fn tool_call_chunks_without_usage() {
         let writer = ChunkWriter::new(header(), false);
         let mut chunks = vec![writer.role(), writer.content("thinking")];
-        chunks.extend(writer.finished(&response(true, false)));
+        chunks.extend(writer.finished(&response(1, false)));
         assert_eq!(chunks.len(), 4);
         for chunk in &chunks {
             assert_eq!(chunk["object"], "chat.completion.chunk");
@@ -327,16 +334,37 @@ mod tests {
     }
 
     #[test]
+    fn parallel_calls_are_one_delta_each_with_its_index_and_id() {
+        let chunks = ChunkWriter::new(header(), false).finished(&response(2, false));
+        assert_eq!(chunks.len(), 2);
+        let calls = chunks[0]["choices"][0]["delta"]["tool_calls"]
+            .as_array()
+            .unwrap();
+        assert_eq!(calls.len(), 2);
+        for (index, (call, name)) in calls
+            .iter()
+            .zip(["send_message", "archival_memory_insert"])
+            .enumerate()
+        {
+            assert_eq!(call["index"], index);
+            assert_eq!(call["function"]["name"], name);
+            assert!(call["id"].as_str().unwrap().starts_with("call_"));
+        }
+        assert_ne!(calls[0]["id"], calls[1]["id"]);
+        assert_eq!(chunks[1]["choices"][0]["finish_reason"], "tool_calls");
+    }
+
+    #[test]
     fn text_chunks_with_usage_and_legacy_call() {
         let writer = ChunkWriter::new(header(), true);
         assert!(writer.role()["usage"].is_null());
-        let chunks = writer.finished(&response(false, false));
+        let chunks = writer.finished(&response(0, false));
         assert_eq!(chunks.len(), 2);
         assert_eq!(chunks[0]["choices"][0]["finish_reason"], "stop");
         assert_eq!(chunks[1]["choices"], json!([]));
         assert_eq!(chunks[1]["usage"]["total_tokens"], 7);
 
-        let legacy = ChunkWriter::new(header(), false).finished(&response(true, true));
+        let legacy = ChunkWriter::new(header(), false).finished(&response(1, true));
         assert_eq!(legacy.len(), 2);
         let delta = &legacy[0]["choices"][0]["delta"];
         assert_eq!(delta["function_call"]["name"], "send_message");

@@ -147,10 +147,10 @@ fn a_conversation_without_system_message_has_an_empty_system_prompt() {
 fn parses_a_reply_with_or_without_the_prefix() {
     let expected = AssistantMessage {
         content: Some("hm".to_owned()),
-        function_call: Some(ParsedFunctionCall {
+        function_calls: vec![ParsedFunctionCall {
             name: "send_message".to_owned(),
             arguments: json!({"message": "hi"}),
-        }),
+        }],
     };
     let continuation = r#" "send_message", "params": {"inner_thoughts": "hm", "message": "hi", "request_heartbeat": true}}"#;
     let whole = format!("{ASSISTANT_PREFIX_EXTRA}{continuation}");

@@ -147,10 +147,10 @@ fn forced_reply_continues_the_prefix() {
         message,
         AssistantMessage {
             content: Some("Greet.".into()),
-            function_call: Some(ParsedFunctionCall {
+            function_calls: vec![ParsedFunctionCall {
                 name: "send_message".into(),
                 arguments: json!({"message": "Hi!"}),
-            }),
+            }],
         }
     );
 }
@@ -161,14 +161,14 @@ fn noforce_reply_may_skip_the_call() {
         .parse_output(" \"Nothing to say yet.\",\n  \"function\": null\n}", false)
         .unwrap();
     assert_eq!(message.content.as_deref(), Some("Nothing to say yet."));
-    assert_eq!(message.function_call, None);
+    assert_eq!(message.first_call(), None);
     let message = wrapper("chatml-noforce-grammar")
         .parse_output(
             r#"{"inner_thoughts": "hm", "function": "none", "params": {}}"#,
             false,
         )
         .unwrap();
-    assert_eq!(message.function_call, None);
+    assert_eq!(message.first_call(), None);
 }
 
 #[test]
@@ -185,4 +185,77 @@ fn reply_without_params_is_a_missing_field_error_with_the_text() {
     }
     let error = wrapper("chatml").parse_output("", false).unwrap_err();
     assert_eq!(error.kind(), prompt_kit::ErrorKind::OutputParsingError);
+}
+
+/// Two answers as a model continues the forced prefix, the second cut by the
+/// `<|im_end|>` stop (so its braces were closed).
+const TWO_CALLS: &str = " \"core_memory_append\",\n  \"params\": {\n    \"inner_thoughts\": \"Save it, then say so.\",\n    \"name\": \"human\",\n    \"content\": \"likes tea\"\n  }\n}\n{\n  \"function\": \"send_message\",\n  \"params\": {\n    \"inner_thoughts\": \"Save it, then say so.\",\n    \"message\": \"Noted!\",\n    \"request_heartbeat\": true\n  }\n}";
+
+fn names(message: &AssistantMessage) -> Vec<&str> {
+    message
+        .function_calls
+        .iter()
+        .map(|call| call.name.as_str())
+        .collect()
+}
+
+#[test]
+fn a_reply_with_two_answers_is_two_calls_when_parallel_calls_are_read() {
+    let message = wrapper("chatml")
+        .parse_parallel_output(TWO_CALLS, false)
+        .unwrap();
+    assert_eq!(names(&message), ["core_memory_append", "send_message"]);
+    assert_eq!(
+        message.content.as_deref(),
+        Some("Save it, then say so."),
+        "the thoughts every call repeats are the content once"
+    );
+    assert_eq!(
+        message.function_calls[0].arguments,
+        json!({"name": "human", "content": "likes tea"})
+    );
+    assert_eq!(
+        message.function_calls[1].arguments,
+        json!({"message": "Noted!"}),
+        "each call is cleaned as one would be"
+    );
+    // Read as one answer (the reference's parse), the first object is the call.
+    let one = wrapper("chatml").parse_output(TWO_CALLS, false).unwrap();
+    assert_eq!(names(&one), ["core_memory_append"]);
+}
+
+#[test]
+fn one_answer_reads_the_same_either_way() {
+    let raw = " \"send_message\",\n  \"params\": {\n    \"inner_thoughts\": \"Greet.\",\n    \"message\": \"Hi!\"\n  }\n}<|im_end|>";
+    for name in NAMES {
+        let chatml = wrapper(name);
+        let parallel = chatml
+            .parse_parallel_output(raw, false)
+            .map_err(|e| e.to_string());
+        let one = chatml.parse_output(raw, false).map_err(|e| e.to_string());
+        assert_eq!(parallel, one, "{name}");
+    }
+}
+
+#[test]
+fn noforce_answers_may_mix_thoughts_and_calls() {
+    let raw = " \"Look it up first.\",\n  \"function\": null\n}\n{\n  \"inner_thoughts\": \"Then tell her.\",\n  \"function\": \"send_message\",\n  \"params\": {\"message\": \"Found it.\"}\n}";
+    let message = wrapper("chatml-noforce")
+        .parse_parallel_output(raw, false)
+        .unwrap();
+    assert_eq!(names(&message), ["send_message"]);
+    assert_eq!(
+        message.content.as_deref(),
+        Some("Look it up first.\nThen tell her.")
+    );
+}
+
+#[test]
+fn a_json_array_of_answers_is_read_too() {
+    let raw = r#"[{"function": "send_message", "params": {"inner_thoughts": "a", "message": "one"}}, {"function": "send_message", "params": {"inner_thoughts": "b", "message": "two"}}]"#;
+    let message = wrapper("chatml-grammar")
+        .parse_parallel_output(raw, false)
+        .unwrap();
+    assert_eq!(names(&message), ["send_message", "send_message"]);
+    assert_eq!(message.content.as_deref(), Some("a\nb"));
 }

@@ -4,6 +4,7 @@ use prompt_kit::inner_monologue::{
     attach_prefix, clean_function_args, forced_call, optional_call, reply_json, thoughts_text,
     ForcedCall, OptionalCall, INNER_THOUGHTS_KWARG,
 };
+use prompt_kit::parallel_calls::parse_answers;
 use prompt_kit::{AssistantMessage, ParsedFunctionCall, WrapperError};
 use serde_json::Value;
 
@@ -29,14 +30,34 @@ pub(crate) fn parse_output(
     first_message: bool,
 ) -> Result<AssistantMessage, WrapperError> {
     let text = attach_prefix(raw_output, definition.assistant_prefix(first_message));
-    let json = reply_json(&text)?;
+    read_answer(definition, &text)
+}
+
+/// Parses a reply that may hold several answers one after another (parallel tool
+/// calls): the prefix put back as in [`parse_output`], then each answer object read
+/// as `parse_output` reads one ([`parse_answers`]).
+pub(crate) fn parse_parallel_output(
+    definition: &WrapperDefinition,
+    raw_output: &str,
+    first_message: bool,
+) -> Result<AssistantMessage, WrapperError> {
+    let text = attach_prefix(raw_output, definition.assistant_prefix(first_message));
+    parse_answers(&text, |answer| read_answer(definition, answer))
+}
+
+/// One answer, its prefix already in place (see [`parse_output`]).
+fn read_answer(
+    definition: &WrapperDefinition,
+    text: &str,
+) -> Result<AssistantMessage, WrapperError> {
+    let json = reply_json(text)?;
     let ForcedCall {
         object,
         name,
         mut params,
-    } = match forced_call(&json, &text) {
+    } = match forced_call(&json, text) {
         Ok(call) => call,
-        Err(error) => return thoughts_only(&json, &text).ok_or(error),
+        Err(error) => return thoughts_only(&json, text).ok_or(error),
     };
     let top_level = object.get(INNER_THOUGHTS_KWARG).cloned();
     let thoughts = if definition.clean_function_args {
@@ -45,13 +66,13 @@ pub(crate) fn parse_output(
     } else {
         top_level.or_else(|| params.get(INNER_THOUGHTS_KWARG).cloned())
     };
-    Ok(AssistantMessage {
-        content: thoughts_text(thoughts),
-        function_call: Some(ParsedFunctionCall {
+    Ok(AssistantMessage::with_call(
+        thoughts_text(thoughts),
+        ParsedFunctionCall {
             name,
             arguments: Value::Object(params),
-        }),
-    })
+        },
+    ))
 }
 
 /// The message of an answer that holds top-level inner thoughts and no call.
@@ -60,10 +81,7 @@ fn thoughts_only(json: &Value, text: &str) -> Option<AssistantMessage> {
         Ok(OptionalCall {
             inner_thoughts,
             call: None,
-        }) => Some(AssistantMessage {
-            content: thoughts_text(Some(inner_thoughts)),
-            function_call: None,
-        }),
+        }) => Some(AssistantMessage::text(thoughts_text(Some(inner_thoughts)))),
         _ => None,
     }
 }
@@ -92,7 +110,7 @@ mod tests {
         let raw = r#"{"inner_thoughts": "hi", "function": "send_message", "params": {"message": "m", "request_heartbeat": true}}"#;
         let message = parse(&ConfigurableWrapper::neural_chat(), raw);
         assert_eq!(message.content.as_deref(), Some("hi"));
-        let call = message.function_call.unwrap();
+        let call = message.function_calls.into_iter().next().unwrap();
         assert_eq!(call.name, "send_message");
         assert_eq!(
             call.arguments,
@@ -106,7 +124,11 @@ mod tests {
         let message = parse(&ConfigurableWrapper::neural_chat(), raw);
         assert_eq!(message.content.as_deref(), Some("t"));
         assert_eq!(
-            message.function_call.map(|c| c.arguments),
+            message
+                .function_calls
+                .into_iter()
+                .next()
+                .map(|c| c.arguments),
             Some(json!({"inner_thoughts": "t", "x": 1}))
         );
     }
@@ -117,7 +139,11 @@ mod tests {
         let message = parse(&cleaning(), raw);
         assert_eq!(message.content.as_deref(), Some("t"));
         assert_eq!(
-            message.function_call.map(|c| c.arguments),
+            message
+                .function_calls
+                .into_iter()
+                .next()
+                .map(|c| c.arguments),
             Some(json!({"message": "m"}))
         );
     }
@@ -138,7 +164,7 @@ mod tests {
         ] {
             let message = parse(&ConfigurableWrapper::neural_chat(), raw);
             assert_eq!(message.content.as_deref(), Some("just thinking"));
-            assert_eq!(message.function_call, None);
+            assert_eq!(message.first_call(), None);
         }
     }
 
@@ -150,7 +176,7 @@ mod tests {
             r#"{"function": "f", "params": {}}"#,
         );
         assert_eq!(message.content, None);
-        assert!(message.function_call.is_some());
+        assert!(message.first_call().is_some());
     }
 
     #[test]
@@ -158,7 +184,15 @@ mod tests {
         let raw = r#"{"function": {"inner_thoughts": "t", "function": "f", "params": {"x": 1}}}"#;
         let message = parse(&ConfigurableWrapper::neural_chat(), raw);
         assert_eq!(message.content.as_deref(), Some("t"));
-        assert_eq!(message.function_call.map(|c| c.name).as_deref(), Some("f"));
+        assert_eq!(
+            message
+                .function_calls
+                .into_iter()
+                .next()
+                .map(|c| c.name)
+                .as_deref(),
+            Some("f")
+        );
     }
 
     #[test]
@@ -175,12 +209,25 @@ mod tests {
                 false,
             )
             .unwrap();
-        assert_eq!(message.function_call.map(|c| c.name).as_deref(), Some("f"));
+        assert_eq!(
+            message
+                .function_calls
+                .into_iter()
+                .next()
+                .map(|c| c.name)
+                .as_deref(),
+            Some("f")
+        );
         let message = wrapper
             .parse_output("\n  \"params\": {\"message\": \"hi\"}}", true)
             .unwrap();
         assert_eq!(
-            message.function_call.map(|c| c.name).as_deref(),
+            message
+                .function_calls
+                .into_iter()
+                .next()
+                .map(|c| c.name)
+                .as_deref(),
             Some("send_message")
         );
     }
@@ -197,5 +244,27 @@ mod tests {
             error,
             WrapperError::MissingField { ref field, ref raw_output } if field == "function" && raw_output.contains("params")
         ));
+    }
+
+    #[test]
+    fn several_answers_are_several_calls_when_parallel_calls_are_read() {
+        let wrapper = ConfigurableWrapper::neural_chat();
+        let raw = r#"{"inner_thoughts": "one", "function": "f", "params": {"x": 1}} {"inner_thoughts": "two", "function": "g", "params": {}}"#;
+        let message = wrapper.parse_parallel_output(raw, false).unwrap();
+        let names: Vec<&str> = message
+            .function_calls
+            .iter()
+            .map(|c| c.name.as_str())
+            .collect();
+        assert_eq!(names, ["f", "g"]);
+        assert_eq!(message.content.as_deref(), Some("one\ntwo"));
+        assert_eq!(
+            wrapper
+                .parse_output(raw, false)
+                .unwrap()
+                .function_calls
+                .len(),
+            1
+        );
     }
 }

@@ -69,6 +69,14 @@ impl PromptWrapper for ConfigurableWrapper {
         parse::parse_output(&self.definition, raw_output, first_message)
     }
 
+    fn parse_parallel_output(
+        &self,
+        raw_output: &str,
+        first_message: bool,
+    ) -> Result<AssistantMessage, WrapperError> {
+        parse::parse_parallel_output(&self.definition, raw_output, first_message)
+    }
+
     /// `first_message` changes the prompt only when the first-message prefix differs
     /// from the ordinary one.
     fn supports_first_message(&self) -> bool {

@@ -111,11 +111,11 @@ fn parses_a_reply_missing_its_opening_brace() {
                  \"message\": \"hi\", \"request_heartbeat\": true}\n}";
     let expected = AssistantMessage {
         content: None,
-        function_call: Some(ParsedFunctionCall {
+        function_calls: vec![ParsedFunctionCall {
             name: "send_message".to_owned(),
             // No inner monologue: `inner_thoughts` stays an argument, as in the reference.
             arguments: json!({"inner_thoughts": "x", "message": "hi"}),
-        }),
+        }],
     };
     let wrapper = DolphinWrapper::new();
     assert_eq!(

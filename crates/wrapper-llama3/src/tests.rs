@@ -73,10 +73,10 @@ fn reply_with_trailing_end_of_turn_parses() {
         message,
         AssistantMessage {
             content: Some("Hi.".into()),
-            function_call: Some(ParsedFunctionCall {
+            function_calls: vec![ParsedFunctionCall {
                 name: "send_message".into(),
                 arguments: json!({"message": "Hello"}),
-            }),
+            }],
         }
     );
     let first = wrapper("llama3")
@@ -86,7 +86,12 @@ fn reply_with_trailing_end_of_turn_parses() {
         )
         .unwrap();
     assert_eq!(
-        first.function_call.map(|call| call.name).as_deref(),
+        first
+            .function_calls
+            .into_iter()
+            .next()
+            .map(|call| call.name)
+            .as_deref(),
         Some("send_message")
     );
 }

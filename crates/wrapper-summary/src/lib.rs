@@ -34,7 +34,7 @@ impl PromptWrapper for SimpleSummaryWrapper {
     ) -> Result<AssistantMessage, WrapperError> {
         Ok(AssistantMessage {
             content: Some(raw_output.trim().to_owned()),
-            function_call: None,
+            function_calls: Vec::new(),
         })
     }
 
@@ -60,7 +60,7 @@ mod tests {
             .parse_output("  I met Brad, who is 42.\n\n", false)
             .unwrap();
         assert_eq!(message.content.as_deref(), Some("I met Brad, who is 42."));
-        assert_eq!(message.function_call, None);
+        assert_eq!(message.first_call(), None);
     }
 
     #[test]
@@ -68,7 +68,7 @@ mod tests {
         let raw = "{\"function\": \"send_message\", \"params\": {}}";
         let message = SimpleSummaryWrapper.parse_output(raw, true).unwrap();
         assert_eq!(message.content.as_deref(), Some(raw));
-        assert_eq!(message.function_call, None);
+        assert_eq!(message.first_call(), None);
     }
 
     #[test]

@@ -102,10 +102,10 @@ fn parses_a_reply_missing_its_opening_brace() {
                  \"hm\",\n    \"message\": \"hi\"\n  }\n}</s>";
     let expected = AssistantMessage {
         content: Some("hm".to_owned()),
-        function_call: Some(ParsedFunctionCall {
+        function_calls: vec![ParsedFunctionCall {
             name: "send_message".to_owned(),
             arguments: json!({"message": "hi"}),
-        }),
+        }],
     };
     assert_eq!(
         ZephyrWrapper::new().parse_output(reply, false).ok(),

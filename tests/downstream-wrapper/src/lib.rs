@@ -74,7 +74,7 @@ impl PromptWrapper for DownstreamPlainWrapper {
         let content = content.join("\n");
         Ok(AssistantMessage {
             content: (!content.is_empty()).then_some(content),
-            function_call,
+            function_calls: function_call.into_iter().collect(),
         })
     }
 }
@@ -99,7 +99,7 @@ mod tests {
             )
             .unwrap();
         assert_eq!(message.content.as_deref(), Some("Thinking."));
-        let call = message.function_call.unwrap();
+        let call = message.function_calls.into_iter().next().unwrap();
         assert_eq!(call.name, "send_message");
         assert_eq!(call.arguments.to_string(), r#"{"message":"hi"}"#);
     }
@@ -122,7 +122,7 @@ mod tests {
             .parse_output("Just text.", false)
             .unwrap();
         assert_eq!(message.content.as_deref(), Some("Just text."));
-        assert!(message.function_call.is_none());
+        assert!(message.function_calls.is_empty());
         let error = DownstreamPlainWrapper
             .parse_output("call f not-json", false)
             .unwrap_err();

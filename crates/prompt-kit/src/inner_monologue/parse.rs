@@ -164,13 +164,13 @@ pub fn forced_message(
     } else {
         None
     };
-    Ok(AssistantMessage {
-        content: thoughts_text(thoughts),
-        function_call: Some(ParsedFunctionCall {
+    Ok(AssistantMessage::with_call(
+        thoughts_text(thoughts),
+        ParsedFunctionCall {
             name,
             arguments: Value::Object(params),
-        }),
-    })
+        },
+    ))
 }
 
 /// The assistant message of a `noforce` reply: the top-level inner thoughts as
@@ -196,7 +196,7 @@ pub fn optional_message(
     });
     Ok(AssistantMessage {
         content: thoughts_text(Some(inner_thoughts)),
-        function_call,
+        function_calls: function_call.into_iter().collect(),
     })
 }
 
@@ -277,16 +277,13 @@ mod tests {
             let message = optional_message(&json, "raw", true).ok();
             assert_eq!(
                 message,
-                Some(AssistantMessage {
-                    content: Some("just thinking".into()),
-                    function_call: None
-                })
+                Some(AssistantMessage::text(Some("just thinking".into())))
             );
         }
         let message = optional_message(&json!({"inner_thoughts": null}), "raw", true).ok();
         assert_eq!(
-            message.map(|m| (m.content, m.function_call)),
-            Some((None, None))
+            message.map(|m| (m.content, m.function_calls)),
+            Some((None, Vec::new()))
         );
     }
 
@@ -296,7 +293,9 @@ mod tests {
         let message =
             forced_message(&json!({"function": "pause", "params": null}), "raw", true).ok();
         assert_eq!(
-            message.and_then(|m| m.function_call).map(|c| c.arguments),
+            message
+                .and_then(|m| m.function_calls.into_iter().next())
+                .map(|c| c.arguments),
             Some(json!({}))
         );
     }

@@ -10,6 +10,7 @@ use super::parse::{
 };
 use super::{InnerMonologueOptions, ThoughtsPlacement};
 use crate::chat::{AssistantMessage, ChatMessage, MessageContent, Role};
+use crate::parallel_calls::parse_answers;
 use crate::wrapper::{
     require_system_first, text_answer, with_system_first, GrammarStyle, PromptWrapper,
     RenderRequest, WrapperError,
@@ -208,13 +209,37 @@ impl InnerMonologueFormat {
         raw_output: &str,
         first_message: bool,
     ) -> Result<AssistantMessage, WrapperError> {
-        let options = &self.options;
-        let prefixed = attach_prefix(raw_output, options.assistant_prefix(first_message));
-        let text = if self.template.reply_end_token.is_empty() {
-            &prefixed
+        let prefixed = attach_prefix(raw_output, self.options.assistant_prefix(first_message));
+        self.read_answer(self.without_end_token(&prefixed))
+    }
+
+    /// Parses a reply that may hold several answers
+    /// ([`PromptWrapper::parse_parallel_output`]): the prefix put back and the
+    /// end-of-turn token dropped as in [`parse`](Self::parse), then each answer object
+    /// read as `parse` reads one ([`parse_answers`]).
+    pub fn parse_parallel(
+        &self,
+        raw_output: &str,
+        first_message: bool,
+    ) -> Result<AssistantMessage, WrapperError> {
+        let prefixed = attach_prefix(raw_output, self.options.assistant_prefix(first_message));
+        parse_answers(self.without_end_token(&prefixed), |answer| {
+            self.read_answer(answer)
+        })
+    }
+
+    /// The reply without its trailing end-of-turn token, if the template has one.
+    fn without_end_token<'a>(&self, text: &'a str) -> &'a str {
+        if self.template.reply_end_token.is_empty() {
+            text
         } else {
-            strip_trailing_token(&prefixed, &self.template.reply_end_token)
-        };
+            strip_trailing_token(text, &self.template.reply_end_token)
+        }
+    }
+
+    /// One answer: its JSON repaired, read in this format's placement.
+    fn read_answer(&self, text: &str) -> Result<AssistantMessage, WrapperError> {
+        let options = &self.options;
         let json = reply_json(text)?;
         match options.placement {
             ThoughtsPlacement::InParams => forced_message(&json, text, options.clean_function_args),
@@ -242,6 +267,14 @@ impl PromptWrapper for InnerMonologueFormat {
         first_message: bool,
     ) -> Result<AssistantMessage, WrapperError> {
         self.parse(raw_output, first_message)
+    }
+
+    fn parse_parallel_output(
+        &self,
+        raw_output: &str,
+        first_message: bool,
+    ) -> Result<AssistantMessage, WrapperError> {
+        self.parse_parallel(raw_output, first_message)
     }
 
     fn supports_first_message(&self) -> bool {
@@ -384,10 +417,10 @@ mod tests {
             reply.ok(),
             Some(AssistantMessage {
                 content: Some("hi".into()),
-                function_call: Some(crate::chat::ParsedFunctionCall {
+                function_calls: vec![crate::chat::ParsedFunctionCall {
                     name: "send_message".into(),
                     arguments: json!({"message": "yo"}),
-                }),
+                }],
             })
         );
     }
@@ -445,7 +478,7 @@ mod tests {
             reply.ok(),
             Some(AssistantMessage {
                 content: Some("Nothing to do.".into()),
-                function_call: None
+                function_calls: Vec::new()
             })
         );
     }

@@ -84,12 +84,21 @@ pub fn write_overrides(
 }
 
 /// Puts the request's stop list (see [`BackendRequest::stop_sequences`]) under
-/// `field`, replacing the settings' `stop` when `field` is another name.
+/// `field`, replacing the settings' `stop` when `field` is another name. A
+/// `stopping_strings` list from the settings (text-generation-webui's name, in the
+/// `deterministic_mirostat` preset) loses the
+/// [`removed_stops`](SamplingOverrides::removed_stops) too.
 pub fn write_stop_sequences(
     body: &mut Map<String, Value>,
     request: &BackendRequest<'_>,
     field: &str,
 ) {
+    if let Some(Value::Array(stops)) = body.get_mut("stopping_strings") {
+        stops.retain(|stop| {
+            stop.as_str()
+                .is_none_or(|stop| request.overrides.sends_default_stop(stop))
+        });
+    }
     if let Some(stops) = request.stop_sequences() {
         if field != "stop" {
             body.remove("stop");
@@ -121,6 +130,19 @@ mod tests {
             Value::Object(body),
             json!({"n_predict": 64, "temperature": 0.25})
         );
+    }
+
+    #[test]
+    fn removed_stops_leave_stopping_strings_too() {
+        let settings = json!({"stopping_strings": ["a", "  }\n}\n"]})
+            .as_object()
+            .cloned()
+            .unwrap_or_default();
+        let mut request = BackendRequest::new("http://h", "p", 1, 10, &settings);
+        request.overrides.removed_stops = vec!["  }\n}\n".into()];
+        let mut body = settings.clone();
+        write_stop_sequences(&mut body, &request, "stop");
+        assert_eq!(Value::Object(body), json!({"stopping_strings": ["a"]}));
     }
 
     #[test]

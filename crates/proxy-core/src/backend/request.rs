@@ -24,6 +24,10 @@ pub struct SamplingOverrides {
     pub max_tokens: Option<u64>,
     /// Extra stop strings, added after the settings' stop list.
     pub stop: Vec<String>,
+    /// Stop strings of the settings (and of a backend's own defaults) not to send:
+    /// [`CALL_END_STOP`](crate::settings::CALL_END_STOP) when a reply may hold several
+    /// calls. The caller's own `stop` strings are always sent.
+    pub removed_stops: Vec<String>,
     /// Sampling seed.
     pub seed: Option<i64>,
     /// Presence penalty.
@@ -79,7 +83,14 @@ impl SamplingOverrides {
             seed: request.seed,
             presence_penalty: request.presence_penalty,
             frequency_penalty: request.frequency_penalty,
+            removed_stops: Vec::new(),
         }
+    }
+
+    /// Whether `stop`, from the settings or a backend's defaults, is to be sent (see
+    /// [`removed_stops`](Self::removed_stops)).
+    pub fn sends_default_stop(&self, stop: &str) -> bool {
+        !self.removed_stops.iter().any(|removed| removed == stop)
     }
 
     /// These overrides with `max_tokens` set to the backend's `default` (for a
@@ -170,16 +181,25 @@ impl<'a> BackendRequest<'a> {
         }
     }
 
-    /// The stop strings: the settings' `stop` list, then the caller's extra ones
-    /// (duplicates dropped). `None` when neither gives any, so no stop field is sent.
+    /// The stop strings: the settings' `stop` list (less the
+    /// [`removed_stops`](SamplingOverrides::removed_stops)), then the caller's extra
+    /// ones (duplicates dropped). `None` when neither gives any, so no stop field is
+    /// sent.
     pub fn stop_sequences(&self) -> Option<Vec<String>> {
         let from_settings = self.settings.get("stop");
+        let sent = |stop: &&str| self.overrides.sends_default_stop(stop);
         let mut stops: Vec<String> = match from_settings {
             Some(Value::Array(items)) => items
                 .iter()
-                .filter_map(|item| item.as_str().map(str::to_owned))
+                .filter_map(Value::as_str)
+                .filter(sent)
+                .map(str::to_owned)
                 .collect(),
-            Some(Value::String(one)) => vec![one.clone()],
+            Some(Value::String(one)) => Some(one.as_str())
+                .filter(sent)
+                .map(str::to_owned)
+                .into_iter()
+                .collect(),
             _ => Vec::new(),
         };
         for extra in &self.overrides.stop {
@@ -248,6 +268,24 @@ mod tests {
             request.stop_sequences(),
             Some(vec!["a".into(), "b".into(), "c".into()])
         );
+    }
+
+    #[test]
+    fn removed_stops_leave_the_settings_list_but_not_the_callers() {
+        let list = settings(json!({"stop": ["a", "  }\n}\n", "b"]}));
+        let mut request = BackendRequest::new("http://x", "hi", 1, 100, &list);
+        request.overrides.removed_stops = vec!["  }\n}\n".into(), "c".into()];
+        assert_eq!(request.stop_sequences(), Some(vec!["a".into(), "b".into()]));
+        request.overrides.stop = vec!["c".into()];
+        assert_eq!(
+            request.stop_sequences(),
+            Some(vec!["a".into(), "b".into(), "c".into()]),
+            "the caller's own stop is sent"
+        );
+        let one = settings(json!({"stop": "  }\n}\n"}));
+        let mut request = BackendRequest::new("http://x", "hi", 1, 100, &one);
+        request.overrides.removed_stops = vec!["  }\n}\n".into()];
+        assert_eq!(request.stop_sequences(), Some(Vec::new()));
     }
 
     #[test]

@@ -1,17 +1,21 @@
 //! What a request lets the model answer with — [`CallPolicy`], from `tool_choice` /
-//! `function_call` and the functions offered — and the check that a parsed answer keeps
-//! to it ([`check_answer`]): a function that was offered, arguments that validate
-//! against its JSON Schema, a call where one is required, the named function where one
-//! is named.
+//! `function_call` and the functions offered; [`CallCount`], one call or several, from
+//! `parallel_tool_calls` — and the check that a parsed answer keeps to it
+//! ([`check_answer`]): for each call, a function that was offered, arguments that
+//! validate against its JSON Schema, the named function where one is named; a call
+//! where one is required.
 
 use std::sync::Arc;
 
 use serde_json::Value;
 
 use super::error::ProxyError;
-use crate::chat::{AssistantMessage, FunctionSchema};
+use crate::backend::SamplingOverrides;
+use crate::chat::{AssistantMessage, FunctionSchema, ParsedFunctionCall};
 use crate::completion::ChatCompletionRequest;
 use crate::inner_monologue::INNER_THOUGHTS_KWARG;
+use crate::settings::CALL_END_STOP;
+use crate::wrapper::{PromptWrapper, WrapperError};
 
 /// What the model may answer with.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -110,6 +114,56 @@ pub(super) fn call_policy(
         other => Err(ProxyError::invalid(format!(
             "{field} must be a string or an object, not {other}"
         ))),
+    }
+}
+
+/// How many calls one reply may carry.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum CallCount {
+    /// One: legacy `functions` callers (OpenAI's `function_call` is one call),
+    /// `parallel_tool_calls: false`, plain-text answers. A reply's answer objects
+    /// after the first are not read (the reference's parse).
+    One,
+    /// One or more (`tools` with `parallel_tool_calls` true or left out, as OpenAI's
+    /// default): every answer object of the reply is a call, in order.
+    Several,
+}
+
+impl CallCount {
+    /// The count `request` allows under `policy`.
+    pub(super) fn of(request: &ChatCompletionRequest, policy: &CallPolicy) -> Self {
+        if *policy == CallPolicy::Text
+            || request.uses_legacy_functions()
+            || request.parallel_tool_calls == Some(false)
+        {
+            CallCount::One
+        } else {
+            CallCount::Several
+        }
+    }
+
+    /// Reads the model's text with `wrapper`: one call
+    /// ([`PromptWrapper::parse_output`]) or several
+    /// ([`PromptWrapper::parse_parallel_output`]).
+    pub(super) fn parse(
+        self,
+        wrapper: &dyn PromptWrapper,
+        raw_output: &str,
+        first_message: bool,
+    ) -> Result<AssistantMessage, WrapperError> {
+        match self {
+            CallCount::One => wrapper.parse_output(raw_output, first_message),
+            CallCount::Several => wrapper.parse_parallel_output(raw_output, first_message),
+        }
+    }
+
+    /// Lets the model go on after its first answer object when several calls may
+    /// come: [`CALL_END_STOP`] is taken out of the stop strings the settings and the
+    /// backend's defaults send.
+    pub(super) fn open_stop_list(self, overrides: &mut SamplingOverrides) {
+        if self == CallCount::Several {
+            overrides.removed_stops.push(CALL_END_STOP.to_owned());
+        }
     }
 }
 
@@ -234,13 +288,15 @@ fn schema_hash(schema: &Value) -> u64 {
     state.finish()
 }
 
-/// Checks a parsed answer against the policy and the offered functions, and keeps
-/// `inner_thoughts` in the arguments of a function whose schema declares it (MemGPT's
-/// inner-thoughts-in-arguments mode) — the wrappers move it into `content`.
+/// Checks a parsed answer against the policy and the offered functions, each of its
+/// calls in turn, and keeps `inner_thoughts` in the arguments of a function whose
+/// schema declares it (MemGPT's inner-thoughts-in-arguments mode) — the wrappers move
+/// it into `content` (with several calls, each such call gets the whole content).
 ///
-/// Errors ([`ProxyError::InvalidToolCall`]): no call where one is required, a call to a
-/// function that was not offered (or not the named one), arguments that do not
-/// validate against the function's `parameters` schema.
+/// Errors ([`ProxyError::InvalidToolCall`]): no call where one is required; a call to
+/// a function that was not offered (or not the named one), or arguments that do not
+/// validate against the function's `parameters` schema (the first such call is
+/// named, and the answer is refused whole).
 pub(super) fn check_answer(
     message: &mut AssistantMessage,
     policy: &CallPolicy,
@@ -252,18 +308,46 @@ pub(super) fn check_answer(
         reason,
         raw_output: raw_output.to_owned(),
     };
-    let Some(call) = message.function_call.as_mut() else {
-        if policy.requires_call() {
-            return Err(invalid(format!(
-                "a call is required ({}) but the model answered without one",
-                match policy {
-                    CallPolicy::Named(name) => format!("tool_choice names `{name}`"),
-                    _ => "tool_choice is \"required\"".to_owned(),
-                }
-            )));
-        }
-        return Ok(());
-    };
+    if message.function_calls.is_empty() && policy.requires_call() {
+        return Err(invalid(format!(
+            "a call is required ({}) but the model answered without one",
+            match policy {
+                CallPolicy::Named(name) => format!("tool_choice names `{name}`"),
+                _ => "tool_choice is \"required\"".to_owned(),
+            }
+        )));
+    }
+    let count = message.function_calls.len();
+    for (number, call) in message.function_calls.iter_mut().enumerate() {
+        let invalid = |reason: String| {
+            invalid(if count > 1 {
+                format!("call {} of {count}: {reason}", number + 1)
+            } else {
+                reason
+            })
+        };
+        check_call(
+            call,
+            message.content.as_deref(),
+            policy,
+            offered,
+            validators,
+            &invalid,
+        )?;
+    }
+    Ok(())
+}
+
+/// Checks one call (see [`check_answer`]); `thoughts` are the message's content,
+/// `invalid` makes the error for a reason.
+fn check_call(
+    call: &mut ParsedFunctionCall,
+    thoughts: Option<&str>,
+    policy: &CallPolicy,
+    offered: &[FunctionSchema],
+    validators: &SchemaValidators,
+    invalid: &dyn Fn(String) -> ProxyError,
+) -> Result<(), ProxyError> {
     if let CallPolicy::Named(name) = policy {
         if &call.name != name {
             return Err(invalid(format!(
@@ -283,12 +367,10 @@ pub(super) fn check_answer(
         return Ok(());
     };
     if declares_inner_thoughts(schema) {
-        if let (Some(arguments), Some(thoughts)) =
-            (call.arguments.as_object_mut(), message.content.as_ref())
-        {
+        if let (Some(arguments), Some(thoughts)) = (call.arguments.as_object_mut(), thoughts) {
             arguments
                 .entry(INNER_THOUGHTS_KWARG)
-                .or_insert_with(|| Value::String(thoughts.clone()));
+                .or_insert_with(|| Value::String(thoughts.to_owned()));
         }
     }
     let validator = validators.get(schema).map_err(|error| {
@@ -331,17 +413,20 @@ fn declares_inner_thoughts(schema: &Value) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::chat::ParsedFunctionCall;
     use crate::orchestrator::test_support::request;
     use serde_json::json;
 
     #[test]
     fn validators_are_compiled_once_per_schema_and_never_shared_across_schemas() {
         let validators = SchemaValidators::new();
-        let schema = json!({"type": "object", "properties": {"a": {"type": "integer"}}, "required": ["a"]});
+        let schema =
+            json!({"type": "object", "properties": {"a": {"type": "integer"}}, "required": ["a"]});
         let first = validators.get(&schema).unwrap();
         let again = validators.get(&schema.clone()).unwrap();
-        assert!(Arc::ptr_eq(&first, &again), "the same schema is compiled once");
+        assert!(
+            Arc::ptr_eq(&first, &again),
+            "the same schema is compiled once"
+        );
         let other = json!({"type": "object", "properties": {"a": {"type": "string"}}});
         assert_ne!(schema_hash(&schema), schema_hash(&other));
         assert!(!Arc::ptr_eq(&first, &validators.get(&other).unwrap()));
@@ -423,10 +508,10 @@ mod tests {
     fn answer(name: &str, arguments: Value) -> AssistantMessage {
         AssistantMessage {
             content: Some("Thinking.".into()),
-            function_call: Some(ParsedFunctionCall {
+            function_calls: vec![ParsedFunctionCall {
                 name: name.into(),
                 arguments,
-            }),
+            }],
         }
     }
 
@@ -476,7 +561,7 @@ mod tests {
         }
         let mut text = AssistantMessage {
             content: Some("Just text.".into()),
-            function_call: None,
+            function_calls: Vec::new(),
         };
         assert!(check_answer(
             &mut text,
@@ -507,7 +592,7 @@ mod tests {
             ""
         )
         .is_ok());
-        let call = message.function_call.unwrap();
+        let call = message.function_calls.into_iter().next().unwrap();
         assert_eq!(call.arguments, json!({"inner_thoughts": "Thinking."}));
         let mut other = answer("send_message", json!({"message": "hi"}));
         assert!(check_answer(
@@ -519,7 +604,7 @@ mod tests {
         )
         .is_ok());
         assert_eq!(
-            other.function_call.unwrap().arguments,
+            other.function_calls.into_iter().next().unwrap().arguments,
             json!({"message": "hi"}),
             "undeclared: not added"
         );

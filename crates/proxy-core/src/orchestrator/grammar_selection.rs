@@ -189,7 +189,7 @@ mod tests {
         ) -> Result<crate::chat::AssistantMessage, crate::wrapper::WrapperError> {
             Ok(crate::chat::AssistantMessage {
                 content: None,
-                function_call: None,
+                function_calls: Vec::new(),
             })
         }
         fn grammar_style(&self) -> Option<GrammarStyle> {

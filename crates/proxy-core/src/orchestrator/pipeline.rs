@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 use serde_json::{Map, Value};
 
 use super::call_policy::{
-    call_policy, check_answer, offered_functions, CallPolicy, SchemaValidators,
+    call_policy, check_answer, offered_functions, CallCount, CallPolicy, SchemaValidators,
 };
 use super::client::ProxyClient;
 use super::error::ProxyError;
@@ -79,6 +79,8 @@ pub(super) struct PreparedCall {
     answer: AnswerMode,
     /// What the request lets the model answer with.
     policy: CallPolicy,
+    /// One call per reply, or several (`parallel_tool_calls`).
+    calls: CallCount,
     /// The functions the prompt offered (what a call is checked against).
     offered: Vec<FunctionSchema>,
     /// The client's compiled parameter schemas.
@@ -155,8 +157,9 @@ impl PreparedCall {
                     .check(&mut message, &completion.text)
                     .map(|()| message)
             }
-            (AnswerMode::FunctionCall, _) => wrapper
-                .parse_output(&completion.text, self.first_message)
+            (AnswerMode::FunctionCall, _) => self
+                .calls
+                .parse(wrapper, &completion.text, self.first_message)
                 .map_err(ProxyError::from)
                 .and_then(|mut message| {
                     check_answer(
@@ -200,7 +203,12 @@ impl PreparedCall {
         }
         match self.answer {
             AnswerMode::Text => wrapper.parse_text_output(raw).content,
-            AnswerMode::FunctionCall => wrapper.parse_output(raw, self.first_message).ok()?.content,
+            AnswerMode::FunctionCall => {
+                self.calls
+                    .parse(wrapper, raw, self.first_message)
+                    .ok()?
+                    .content
+            }
         }
     }
 
@@ -422,6 +430,8 @@ impl ProxyClient {
         overrides
             .stop
             .extend(wrapper_ref.stop_sequences().iter().cloned());
+        let calls = CallCount::of(request, &policy);
+        calls.open_stop_list(&mut overrides);
         let heartbeat = request
             .function_correction
             .unwrap_or(self.function_correction)
@@ -443,6 +453,7 @@ impl ProxyClient {
             heartbeat,
             answer,
             policy,
+            calls,
             offered: functions,
             validators: Arc::clone(&self.validators),
             json_answer,

@@ -78,11 +78,12 @@ pub(super) fn finish_reason(
     legacy: bool,
     backend: BackendFinishReason,
 ) -> FinishReason {
-    match (backend, &message.function_call, legacy) {
+    let called = !message.function_calls.is_empty();
+    match (backend, called, legacy) {
         (BackendFinishReason::Length, _, _) => FinishReason::Length,
-        (_, Some(_), true) => FinishReason::FunctionCall,
-        (_, Some(_), false) => FinishReason::ToolCalls,
-        (_, None, _) => backend.to_openai(),
+        (_, true, true) => FinishReason::FunctionCall,
+        (_, true, false) => FinishReason::ToolCalls,
+        (_, false, _) => backend.to_openai(),
     }
 }
 
@@ -96,14 +97,14 @@ mod tests {
     fn finish_reasons() {
         let call = AssistantMessage {
             content: Some("thinking".into()),
-            function_call: Some(ParsedFunctionCall {
+            function_calls: vec![ParsedFunctionCall {
                 name: "send_message".into(),
                 arguments: json!({}),
-            }),
+            }],
         };
         let text = AssistantMessage {
             content: Some("hello".into()),
-            function_call: None,
+            function_calls: Vec::new(),
         };
         use BackendFinishReason as B;
         assert_eq!(
@@ -128,10 +129,10 @@ mod tests {
     fn legacy_callers_get_only_function_call() {
         let call = AssistantMessage {
             content: None,
-            function_call: Some(ParsedFunctionCall {
+            function_calls: vec![ParsedFunctionCall {
                 name: "send_message".into(),
                 arguments: json!({"message": "hi"}),
-            }),
+            }],
         };
         let completion = BackendCompletion {
             text: String::new(),
@@ -157,7 +158,7 @@ mod tests {
     fn usage_prefers_the_backend_counts_and_falls_back_to_counting() {
         let message = AssistantMessage {
             content: Some("x".into()),
-            function_call: None,
+            function_calls: Vec::new(),
         };
         let reported = BackendCompletion {
             text: "hello world".into(),

@@ -157,7 +157,7 @@ impl JsonAnswer {
             )));
         }
         message.content = Some(value.to_string());
-        message.function_call = None;
+        message.function_calls.clear();
         Ok(())
     }
 }
@@ -201,7 +201,7 @@ mod tests {
     fn checked(answer: &JsonAnswer, text: &str) -> Result<Option<String>, ProxyError> {
         let mut message = AssistantMessage {
             content: Some(text.to_owned()),
-            function_call: None,
+            function_calls: Vec::new(),
         };
         answer.check(&mut message, text).map(|()| message.content)
     }

@@ -55,7 +55,7 @@ impl PromptWrapper for Blank {
     fn parse_output(&self, _: &str, _: bool) -> Result<AssistantMessage, WrapperError> {
         Ok(AssistantMessage {
             content: None,
-            function_call: None,
+            function_calls: Vec::new(),
         })
     }
 }

@@ -107,6 +107,53 @@ async fn tool_call_chunks_with_usage_then_done() {
     );
 }
 
+/// Two answers after chatml's prefix: a memory edit, then a message.
+const TWO_CALLS_REPLY: &str = " \"core_memory_append\",\n  \"params\": {\"inner_thoughts\": \"Save it.\", \"name\": \"human\", \"content\": \"Ada\"}\n}\n{\n  \"function\": \"send_message\",\n  \"params\": {\"inner_thoughts\": \"Say hi.\", \"message\": \"Hello!\"}\n}";
+
+#[tokio::test]
+async fn parallel_tool_calls_stream_as_one_delta_each_with_its_index() {
+    let mut body = request(false);
+    body["stream"] = json!(true);
+    body["tools"]
+        .as_array_mut()
+        .unwrap()
+        .push(json!({"type": "function", "function": {
+        "name": "core_memory_append", "description": "Appends to core memory.",
+        "parameters": {"type": "object", "properties": {
+            "name": {"type": "string"}, "content": {"type": "string"}},
+            "required": ["name", "content"]}}}));
+
+    let (chunks, last) = stream(body.clone(), TWO_CALLS_REPLY).await;
+
+    assert_eq!(last, "[DONE]");
+    let n = chunks.len();
+    let calls = chunks[n - 2]["choices"][0]["delta"]["tool_calls"]
+        .as_array()
+        .unwrap_or_else(|| panic!("{chunks:#?}"));
+    assert_eq!(calls.len(), 2, "{calls:#?}");
+    assert_eq!(calls[0]["index"], 0);
+    assert_eq!(calls[0]["function"]["name"], "core_memory_append");
+    assert_eq!(calls[1]["index"], 1);
+    assert_send_message_call(&calls[1]);
+    assert_ne!(calls[0]["id"], calls[1]["id"]);
+    assert_eq!(chunks[n - 1]["choices"][0]["finish_reason"], "tool_calls");
+    let content: String = chunks
+        .iter()
+        .filter_map(|chunk| chunk["choices"][0]["delta"]["content"].as_str())
+        .collect();
+    assert_eq!(content, "Save it.\nSay hi.");
+
+    // With parallel_tool_calls false, the first call alone.
+    body["parallel_tool_calls"] = json!(false);
+    let (chunks, _) = stream(body, TWO_CALLS_REPLY).await;
+    let calls = chunks[chunks.len() - 2]["choices"][0]["delta"]["tool_calls"]
+        .as_array()
+        .unwrap_or_else(|| panic!("{chunks:#?}"))
+        .clone();
+    assert_eq!(calls.len(), 1);
+    assert_eq!(calls[0]["function"]["name"], "core_memory_append");
+}
+
 #[tokio::test]
 async fn legacy_function_call_chunks_without_usage() {
     let mut body = request(true);
