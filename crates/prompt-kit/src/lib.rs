@@ -18,6 +18,7 @@
 //! - JSON text exactly as Python writes and reads it ([`python_json`]) and the
 //!   recovery of JSON from damaged model output ([`repair`]).
 //! - [`ErrorKind`], the one list of stable error kinds ([`error_kind`]).
+//! - Images in content parts: [`ImageUrl`] and its checks ([`image`]).
 //!
 //! Architecture invariant: wrappers do no I/O. This crate depends on no HTTP stack and
 //! no tokenizer, and the wrapper crates build on it rather than on proxy-core (the
@@ -27,6 +28,7 @@
 pub mod chat;
 pub mod completion;
 pub mod error_kind;
+pub mod image;
 pub mod inner_monologue;
 pub mod legacy_format;
 pub mod legacy_wrapper;
@@ -46,6 +48,7 @@ pub use completion::{
     ChatCompletionRequest, ChatCompletionResponse, Choice, FinishReason, StopSequences, Usage,
 };
 pub use error_kind::ErrorKind;
+pub use image::{ImageDetail, ImageFormat, ImageUrl, ImageUrlError, InlineImage};
 pub use registry::{
     available_wrappers, find_wrapper, load_wrapper_file, wrapper_registry, Registry, RegistryError,
     WrapperFileLoaderRegistration, WrapperRegistration,

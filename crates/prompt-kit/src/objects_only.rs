@@ -91,8 +91,9 @@ pub fn optional_objects<'de, D: Deserializer<'de>, T: Deserialize<'de>>(
     Option::<Objects<T>>::deserialize(deserializer).map(|value| value.map(|Objects(inner)| inner))
 }
 
-/// A `T` read from an object (for `Option<…>`, which serde reads itself).
-struct Object<T>(T);
+/// A `T` read from an object (for `Option<…>`, which serde reads itself, and for
+/// hand-written visitors reading a field with `next_value`).
+pub(crate) struct Object<T>(pub(crate) T);
 
 impl<'de, T: Deserialize<'de>> Deserialize<'de> for Object<T> {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {

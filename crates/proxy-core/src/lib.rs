@@ -29,8 +29,8 @@ pub mod tokens;
 pub mod wrapper_choice;
 
 pub use prompt_kit::{
-    chat, completion, error_kind, inner_monologue, legacy_format, legacy_wrapper, parallel_calls,
-    python_json, repair, summarizer, wrapper,
+    chat, completion, error_kind, image, inner_monologue, legacy_format, legacy_wrapper,
+    parallel_calls, python_json, repair, summarizer, wrapper,
 };
 pub use prompt_kit::{register_wrapper, register_wrapper_file_loader};
 

@@ -55,7 +55,7 @@ pub(crate) fn prompt_capacity(messages: &[ChatMessage], fixed: usize) -> usize {
                 Some(MessageContent::Text(text)) => text.len(),
                 Some(MessageContent::Parts(parts)) => parts
                     .iter()
-                    .map(|part| part.text.as_ref().map_or(0, String::len))
+                    .map(|part| part.as_text().map_or(0, str::len))
                     .sum(),
                 None => 0,
             };

@@ -18,10 +18,10 @@ pub(super) fn check_request(request: &ChatCompletionRequest) -> Result<(), Proxy
     }
     for (index, message) in request.messages.iter().enumerate() {
         if let Some(MessageContent::Parts(parts)) = &message.content {
-            if let Some(part) = parts.iter().find(|part| part.kind != "text") {
+            if let Some(part) = parts.iter().find(|part| part.kind() != "text") {
                 return Err(ProxyError::invalid(format!(
                     "messages[{index}].content has a `{}` part; only text parts are supported by this proxy's backends (send the text, or describe the image in words)",
-                    part.kind
+                    part.kind()
                 )));
             }
         }
