@@ -5,6 +5,7 @@
 
 use backend_groq::GroqBackend;
 use conformance::{client, received_bodies, request, settings, CONTEXT_WINDOW, MODEL, PROMPT};
+use proxy_core::backend::Endpoint;
 use proxy_core::backend::{
     BackendAuth, BackendCompletion, BackendError, BackendFinishReason, CompletionBackend,
 };
@@ -30,7 +31,7 @@ async fn sends_the_prompt_as_a_user_message_with_four_stop_strings() {
         .await;
     let settings = settings();
     let auth = BackendAuth::BearerToken("gsk_test".into());
-    let endpoint = format!("{}/openai/", server.uri());
+    let endpoint = Endpoint::parse(&format!("{}/openai/", server.uri())).unwrap();
     let mut request = request(&endpoint, &settings);
     request.auth = Some(&auth);
     request.overrides.temperature = Some(0.2);
@@ -67,7 +68,7 @@ async fn a_missing_model_is_a_clear_error_before_any_request() {
     // Setup
     let server = MockServer::start().await;
     let settings = settings();
-    let endpoint = server.uri();
+    let endpoint = Endpoint::parse(&server.uri()).unwrap();
     let mut request = request(&endpoint, &settings);
     request.model = None;
 
@@ -100,7 +101,7 @@ async fn a_401_keeps_status_body_and_uri() {
         .mount(&server)
         .await;
     let settings = settings();
-    let endpoint = server.uri();
+    let endpoint = Endpoint::parse(&server.uri()).unwrap();
     let request = request(&endpoint, &settings);
 
     // Exec
@@ -136,7 +137,7 @@ async fn the_callers_max_tokens_replaces_the_context_window() {
         .await;
     let settings = settings();
     let auth = BackendAuth::BearerToken("gsk_test".into());
-    let endpoint = format!("{}/openai/", server.uri());
+    let endpoint = Endpoint::parse(&format!("{}/openai/", server.uri())).unwrap();
     let mut request = request(&endpoint, &settings);
     request.auth = Some(&auth);
     request.overrides.max_tokens = Some(2);
@@ -166,7 +167,7 @@ async fn the_default_max_tokens_fits_the_room_after_the_prompt() {
             .await;
         let settings = settings();
         let auth = BackendAuth::BearerToken("gsk_test".into());
-        let endpoint = format!("{}/openai/", server.uri());
+        let endpoint = Endpoint::parse(&format!("{}/openai/", server.uri())).unwrap();
         let mut request = request(&endpoint, &settings);
         request.auth = Some(&auth);
         request.prompt_tokens = prompt_tokens;

@@ -4,6 +4,7 @@
 
 use backend_koboldcpp::KoboldCppBackend;
 use conformance::{client, received_bodies, request, settings, CONTEXT_WINDOW, PROMPT};
+use proxy_core::backend::Endpoint;
 use proxy_core::backend::{
     BackendAuth, BackendCompletion, BackendFinishReason, CompletionBackend, TokenCountRequest,
 };
@@ -30,7 +31,7 @@ async fn sends_stop_sequence_lengths_and_grammar_and_reads_results_text() {
         .await;
     let settings = settings();
     let auth = BackendAuth::BearerToken("pw".into());
-    let endpoint = server.uri();
+    let endpoint = Endpoint::parse(&server.uri()).unwrap();
     let mut request = request(&endpoint, &settings);
     request.auth = Some(&auth);
     request.grammar = Some(GRAMMAR);
@@ -75,7 +76,7 @@ async fn maps_overrides_and_reads_2025_token_counts() {
         .mount(&server)
         .await;
     let settings = settings();
-    let endpoint = server.uri();
+    let endpoint = Endpoint::parse(&server.uri()).unwrap();
     let mut request = request(&endpoint, &settings);
     request.overrides.max_tokens = Some(64);
     request.overrides.seed = Some(3);
@@ -118,7 +119,7 @@ async fn counts_tokens_with_the_servers_tokenizer() {
         .expect(1)
         .mount(&server)
         .await;
-    let endpoint = server.uri();
+    let endpoint = Endpoint::parse(&server.uri()).unwrap();
     let request = TokenCountRequest {
         endpoint: &endpoint,
         auth: None,
@@ -181,7 +182,7 @@ async fn the_default_max_length_fits_the_room_after_the_prompt() {
             .mount(&server)
             .await;
         let settings = settings();
-        let endpoint = server.uri();
+        let endpoint = Endpoint::parse(&server.uri()).unwrap();
         let mut request = request(&endpoint, &settings);
         request.prompt_tokens = prompt_tokens;
 

@@ -4,6 +4,7 @@
 
 use backend_llamacpp::LlamaCppBackend;
 use conformance::{client, received_bodies, request, settings, PROMPT};
+use proxy_core::backend::Endpoint;
 use proxy_core::backend::{
     BackendAuth, BackendCompletion, BackendError, BackendFinishReason, BackendStreamEvent,
     CompletionBackend, TokenCountRequest,
@@ -35,7 +36,7 @@ async fn sends_prompt_stop_array_and_grammar_and_reads_content() {
         .await;
     let settings = settings();
     let auth = BackendAuth::BearerToken("sekrit".into());
-    let endpoint = format!("{}/", server.uri());
+    let endpoint = Endpoint::parse(&format!("{}/", server.uri())).unwrap();
     let mut request = request(&endpoint, &settings);
     request.auth = Some(&auth);
     request.grammar = Some(GRAMMAR);
@@ -72,7 +73,7 @@ async fn maps_overrides_to_llamacpp_names_and_reads_the_old_stop_flags() {
         .mount(&server)
         .await;
     let settings = settings();
-    let endpoint = server.uri();
+    let endpoint = Endpoint::parse(&server.uri()).unwrap();
     let mut request = request(&endpoint, &settings);
     request.overrides.max_tokens = Some(16);
     request.overrides.temperature = Some(0.5);
@@ -112,7 +113,7 @@ async fn counts_tokens_with_the_servers_tokenizer() {
         .expect(1)
         .mount(&server)
         .await;
-    let endpoint = server.uri();
+    let endpoint = Endpoint::parse(&server.uri()).unwrap();
     let request = TokenCountRequest {
         endpoint: &endpoint,
         auth: None,
@@ -150,7 +151,7 @@ async fn streams_tokens_as_server_sent_events() {
         .mount(&server)
         .await;
     let settings = settings();
-    let endpoint = server.uri();
+    let endpoint = Endpoint::parse(&server.uri()).unwrap();
     let request = request(&endpoint, &settings);
 
     // Exec
@@ -193,7 +194,7 @@ async fn a_refused_stream_is_an_error_before_any_event() {
         .mount(&server)
         .await;
     let settings = settings();
-    let endpoint = server.uri();
+    let endpoint = Endpoint::parse(&server.uri()).unwrap();
     let request = request(&endpoint, &settings);
 
     // Exec

@@ -5,6 +5,7 @@
 
 use backend_lmstudio::{LmStudioBackend, LmStudioLegacyBackend};
 use conformance::{client, received_bodies, request, settings, CONTEXT_WINDOW, PROMPT};
+use proxy_core::backend::Endpoint;
 use proxy_core::backend::{
     BackendAuth, BackendCompletion, BackendError, BackendFinishReason, CompletionBackend,
 };
@@ -33,7 +34,7 @@ async fn lmstudio_sends_its_fixed_fields_and_the_prompt() {
         .await;
     let settings = settings();
     let auth = BackendAuth::BearerToken("lm-token".into());
-    let endpoint = server.uri();
+    let endpoint = Endpoint::parse(&server.uri()).unwrap();
     let mut request = request(&endpoint, &settings);
     request.auth = Some(&auth);
     request.grammar = Some("root ::= \"x\"");
@@ -84,7 +85,7 @@ async fn lmstudio_legacy_sends_the_prompt_as_one_user_message() {
         .mount(&server)
         .await;
     let settings = settings();
-    let endpoint = server.uri();
+    let endpoint = Endpoint::parse(&server.uri()).unwrap();
     let mut request = request(&endpoint, &settings);
     request.overrides.max_tokens = Some(2);
 
@@ -128,7 +129,7 @@ async fn lmstudio_overflow_in_a_200_error_body_is_the_context_error() {
         .mount(&server)
         .await;
     let settings = settings();
-    let endpoint = server.uri();
+    let endpoint = Endpoint::parse(&server.uri()).unwrap();
     let request = request(&endpoint, &settings);
 
     // Exec
@@ -170,7 +171,7 @@ async fn default_limit_body(
         .mount(&server)
         .await;
     let settings = settings();
-    let endpoint = server.uri();
+    let endpoint = Endpoint::parse(&server.uri()).unwrap();
     let mut request = request(&endpoint, &settings);
     request.prompt_tokens = prompt_tokens;
     backend.complete(&client(), &request).await.unwrap();

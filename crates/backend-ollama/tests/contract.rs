@@ -5,6 +5,7 @@
 
 use backend_ollama::OllamaBackend;
 use conformance::{client, received_bodies, request, settings, CONTEXT_WINDOW, MODEL, PROMPT};
+use proxy_core::backend::Endpoint;
 use proxy_core::backend::{
     BackendAuth, BackendCompletion, BackendError, BackendFinishReason, CompletionBackend,
 };
@@ -31,7 +32,7 @@ async fn sends_model_raw_prompt_and_options_and_reads_response() {
         .await;
     let settings = settings();
     let auth = BackendAuth::ApiKey("k".into());
-    let endpoint = server.uri();
+    let endpoint = Endpoint::parse(&server.uri()).unwrap();
     let mut request = request(&endpoint, &settings);
     request.auth = Some(&auth);
     request.grammar = Some("root ::= \"x\"");
@@ -73,7 +74,7 @@ async fn a_missing_model_is_a_clear_error_before_any_request() {
     // Setup
     let server = MockServer::start().await;
     let settings = settings();
-    let endpoint = server.uri();
+    let endpoint = Endpoint::parse(&server.uri()).unwrap();
     let mut request = request(&endpoint, &settings);
     request.model = None;
 
@@ -109,7 +110,7 @@ async fn model_not_found_keeps_the_servers_message() {
         .mount(&server)
         .await;
     let settings = settings();
-    let endpoint = server.uri();
+    let endpoint = Endpoint::parse(&server.uri()).unwrap();
     let request = request(&endpoint, &settings);
 
     // Exec

@@ -4,6 +4,7 @@
 
 use backend_vllm::VllmBackend;
 use conformance::{client, received_bodies, request, settings, CONTEXT_WINDOW, MODEL, PROMPT};
+use proxy_core::backend::Endpoint;
 use proxy_core::backend::{
     BackendAuth, BackendCompletion, BackendError, BackendFinishReason, CompletionBackend,
     TokenCountRequest,
@@ -30,7 +31,7 @@ async fn sends_model_user_and_fixed_max_tokens_and_reads_choices() {
         .await;
     let settings = settings();
     let auth = BackendAuth::BearerToken("vk".into());
-    let endpoint = server.uri();
+    let endpoint = Endpoint::parse(&server.uri()).unwrap();
     let mut request = request(&endpoint, &settings);
     request.auth = Some(&auth);
     request.user = Some("agent-7");
@@ -68,7 +69,7 @@ async fn a_missing_model_is_a_clear_error_before_any_request() {
     // Setup
     let server = MockServer::start().await;
     let settings = settings();
-    let endpoint = server.uri();
+    let endpoint = Endpoint::parse(&server.uri()).unwrap();
     let mut request = request(&endpoint, &settings);
     request.model = None;
 
@@ -101,7 +102,7 @@ async fn counts_tokens_with_the_servers_tokenizer() {
         .expect(1)
         .mount(&server)
         .await;
-    let endpoint = server.uri();
+    let endpoint = Endpoint::parse(&server.uri()).unwrap();
     let request = TokenCountRequest {
         endpoint: &endpoint,
         auth: None,
@@ -140,7 +141,7 @@ async fn the_callers_max_tokens_replaces_the_fixed_default() {
         .mount(&server)
         .await;
     let settings = settings();
-    let endpoint = server.uri();
+    let endpoint = Endpoint::parse(&server.uri()).unwrap();
     let mut request = request(&endpoint, &settings);
     request.overrides.max_tokens = Some(7);
 
@@ -176,7 +177,7 @@ async fn the_default_max_tokens_fits_the_room_after_the_prompt() {
             .mount(&server)
             .await;
         let settings = settings();
-        let endpoint = server.uri();
+        let endpoint = Endpoint::parse(&server.uri()).unwrap();
         let mut request = request(&endpoint, &settings);
         request.prompt_tokens = prompt_tokens;
 

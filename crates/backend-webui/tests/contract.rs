@@ -5,6 +5,7 @@
 
 use backend_webui::{WebUiBackend, WebUiLegacyBackend};
 use conformance::{client, received_bodies, request, settings, CONTEXT_WINDOW, PROMPT};
+use proxy_core::backend::Endpoint;
 use proxy_core::backend::{BackendAuth, BackendCompletion, BackendFinishReason, CompletionBackend};
 use proxy_core::settings::SIMPLE_STOP;
 use serde_json::json;
@@ -31,7 +32,7 @@ async fn webui_sends_lengths_from_the_context_window_and_grammar_string() {
         .await;
     let settings = settings();
     let auth = BackendAuth::BearerToken("k".into());
-    let endpoint = server.uri();
+    let endpoint = Endpoint::parse(&server.uri()).unwrap();
     let mut request = request(&endpoint, &settings);
     request.auth = Some(&auth);
     request.grammar = Some(GRAMMAR);
@@ -76,7 +77,7 @@ async fn webui_caller_max_tokens_replaces_both_length_fields() {
         .mount(&server)
         .await;
     let settings = settings();
-    let endpoint = server.uri();
+    let endpoint = Endpoint::parse(&server.uri()).unwrap();
     let mut request = request(&endpoint, &settings);
     request.prompt_tokens = 100;
     request.overrides.max_tokens = Some(32);
@@ -121,7 +122,7 @@ async fn webui_legacy_sends_stopping_strings_and_fixed_max_new_tokens() {
         .mount(&server)
         .await;
     let settings = settings();
-    let endpoint = server.uri();
+    let endpoint = Endpoint::parse(&server.uri()).unwrap();
     let mut request = request(&endpoint, &settings);
     request.grammar = Some(GRAMMAR);
 
@@ -183,7 +184,7 @@ async fn the_default_lengths_fit_the_room_after_the_prompt() {
             .mount(&server)
             .await;
         let settings = settings();
-        let endpoint = server.uri();
+        let endpoint = Endpoint::parse(&server.uri()).unwrap();
         let mut request = request(&endpoint, &settings);
         request.prompt_tokens = prompt_tokens;
 

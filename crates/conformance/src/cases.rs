@@ -281,20 +281,6 @@ pub async fn auth_type_without_key(fixture: Fixture) {
     assert_eq!(request_count(&server).await, 0);
 }
 
-/// An endpoint without `http://`/`https://` is refused before anything is sent.
-pub async fn endpoint_without_scheme(fixture: Fixture) {
-    let server = server_replying(&fixture, 200, &fixture.success_reply).await;
-    let endpoint = server.uri().replace("http://", "");
-    let result = complete(fixture.backend.as_ref(), &client(), &endpoint, None).await;
-    assert!(
-        matches!(&result, Err(BackendError::InvalidEndpoint { .. })),
-        "{result:?}"
-    );
-    let message = result.err().map(|e| e.to_string()).unwrap_or_default();
-    assert!(message.contains("http:// or https://"), "{message}");
-    assert_eq!(request_count(&server).await, 0);
-}
-
 /// A server slower than the client's timeout gives the timeout error.
 pub async fn timeout(fixture: Fixture) {
     let server = MockServer::start().await;

@@ -9,7 +9,8 @@
 //! of the wrong shape; 200 with an error body; empty completion text; the server
 //! reporting a context overflow; a busy server (429, or 503 while loading) keeping its
 //! status and `Retry-After`; bearer-token and api-key auth; an auth type without
-//! a key; an endpoint without `http(s)://`; a server that never answers (timeout).
+//! a key; a server that never answers (timeout). (An endpoint without `http(s)://`
+//! cannot reach a backend: [`Endpoint`] refuses it when the target is resolved.)
 //!
 //! Checking that a prompt longer than the context window is refused before any
 //! request is the orchestrator's job and is tested there.
@@ -21,7 +22,7 @@ use std::time::Duration;
 
 use proxy_core::backend::{
     BackendAuth, BackendCompletion, BackendError, BackendRequest, BackendStreamEvent,
-    CompletionBackend,
+    CompletionBackend, Endpoint,
 };
 use proxy_core::settings::SettingsPreset;
 use serde_json::{Map, Value};
@@ -60,7 +61,7 @@ pub fn settings() -> Map<String, Value> {
 }
 
 /// A request for [`PROMPT`] to `endpoint`, with [`MODEL`] and the given settings.
-pub fn request<'a>(endpoint: &'a str, settings: &'a Map<String, Value>) -> BackendRequest<'a> {
+pub fn request<'a>(endpoint: &'a Endpoint, settings: &'a Map<String, Value>) -> BackendRequest<'a> {
     let mut request = BackendRequest::new(
         endpoint,
         PROMPT,
@@ -93,7 +94,8 @@ pub async fn complete(
     auth: Option<&BackendAuth>,
 ) -> Result<BackendCompletion, BackendError> {
     let settings = settings();
-    let mut request = request(endpoint, &settings);
+    let endpoint = Endpoint::parse(endpoint)?;
+    let mut request = request(&endpoint, &settings);
     request.auth = auth;
     backend.complete(http, &request).await
 }
@@ -116,7 +118,10 @@ pub async fn stream_from(
         .mount(&server)
         .await;
     let settings = settings();
-    let endpoint = server.uri();
+    let endpoint = match Endpoint::parse(&server.uri()) {
+        Ok(endpoint) => endpoint,
+        Err(error) => return (Some(vec![Err(error)]), Value::Null),
+    };
     let request = request(&endpoint, &settings);
     let items = match backend.complete_streaming(&client(), &request).await {
         Ok(Some(mut stream)) => {
@@ -199,7 +204,7 @@ macro_rules! conformance_suite {
                 garbage_reply, wrong_shape_reply, error_body_in_a_200_reply,
                 empty_text, context_overflow, busy_server_keeps_status_and_retry_after,
                 bearer_token_auth, api_key_auth, auth_type_without_key,
-                endpoint_without_scheme, timeout);
+                timeout);
         }
     };
 }

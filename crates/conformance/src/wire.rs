@@ -4,7 +4,7 @@
 //! ([`capabilities_hold`]).
 
 use proxy_core::backend::{
-    find_backend, BackendCapabilities, BackendError, BackendRequest, CompletionBackend,
+    find_backend, BackendCapabilities, BackendError, BackendRequest, CompletionBackend, Endpoint,
     TokenCountRequest, WireFormat,
 };
 use serde_json::{Map, Value};
@@ -42,8 +42,9 @@ pub fn check<W: WireFormat>() {
     );
 
     let settings = Map::new();
-    let endpoint = "http://localhost:1";
-    let mut request = crate::request(endpoint, &settings);
+    let endpoint = Endpoint::parse("http://localhost:1")
+        .unwrap_or_else(|error| unreachable!("a literal endpoint is well formed: {error}"));
+    let mut request = crate::request(&endpoint, &settings);
     let plain = W::body(&request, false);
     assert!(
         mentions(&plain, "Say hi"),
@@ -98,12 +99,13 @@ pub fn check<W: WireFormat>() {
 }
 
 /// A port on loopback that nothing listens on.
-fn closed_endpoint() -> String {
+fn closed_endpoint() -> Endpoint {
     let port = std::net::TcpListener::bind("127.0.0.1:0")
         .and_then(|listener| listener.local_addr())
         .map(|address| address.port())
         .unwrap_or(9);
-    format!("http://127.0.0.1:{port}")
+    Endpoint::parse(&format!("http://127.0.0.1:{port}"))
+        .unwrap_or_else(|error| unreachable!("a loopback endpoint is well formed: {error}"))
 }
 
 /// `backend` does what `capabilities` say, checked against a closed port (so any

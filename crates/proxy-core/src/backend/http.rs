@@ -1,5 +1,5 @@
-//! The HTTP code every backend shares: endpoint checks, path joining, auth headers,
-//! POSTing JSON and turning every failure into a [`BackendError`].
+//! The HTTP code every backend shares: auth headers, POSTing JSON to a path of the
+//! checked [`Endpoint`] and turning every failure into a [`BackendError`].
 //!
 //! The caller owns the [`reqwest::Client`] (and so its timeouts and connection pool);
 //! a client timeout shows up here as [`BackendError::Timeout`].
@@ -11,62 +11,15 @@ use serde_json::Value;
 
 use super::auth::BackendAuth;
 use super::completion::{BackendCompletion, BackendFinishReason};
+use super::endpoint::Endpoint;
 use super::error::BackendError;
 use super::reply::{error_message, mentions_context_overflow};
-
-/// Checks that `endpoint` is an `http://` or `https://` URL and appends `path` to it,
-/// with exactly one `/` between them (MemGPT's `urljoin(endpoint.strip("/") + "/",
-/// path.strip("/"))`: any path already in the endpoint is kept).
-pub fn endpoint_uri(endpoint: &str, path: &str) -> Result<String, BackendError> {
-    endpoint_url(endpoint, path).map(|(uri, _)| uri)
-}
-
-/// [`endpoint_uri`], with the URI also parsed (once) for the HTTP client.
-fn endpoint_url(endpoint: &str, path: &str) -> Result<(String, reqwest::Url), BackendError> {
-    let trimmed = endpoint.trim();
-    let lowercase = trimmed.get(..8).unwrap_or(trimmed).to_ascii_lowercase();
-    let scheme_length = if lowercase.starts_with("http://") {
-        "http://".len()
-    } else if lowercase.starts_with("https://") {
-        "https://".len()
-    } else {
-        return Err(BackendError::InvalidEndpoint {
-            endpoint: endpoint.to_owned(),
-            reason: "it must begin with http:// or https://".to_owned(),
-        });
-    };
-    // Checked on the text: the URL parser would read `http:///completion` as the
-    // host `completion`.
-    let authority = trimmed.get(scheme_length..).unwrap_or_default();
-    if authority.is_empty() || authority.starts_with(['/', '?', '#']) {
-        return Err(BackendError::InvalidEndpoint {
-            endpoint: endpoint.to_owned(),
-            reason: "it names no host".to_owned(),
-        });
-    }
-    let uri = format!(
-        "{}/{}",
-        trimmed.trim_end_matches('/'),
-        path.trim_start_matches('/')
-    );
-    match reqwest::Url::parse(&uri) {
-        Ok(url) if url.host().is_some() => Ok((uri, url)),
-        Ok(_) => Err(BackendError::InvalidEndpoint {
-            endpoint: endpoint.to_owned(),
-            reason: "it names no host".to_owned(),
-        }),
-        Err(error) => Err(BackendError::InvalidEndpoint {
-            endpoint: endpoint.to_owned(),
-            reason: format!("it is not a valid URL ({error})"),
-        }),
-    }
-}
 
 /// One call to a backend server.
 #[derive(Debug, Clone, Copy)]
 pub struct BackendCall<'a> {
-    /// The server's base URL, as the user gave it.
-    pub endpoint: &'a str,
+    /// The server's base URL, checked when the target was resolved.
+    pub endpoint: &'a Endpoint,
     /// The API path (`/completion`, `/v1/completions`, …).
     pub path: &'a str,
     /// Optional credentials.
@@ -142,7 +95,7 @@ impl<T> JsonReply<T> {
 
 /// POSTs `body` as JSON and decodes a successful reply as `T`.
 ///
-/// Errors: a bad endpoint or auth header before sending; connection failure,
+/// Errors: a bad auth header before sending; connection failure,
 /// timeout, other transport failure; a non-success status (context-overflow bodies
 /// become [`BackendError::ContextWindowExceeded`]); a 200 whose body is not JSON or
 /// not shaped like `T`; a 200 whose body is an error object (`{"error": …}`).
@@ -155,7 +108,7 @@ pub async fn post_json<T: DeserializeOwned>(
     let text = response
         .text()
         .await
-        .map_err(|error| transport_error(error, call.endpoint, call.server, &uri))?;
+        .map_err(|error| transport_error(error, call.endpoint.as_str(), call.server, &uri))?;
     tracing::trace!("{uri} answered: {text}");
     decode_success(text, uri, call.server)
 }
@@ -171,7 +124,8 @@ pub async fn send_json(
     call: &BackendCall<'_>,
     body: &Value,
 ) -> Result<(reqwest::Response, String), BackendError> {
-    let (uri, url) = endpoint_url(call.endpoint, call.path)?;
+    let url = call.endpoint.url(call.path);
+    let uri = url.as_str().to_owned();
     tracing::debug!("POST {uri} ({})", call.server);
     let mut request = http
         .post(url)
@@ -184,7 +138,7 @@ pub async fn send_json(
         .json(body)
         .send()
         .await
-        .map_err(|error| transport_error(error, call.endpoint, call.server, &uri))?;
+        .map_err(|error| transport_error(error, call.endpoint.as_str(), call.server, &uri))?;
     let status = response.status();
     if status.is_success() {
         return Ok((response, uri));
@@ -193,7 +147,7 @@ pub async fn send_json(
     let text = response
         .text()
         .await
-        .map_err(|error| transport_error(error, call.endpoint, call.server, &uri))?;
+        .map_err(|error| transport_error(error, call.endpoint.as_str(), call.server, &uri))?;
     tracing::trace!("{uri} answered {status}: {text}");
     if mentions_context_overflow(&text) {
         return Err(BackendError::ContextWindowExceeded {
@@ -337,57 +291,6 @@ fn error_chain(error: &dyn std::error::Error) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn joins_without_doubling_slashes() {
-        for (endpoint, path, expected) in [
-            (
-                "http://localhost:8080",
-                "/completion",
-                "http://localhost:8080/completion",
-            ),
-            (
-                "http://localhost:8080/",
-                "/completion",
-                "http://localhost:8080/completion",
-            ),
-            (
-                "http://localhost:8080//",
-                "completion",
-                "http://localhost:8080/completion",
-            ),
-            (
-                "https://api.groq.com/openai",
-                "/v1/chat/completions",
-                "https://api.groq.com/openai/v1/chat/completions",
-            ),
-        ] {
-            assert_eq!(endpoint_uri(endpoint, path).ok().as_deref(), Some(expected));
-        }
-    }
-
-    #[test]
-    fn refuses_endpoints_without_http_scheme() {
-        for endpoint in [
-            "localhost:8080",
-            "ftp://host",
-            "",
-            "http://",
-            "http:///x",
-            "https://?q",
-            "http://host:port",
-        ] {
-            let result = endpoint_uri(endpoint, "/completion");
-            assert!(
-                matches!(result, Err(BackendError::InvalidEndpoint { .. })),
-                "{endpoint}: {result:?}"
-            );
-        }
-        let message = endpoint_uri("localhost:8080", "/x")
-            .err()
-            .map(|e| e.to_string());
-        assert!(message.is_some_and(|m| m.contains("must begin with http:// or https://")));
-    }
 
     #[test]
     fn only_well_formed_retry_after_values_are_kept() {

@@ -22,7 +22,9 @@
 //!   settings ([`crate::settings`]: preset, then the user's settings file), then the
 //!   backend's own fields (SPEC §3: `max_length`, `num_ctx`, …), then the caller's
 //!   [`SamplingOverrides`] under the backend's field names ([`fields`]).
-//! * Everything about HTTP that is the same for every server — endpoint checks, path
+//! * The endpoint is checked and parsed once, when a target is resolved ([`Endpoint`]);
+//!   a request only joins its path onto it.
+//! * Everything about HTTP that is the same for every server — path
 //!   joining, auth headers, status and error-body handling, context-overflow
 //!   detection — lives in [`http`] and [`reply`]; OpenAI-shaped replies in [`openai`].
 //!   A backend crate only says which path, which body and where the text is.
@@ -40,6 +42,7 @@
 
 pub mod auth;
 pub mod completion;
+pub mod endpoint;
 pub mod error;
 pub mod fields;
 pub mod http;
@@ -52,8 +55,9 @@ pub mod wire;
 
 pub use auth::BackendAuth;
 pub use completion::{BackendCompletion, BackendFinishReason};
+pub use endpoint::Endpoint;
 pub use error::BackendError;
-pub use http::{endpoint_uri, post_json, send_json, BackendCall, JsonReply};
+pub use http::{post_json, send_json, BackendCall, JsonReply};
 pub use registration::{
     available_backends, backend_registry, find_backend, BackendRegistration, RegisteredBackend,
 };
@@ -69,8 +73,7 @@ pub use wire::{
 pub trait CompletionBackend: Send + Sync {
     /// Sends `request.prompt` and returns the completion text.
     ///
-    /// Errors: [`BackendError::InvalidEndpoint`] (no `http(s)://`),
-    /// [`BackendError::InvalidRequest`] (e.g. a model is required but missing),
+    /// Errors: [`BackendError::InvalidRequest`] (e.g. a model is required but missing),
     /// [`BackendError::Connection`], [`BackendError::Timeout`],
     /// [`BackendError::Http`] (non-success status, with status, body and URI),
     /// [`BackendError::ErrorReply`] (an error object in a 200 body),

@@ -6,6 +6,7 @@
 use serde_json::{Map, Value};
 
 use super::auth::BackendAuth;
+use super::endpoint::Endpoint;
 use crate::completion::ChatCompletionRequest;
 
 /// The OpenAI sampling fields a caller may set per request. Each backend writes them
@@ -134,8 +135,9 @@ fn room_after(context_window: u64, prompt_tokens: u64) -> u64 {
 /// send it. Built by the orchestrator; backends only read it.
 #[derive(Debug, Clone)]
 pub struct BackendRequest<'a> {
-    /// The server's base URL (`http://localhost:8080`); the backend adds its path.
-    pub endpoint: &'a str,
+    /// The server's base URL (`http://localhost:8080`), checked once; the backend adds
+    /// its path.
+    pub endpoint: &'a Endpoint,
     /// Optional credentials.
     pub auth: Option<&'a BackendAuth>,
     /// The rendered prompt.
@@ -161,7 +163,7 @@ impl<'a> BackendRequest<'a> {
     /// A request with no auth, grammar, model, user or overrides, for a prompt of
     /// `prompt_tokens` tokens (counted by the caller, with whichever tokenizer it chose).
     pub fn new(
-        endpoint: &'a str,
+        endpoint: &'a Endpoint,
         prompt: &'a str,
         prompt_tokens: u64,
         context_window: u64,
@@ -240,8 +242,8 @@ impl<'a> BackendRequest<'a> {
 /// A request to count tokens with the server's own tokenizer.
 #[derive(Debug, Clone, Copy)]
 pub struct TokenCountRequest<'a> {
-    /// The server's base URL.
-    pub endpoint: &'a str,
+    /// The server's base URL, checked once.
+    pub endpoint: &'a Endpoint,
     /// Optional credentials.
     pub auth: Option<&'a BackendAuth>,
     /// The model name (vLLM's `/tokenize` wants it).
@@ -253,6 +255,14 @@ pub struct TokenCountRequest<'a> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn test_endpoint() -> &'static crate::backend::Endpoint {
+        static ENDPOINT: std::sync::LazyLock<crate::backend::Endpoint> =
+            std::sync::LazyLock::new(|| {
+                crate::backend::Endpoint::parse("http://localhost:1").expect("a well-formed endpoint")
+            });
+        &ENDPOINT
+    }
     use serde_json::json;
 
     fn settings(value: Value) -> Map<String, Value> {
@@ -262,7 +272,7 @@ mod tests {
     #[test]
     fn stop_sequences_append_caller_stops_without_duplicates() {
         let settings = settings(json!({"stop": ["a", "b"]}));
-        let mut request = BackendRequest::new("http://x", "hi", 1, 100, &settings);
+        let mut request = BackendRequest::new(test_endpoint(), "hi", 1, 100, &settings);
         request.overrides.stop = vec!["b".into(), "c".into()];
         assert_eq!(
             request.stop_sequences(),
@@ -273,7 +283,7 @@ mod tests {
     #[test]
     fn removed_stops_leave_the_settings_list_but_not_the_callers() {
         let list = settings(json!({"stop": ["a", "  }\n}\n", "b"]}));
-        let mut request = BackendRequest::new("http://x", "hi", 1, 100, &list);
+        let mut request = BackendRequest::new(test_endpoint(), "hi", 1, 100, &list);
         request.overrides.removed_stops = vec!["  }\n}\n".into(), "c".into()];
         assert_eq!(request.stop_sequences(), Some(vec!["a".into(), "b".into()]));
         request.overrides.stop = vec!["c".into()];
@@ -283,7 +293,7 @@ mod tests {
             "the caller's own stop is sent"
         );
         let one = settings(json!({"stop": "  }\n}\n"}));
-        let mut request = BackendRequest::new("http://x", "hi", 1, 100, &one);
+        let mut request = BackendRequest::new(test_endpoint(), "hi", 1, 100, &one);
         request.overrides.removed_stops = vec!["  }\n}\n".into()];
         assert_eq!(request.stop_sequences(), Some(Vec::new()));
     }
@@ -291,14 +301,14 @@ mod tests {
     #[test]
     fn no_stop_anywhere_means_no_field() {
         let settings = settings(json!({"temperature": 0}));
-        let request = BackendRequest::new("http://x", "hi", 1, 100, &settings);
+        let request = BackendRequest::new(test_endpoint(), "hi", 1, 100, &settings);
         assert_eq!(request.stop_sequences(), None);
     }
 
     #[test]
     fn missing_or_blank_model_is_a_clear_error() {
         let settings = Map::new();
-        let mut request = BackendRequest::new("http://x", "hi", 1, 100, &settings);
+        let mut request = BackendRequest::new(test_endpoint(), "hi", 1, 100, &settings);
         let error = request.require_model("ollama").err().map(|e| e.to_string());
         assert!(error.is_some_and(|e| e.contains("model name not specified")));
         request.model = Some("  ");
@@ -375,7 +385,7 @@ mod tests {
     #[test]
     fn a_bodys_default_limit_fits_the_room_after_the_prompt() {
         let settings = Map::new();
-        let request = BackendRequest::new("http://x", "hi", 1000, 4096, &settings);
+        let request = BackendRequest::new(test_endpoint(), "hi", 1000, 4096, &settings);
         assert_eq!(
             request.default_max_tokens(DefaultMaxTokens::Fixed(3000)),
             Some(3000)
@@ -388,12 +398,12 @@ mod tests {
             request.default_max_tokens(DefaultMaxTokens::ServerDefault),
             None
         );
-        let full = BackendRequest::new("http://x", "hi", 4000, 4096, &settings);
+        let full = BackendRequest::new(test_endpoint(), "hi", 4000, 4096, &settings);
         assert_eq!(
             full.default_max_tokens(DefaultMaxTokens::Fixed(3000)),
             Some(96)
         );
-        let over = BackendRequest::new("http://x", "hi", 5000, 4096, &settings);
+        let over = BackendRequest::new(test_endpoint(), "hi", 5000, 4096, &settings);
         assert_eq!(
             over.default_max_tokens(DefaultMaxTokens::ContextWindow),
             Some(1),

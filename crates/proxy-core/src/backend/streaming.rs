@@ -107,7 +107,7 @@ fn completion_stream(
         lines: LineBuffer::default(),
         decode,
         uri,
-        endpoint: call.endpoint.to_owned(),
+        endpoint: call.endpoint.as_str().to_owned(),
         server: call.server,
         text: String::new(),
         completion_tokens: None,
@@ -373,8 +373,10 @@ mod tests {
             .collect();
         let body = reqwest::Body::wrap_stream(futures::stream::iter(owned));
         let response = reqwest::Response::from(http::Response::new(body));
+        let endpoint = super::super::endpoint::Endpoint::parse("http://127.0.0.1:1")
+            .expect("a well-formed endpoint");
         let call = BackendCall {
-            endpoint: "http://127.0.0.1:1",
+            endpoint: &endpoint,
             path: "/completion",
             auth: None,
             server: "test server",

@@ -22,7 +22,7 @@ use super::target::{ResolvedTarget, TargetWrapper};
 use super::token_counting::TokenCounting;
 use super::validation::check_request;
 use crate::backend::{
-    BackendCompletion, BackendError, BackendFinishReason, BackendRequest, RegisteredBackend,
+    BackendCompletion, BackendError, Endpoint, BackendFinishReason, BackendRequest, RegisteredBackend,
     SamplingOverrides, TokenCountRequest,
 };
 use crate::chat::{AssistantMessage, FunctionSchema};
@@ -101,7 +101,7 @@ impl PreparedCall {
     }
 
     /// The server's base URL.
-    pub(super) fn endpoint(&self) -> &str {
+    pub(super) fn endpoint(&self) -> &Endpoint {
         self.target.endpoint()
     }
 

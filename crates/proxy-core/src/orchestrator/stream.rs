@@ -205,7 +205,7 @@ impl LiveStream {
                         detail: "the backend's stream ended without a finished completion"
                             .to_owned(),
                         body: std::mem::take(&mut self.raw),
-                        uri: self.prepared.endpoint().to_owned(),
+                        uri: self.prepared.endpoint().as_str().to_owned(),
                         server: self.prepared.backend().registration.name,
                     };
                     self.pending.push_back(Err(error.into()));

@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 use super::error::ProxyError;
 use super::token_counting::TokenCounting;
-use crate::backend::{backend_registry, endpoint_uri, BackendAuth, RegisteredBackend};
+use crate::backend::{backend_registry, BackendAuth, Endpoint, RegisteredBackend};
 use crate::registry::{find_wrapper, load_wrapper_file, wrapper_registry};
 use crate::settings::SettingsPreset;
 use crate::wrapper::PromptWrapper;
@@ -140,10 +140,9 @@ impl ModelTarget {
                     "the endpoint is empty; set it to the server's base URL (e.g. `http://localhost:8080`) or leave it out for the usual address",
                 ))
             }
-            Some(endpoint) => endpoint.clone(),
-            None => backend.registration.default_endpoint.to_owned(),
+            Some(endpoint) => Endpoint::parse(endpoint)?,
+            None => Endpoint::parse(backend.registration.default_endpoint)?,
         };
-        endpoint_uri(&endpoint, "")?;
         if self.context_window == 0 {
             return Err(ProxyError::invalid(
                 "no context window given; set it to the model's context length in tokens (e.g. 8192)",
@@ -224,7 +223,7 @@ pub struct ResolvedTarget(Arc<Resolved>);
 
 struct Resolved {
     backend: &'static RegisteredBackend,
-    endpoint: String,
+    endpoint: Endpoint,
     auth: Option<BackendAuth>,
     context_window: u64,
     wrapper: TargetWrapper,
@@ -269,8 +268,8 @@ impl ResolvedTarget {
         self.0.backend.registration.name
     }
 
-    /// The server's base URL.
-    pub fn endpoint(&self) -> &str {
+    /// The server's base URL, checked and parsed.
+    pub fn endpoint(&self) -> &Endpoint {
         &self.0.endpoint
     }
 
@@ -372,7 +371,7 @@ mod tests {
     fn resolving_fills_the_default_endpoint_and_the_model_names() {
         let resolved = target().resolve().unwrap();
         assert_eq!(resolved.endpoint_type(), TEST_ENDPOINT_TYPE);
-        assert_eq!(resolved.endpoint(), "http://localhost:9");
+        assert_eq!(resolved.endpoint().as_str(), "http://localhost:9");
         assert_eq!(resolved.wrapper_name(), "blank");
         let names = resolved.request_model(Some("asked"));
         assert_eq!(

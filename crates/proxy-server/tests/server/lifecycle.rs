@@ -99,7 +99,7 @@ fn the_example_config_loads_and_resolves() {
     let state = proxy_server::ServerState::from_config(&config).unwrap();
     assert_eq!(state.models().names(), vec!["local"]);
     assert_eq!(
-        state.models().entries()[0].target.endpoint(),
+        state.models().entries()[0].target.endpoint().as_str(),
         "http://localhost:8080"
     );
 }
@@ -128,7 +128,7 @@ fn the_default_endpoint_comes_from_the_backend() {
     );
     model.wrapper_file = None;
     let entry = proxy_server::ModelEntry::from_config(&model).unwrap();
-    assert_eq!(entry.target.endpoint(), "http://localhost:8080");
+    assert_eq!(entry.target.endpoint().as_str(), "http://localhost:8080");
     assert_eq!(
         entry.target.wrapper_name(),
         "chatml",
