@@ -92,6 +92,9 @@ impl WireFormat for GroqBackend {
         default_max_tokens: DefaultMaxTokens::ContextWindow,
         stream: Some(chat_stream(COMPLETION_PATH)),
         tokenizer: None,
+        // The rendered prompt is one chat message's text; image parts of that
+        // message would all come after the prompt, not in their places: refused.
+        images: None,
     };
     type Reply = ChatCompletionReply;
 

@@ -16,13 +16,19 @@
 //! Streaming: the same body to `POST /api/extra/generate/stream`; server-sent events
 //! `event: message` / `data: {"token": …, "finish_reason": …}`, no end marker (the
 //! server closes the connection after the event that carries the finish reason).
+//!
+//! Images (a server with a multimodal projector): `images: [base64, …]`, at most
+//! four. The server puts them before the prompt, whatever the prompt says, so an
+//! image's place in the conversation is lost (its part leaves no text).
 
 mod wire;
 
+use proxy_core::backend::wire::{ImageInput, ImagePlacement};
 use proxy_core::backend::{
     BackendCompletion, BackendError, BackendRequest, DefaultMaxTokens, JsonReply, StreamFraming,
     StreamRoute, TokenizerRoute, WireFormat, WireSpec,
 };
+use proxy_core::image::ImageFormat;
 use serde_json::Value;
 
 /// The completion path.
@@ -55,6 +61,14 @@ impl WireFormat for KoboldCppBackend {
             path: TOKENIZE_PATH,
             body: wire::tokenize_body,
             count: wire::token_count,
+        }),
+        // `images` (base64) go before the whole prompt, in order, "\n\n" between
+        // them; the server reads the first four and ignores the rest
+        // (`images_max`, koboldcpp.py; clip's stb_image decodes them).
+        images: Some(ImageInput {
+            placement: ImagePlacement::BeforePrompt,
+            formats: &[ImageFormat::Png, ImageFormat::Jpeg, ImageFormat::Gif],
+            max_images: Some(4),
         }),
     };
     type Reply = wire::GenerateReply;

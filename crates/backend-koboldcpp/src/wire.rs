@@ -27,6 +27,9 @@ pub fn body(request: &BackendRequest<'_>) -> Value {
     let mut body = request.settings.clone();
     body.insert("prompt".into(), json!(request.prompt));
     body.insert("max_context_length".into(), json!(request.context_window));
+    if !request.images.is_empty() {
+        body.insert("images".into(), json!(request.images));
+    }
     if let Some(max_length) =
         request.default_max_tokens(crate::KoboldCppBackend::SPEC.default_max_tokens)
     {

@@ -8,19 +8,30 @@
 //! Streaming: the same body with `"stream": true`; the reply is server-sent events,
 //! one `data: {"content": …}` per token, the last with `"stop": true` and the
 //! counts (no `[DONE]`). Token counting uses the server's `POST /tokenize`.
+//! Images (a server with a multimodal projector): `prompt` becomes the object
+//! `{"prompt_string": …, "multimodal_data": [base64, …]}`, each image's place in the
+//! prompt marked by [`MEDIA_MARKER`] (the image tokens are not in the proxy's count).
 
 mod wire;
 
+use proxy_core::backend::wire::{ImageInput, ImagePlacement};
 use proxy_core::backend::{
     BackendCompletion, BackendError, BackendRequest, DefaultMaxTokens, JsonReply, StreamFraming,
     StreamRoute, TokenizerRoute, WireFormat, WireSpec,
 };
+use proxy_core::image::ImageFormat;
 use serde_json::Value;
 
 /// The completion path.
 pub const COMPLETION_PATH: &str = "/completion";
 /// The tokenizer path.
 pub const TOKENIZE_PATH: &str = "/tokenize";
+/// The text that stands for an image in a multimodal prompt: libmtmd's default
+/// marker. llama-server since April 2026 (ggml-org/llama.cpp#21962) makes up a
+/// random marker at each start unless it is started with
+/// `LLAMA_MEDIA_MARKER=<__media__>` (it publishes the one in use in `GET /props`,
+/// `media_marker`, since #22028); serve images through a server started so.
+pub const MEDIA_MARKER: &str = "<__media__>";
 
 /// The llama.cpp `llama-server` wire format.
 #[derive(Debug, Clone, Copy, Default)]
@@ -45,6 +56,14 @@ impl WireFormat for LlamaCppBackend {
             path: TOKENIZE_PATH,
             body: wire::tokenize_body,
             count: wire::token_count,
+        }),
+        // A server started with a multimodal projector (`--mmproj`) reads each
+        // `MEDIA_MARKER` in `prompt.prompt_string` as the next of `prompt.multimodal_data`
+        // (tools/server/README.md); stb_image decodes the data (no WebP).
+        images: Some(ImageInput {
+            placement: ImagePlacement::Marker(MEDIA_MARKER),
+            formats: &[ImageFormat::Png, ImageFormat::Jpeg, ImageFormat::Gif],
+            max_images: None,
         }),
     };
     type Reply = wire::CompletionReply;

@@ -13,12 +13,20 @@ use serde_json::{json, Value};
 /// The sampling fields under llama.cpp's names.
 const FIELDS: SamplingFieldNames = SamplingFieldNames::OPENAI.with_max_tokens(&["n_predict"]);
 
-/// Settings, `prompt`, `stop` (array), `grammar` when asked, then the overrides;
+/// Settings, `prompt` (with images: `{"prompt_string", "multimodal_data"}`), `stop`
+/// (array), `grammar` when asked, then the overrides;
 /// `"stream": true` when streaming; otherwise no `stream` field (the server's
 /// default is not to stream, and a settings file cannot turn the call into a stream).
 pub fn body(request: &BackendRequest<'_>, stream: bool) -> Value {
     let mut body = request.settings.clone();
-    body.insert("prompt".into(), json!(request.prompt));
+    if request.images.is_empty() {
+        body.insert("prompt".into(), json!(request.prompt));
+    } else {
+        body.insert(
+            "prompt".into(),
+            json!({"prompt_string": request.prompt, "multimodal_data": request.images}),
+        );
+    }
     if let Some(grammar) = request.grammar {
         body.insert("grammar".into(), json!(grammar));
     }

@@ -54,6 +54,8 @@ impl WireFormat for LmStudioBackend {
         default_max_tokens: wire::DEFAULT_MAX_TOKENS,
         stream: Some(text_stream(COMPLETIONS_PATH)),
         tokenizer: None,
+        // `/v1/completions` takes a text prompt only: image parts are refused.
+        images: None,
     };
     type Reply = TextCompletionReply;
 
@@ -81,6 +83,9 @@ impl WireFormat for LmStudioLegacyBackend {
         default_max_tokens: wire::DEFAULT_MAX_TOKENS,
         stream: Some(chat_stream(CHAT_PATH)),
         tokenizer: None,
+        // The rendered prompt is one chat message's text; image parts of that
+        // message would all come after the prompt, not in their places: refused.
+        images: None,
     };
     type Reply = ChatCompletionReply;
 

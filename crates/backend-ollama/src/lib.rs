@@ -10,13 +10,17 @@
 //! tokenize endpoint. Streaming: the same body with `stream: true`; the reply is
 //! newline-delimited JSON, one `{"response": …}` per piece, the last with
 //! `"done": true` and the counts (a mid-stream failure is an `{"error": …}` line).
+//! Images (a multimodal model): `images: [base64, …]`, image `N`'s place in the raw
+//! prompt marked `[img-N]`.
 
 mod wire;
 
+use proxy_core::backend::wire::{ImageInput, ImagePlacement};
 use proxy_core::backend::{
     BackendCompletion, BackendError, BackendRequest, DefaultMaxTokens, JsonReply, StreamFraming,
     StreamRoute, WireFormat, WireSpec,
 };
+use proxy_core::image::ImageFormat;
 use serde_json::Value;
 
 /// The completion path.
@@ -42,6 +46,16 @@ impl WireFormat for OllamaBackend {
             decode: wire::stream_chunk,
         }),
         tokenizer: None,
+        // In raw mode the server puts `images[N]` where `[img-N]` stands in the prompt
+        // (server/routes.go, llm/llama_server.go); Go's decoders and its WebP one.
+        images: Some(ImageInput {
+            placement: ImagePlacement::NumberedMarker {
+                prefix: "[img-",
+                suffix: "]",
+            },
+            formats: &[ImageFormat::Png, ImageFormat::Jpeg, ImageFormat::Webp],
+            max_images: None,
+        }),
     };
     type Reply = wire::GenerateReply;
 

@@ -24,13 +24,17 @@ pub fn body(request: &BackendRequest<'_>, stream: bool) -> Value {
         &FIELDS,
         crate::OllamaBackend::SPEC.name,
     );
-    json!({
+    let mut body = json!({
         "model": request.model,
         "prompt": request.prompt,
         "stream": stream,
         "options": options,
         "raw": true,
-    })
+    });
+    if !request.images.is_empty() {
+        body["images"] = json!(request.images);
+    }
+    body
 }
 
 /// A non-streaming `/api/generate` reply, or one line of a streamed one (the last has

@@ -97,6 +97,8 @@ impl WireFormat for VllmBackend {
             body: tokenize_body,
             count: token_count,
         }),
+        // `/v1/completions` takes a text (or token) prompt only: image parts are refused.
+        images: None,
     };
     type Reply = TextCompletionReply;
 

@@ -59,6 +59,8 @@ impl WireFormat for WebUiBackend {
         default_max_tokens: DefaultMaxTokens::ContextWindow,
         stream: Some(text_stream(COMPLETION_PATH)),
         tokenizer: None,
+        // `/v1/completions` takes a text prompt only: image parts are refused.
+        images: None,
     };
     type Reply = TextCompletionReply;
 

@@ -83,6 +83,8 @@ impl WireFormat for WebUiLegacyBackend {
         default_max_tokens: DefaultMaxTokens::Fixed(DEFAULT_MAX_NEW_TOKENS),
         stream: None,
         tokenizer: None,
+        // The legacy API takes a text prompt only: image parts are refused.
+        images: None,
     };
     type Reply = GenerateReply;
 

@@ -101,6 +101,15 @@ fn render(args: &WrapperArgs) -> Result<()> {
         }
         None => choose_wrapper(&input.messages, args.wrapper.as_deref())?.wrapper,
     };
+    // The prompt alone cannot carry an image (a backend's body does, next to its
+    // marker): refused by name rather than left out of the text.
+    for (i, message) in input.messages.iter().enumerate() {
+        if let Some((j, _)) = message.content.as_ref().and_then(|c| c.images().next()) {
+            anyhow::bail!(
+                "messages[{i}].content[{j}] is an image; `render` prints the text prompt only, so send text parts (`complete` and `serve` forward images to backends that take them)"
+            );
+        }
+    }
     let mut request = RenderRequest::new(&input.messages, &functions);
     request.first_message = args.first_message;
     let prompt = wrapper.render_prompt(&request)?;

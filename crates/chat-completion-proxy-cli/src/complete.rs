@@ -53,14 +53,20 @@ pub struct CompleteArgs {
     no_function_correction: bool,
 }
 
-/// `backends`: one endpoint type per line with its default endpoint.
+/// `backends`: one endpoint type per line with its default endpoint and its
+/// capabilities (`name<TAB>url<TAB>grammar, streaming, …`).
 pub fn backends() -> String {
     let mut out = String::new();
     for name in available_backends() {
-        let endpoint = find_backend(name)
-            .map(|backend| backend.registration.default_endpoint)
+        let (endpoint, capabilities) = find_backend(name)
+            .map(|backend| {
+                (
+                    backend.registration.default_endpoint,
+                    backend.registration.capabilities.summary(),
+                )
+            })
             .unwrap_or_default();
-        out.push_str(&format!("{name}\t{endpoint}\n"));
+        out.push_str(&format!("{name}\t{endpoint}\t{capabilities}\n"));
     }
     out
 }

@@ -178,18 +178,24 @@ async fn complete_errors_are_one_line() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn backends_lists_endpoint_types_with_default_endpoints() {
+async fn backends_lists_endpoint_types_with_default_endpoints_and_capabilities() {
     if !built_with(&["backend-llamacpp", "wrapper-chatml"]) {
         return;
     }
     let (code, stdout, _) = run(vec!["backends".to_owned()], "").await;
     assert_eq!(code, 0);
     assert!(
-        stdout
-            .lines()
-            .any(|line| line == "llamacpp\thttp://localhost:8080"),
+        stdout.lines().any(|line| line
+            == "llamacpp\thttp://localhost:8080\tgrammar, streaming, server tokenizer, images (png jpeg gif) at <__media__>"),
         "{stdout}"
     );
+    if built_with(&["backend-vllm"]) {
+        assert!(
+            stdout.lines().any(|line| line.starts_with("vllm\t")
+                && line.ends_with("\tstreaming, server tokenizer, model required, no images")),
+            "{stdout}"
+        );
+    }
     let names: Vec<&str> = stdout
         .lines()
         .filter_map(|line| line.split('\t').next())

@@ -5,7 +5,9 @@
 //! and with none. A new backend plugin needs no edit here.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // a test fails loudly
 
+use chat_completion_proxy::backend::wire::{ImageInput, ImagePlacement};
 use chat_completion_proxy::backend::{available_backends, find_backend, BackendCapabilities};
+use chat_completion_proxy::image::ImageFormat;
 use chat_completion_proxy::ENABLED_PLUGINS;
 
 /// SPEC §3: (plugin, endpoint type, default endpoint, capabilities).
@@ -19,6 +21,11 @@ const CONTRACT: &[(&str, &str, &str, BackendCapabilities)] = &[
             model_required: false,
             tokenizer: true,
             streaming: true,
+            images: Some(ImageInput {
+                placement: ImagePlacement::Marker("<__media__>"),
+                formats: &[ImageFormat::Png, ImageFormat::Jpeg, ImageFormat::Gif],
+                max_images: None,
+            }),
         },
     ),
     (
@@ -30,6 +37,11 @@ const CONTRACT: &[(&str, &str, &str, BackendCapabilities)] = &[
             model_required: false,
             tokenizer: true,
             streaming: true,
+            images: Some(ImageInput {
+                placement: ImagePlacement::BeforePrompt,
+                formats: &[ImageFormat::Png, ImageFormat::Jpeg, ImageFormat::Gif],
+                max_images: Some(4),
+            }),
         },
     ),
     (
@@ -41,6 +53,14 @@ const CONTRACT: &[(&str, &str, &str, BackendCapabilities)] = &[
             model_required: true,
             tokenizer: false,
             streaming: true,
+            images: Some(ImageInput {
+                placement: ImagePlacement::NumberedMarker {
+                    prefix: "[img-",
+                    suffix: "]",
+                },
+                formats: &[ImageFormat::Png, ImageFormat::Jpeg, ImageFormat::Webp],
+                max_images: None,
+            }),
         },
     ),
     (
@@ -52,6 +72,7 @@ const CONTRACT: &[(&str, &str, &str, BackendCapabilities)] = &[
             model_required: false,
             tokenizer: false,
             streaming: true,
+            images: None,
         },
     ),
     (
@@ -63,6 +84,7 @@ const CONTRACT: &[(&str, &str, &str, BackendCapabilities)] = &[
             model_required: false,
             tokenizer: false,
             streaming: false,
+            images: None,
         },
     ),
     (
@@ -74,6 +96,7 @@ const CONTRACT: &[(&str, &str, &str, BackendCapabilities)] = &[
             model_required: false,
             tokenizer: false,
             streaming: true,
+            images: None,
         },
     ),
     (
@@ -85,6 +108,7 @@ const CONTRACT: &[(&str, &str, &str, BackendCapabilities)] = &[
             model_required: false,
             tokenizer: false,
             streaming: true,
+            images: None,
         },
     ),
     (
@@ -96,6 +120,7 @@ const CONTRACT: &[(&str, &str, &str, BackendCapabilities)] = &[
             model_required: true,
             tokenizer: true,
             streaming: true,
+            images: None,
         },
     ),
     (
@@ -107,6 +132,7 @@ const CONTRACT: &[(&str, &str, &str, BackendCapabilities)] = &[
             model_required: true,
             tokenizer: false,
             streaming: true,
+            images: None,
         },
     ),
 ];

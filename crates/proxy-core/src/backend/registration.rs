@@ -109,6 +109,7 @@ pub fn find_backend(name: &str) -> Result<&'static RegisteredBackend, RegistryEr
 ///         model_required: false,
 ///         tokenizer: false,
 ///         streaming: false,
+///         images: None,
 ///     },
 ///     build: || Box::new(MyServerBackend),
 /// }

@@ -157,10 +157,14 @@ pub struct BackendRequest<'a> {
     pub settings: &'a Map<String, Value>,
     /// The caller's sampling fields, written last.
     pub overrides: SamplingOverrides,
+    /// The request's images, base64 (standard, padded) and checked, in the order of
+    /// their markers in `prompt` (see [`ImageInput`](super::wire::ImageInput)); empty
+    /// for a text-only request, and always for a backend that takes no images.
+    pub images: &'a [String],
 }
 
 impl<'a> BackendRequest<'a> {
-    /// A request with no auth, grammar, model, user or overrides, for a prompt of
+    /// A request with no auth, grammar, model, user, overrides or images, for a prompt of
     /// `prompt_tokens` tokens (counted by the caller, with whichever tokenizer it chose).
     pub fn new(
         endpoint: &'a Endpoint,
@@ -180,6 +184,7 @@ impl<'a> BackendRequest<'a> {
             user: None,
             settings,
             overrides: SamplingOverrides::default(),
+            images: &[],
         }
     }
 
@@ -259,7 +264,8 @@ mod tests {
     fn test_endpoint() -> &'static crate::backend::Endpoint {
         static ENDPOINT: std::sync::LazyLock<crate::backend::Endpoint> =
             std::sync::LazyLock::new(|| {
-                crate::backend::Endpoint::parse("http://localhost:1").expect("a well-formed endpoint")
+                crate::backend::Endpoint::parse("http://localhost:1")
+                    .expect("a well-formed endpoint")
             });
         &ENDPOINT
     }

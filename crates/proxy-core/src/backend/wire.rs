@@ -4,6 +4,8 @@
 //! [`CompletionBackend`] impl below) does the HTTP, the streaming, the server-side
 //! token counting and the error mapping, reading every choice from the spec.
 
+use std::borrow::Cow;
+
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 
@@ -15,6 +17,7 @@ use super::streaming::{
     ndjson_completion_stream, sse_completion_stream, BackendStream, ChunkDecoder,
 };
 use super::CompletionBackend;
+use crate::image::ImageFormat;
 
 /// What a backend can do, as the registry and the orchestrator see it (for a
 /// [`WireFormat`], derived from its [`WireSpec`]).
@@ -29,6 +32,106 @@ pub struct BackendCapabilities {
     /// [`CompletionBackend::complete_streaming`] streams (elsewhere the plain call
     /// runs and its result is sent as one piece).
     pub streaming: bool,
+    /// How it takes images (`image_url` content parts); `None`: it takes none, and a
+    /// request carrying one is refused with a 400 naming the part and the endpoint
+    /// type.
+    pub images: Option<ImageInput>,
+}
+
+impl BackendCapabilities {
+    /// The capabilities as one line for people (`chat-completion-proxy backends`):
+    /// `grammar, streaming, server tokenizer, model required, images (png, jpeg) at
+    /// <__media__>`, or `none`.
+    pub fn summary(&self) -> String {
+        let mut items: Vec<String> = Vec::new();
+        if self.grammar {
+            items.push("grammar".into());
+        }
+        if self.streaming {
+            items.push("streaming".into());
+        }
+        if self.tokenizer {
+            items.push("server tokenizer".into());
+        }
+        if self.model_required {
+            items.push("model required".into());
+        }
+        match &self.images {
+            Some(images) => items.push(images.summary()),
+            None => items.push("no images".into()),
+        }
+        items.join(", ")
+    }
+}
+
+/// How a backend takes images: where each goes in the prompt, which formats its
+/// server decodes, how many a request may carry. The body builder finds the images,
+/// in order, in [`BackendRequest::images`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ImageInput {
+    /// Where each image goes.
+    pub placement: ImagePlacement,
+    /// The formats its server decodes (others are refused, naming the part).
+    pub formats: &'static [ImageFormat],
+    /// The most images one request may carry (`None`: the server states no limit).
+    pub max_images: Option<usize>,
+}
+
+impl ImageInput {
+    /// `images (image/png, image/jpeg) at <__media__>, at most 4`.
+    pub fn summary(&self) -> String {
+        let formats = self
+            .formats
+            .iter()
+            .map(|format| format.media_type().trim_start_matches("image/"))
+            .collect::<Vec<_>>()
+            .join(" ");
+        let placement = match self.placement {
+            ImagePlacement::Marker(marker) => format!("at {marker}"),
+            ImagePlacement::NumberedMarker { prefix, suffix } => {
+                format!("at {prefix}N{suffix}")
+            }
+            ImagePlacement::BeforePrompt => "before the prompt".to_owned(),
+        };
+        match self.max_images {
+            Some(max) => format!("images ({formats}) {placement}, at most {max}"),
+            None => format!("images ({formats}) {placement}"),
+        }
+    }
+}
+
+/// Where a backend's server puts each image of a request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ImagePlacement {
+    /// Where this text stands in the prompt, the images in order (llama.cpp's
+    /// `<__media__>`): the orchestrator puts it in each image part's place before
+    /// rendering.
+    Marker(&'static str),
+    /// Where `{prefix}{n}{suffix}` stands, `n` the image's index from 0 (ollama's
+    /// `[img-0]`).
+    NumberedMarker {
+        /// The text before the index.
+        prefix: &'static str,
+        /// The text after it.
+        suffix: &'static str,
+    },
+    /// Before the whole prompt, in order, whatever the prompt says (koboldcpp): the
+    /// image parts leave no text, and their place in the conversation is lost.
+    BeforePrompt,
+}
+
+impl ImagePlacement {
+    /// The text standing for image `index` (from 0) in the prompt; `None` when the
+    /// server places images itself.
+    pub fn marker(&self, index: usize) -> Option<Cow<'static, str>> {
+        match *self {
+            ImagePlacement::Marker(marker) => Some(Cow::Borrowed(marker)),
+            ImagePlacement::NumberedMarker { prefix, suffix } => {
+                Some(Cow::Owned(format!("{prefix}{index}{suffix}")))
+            }
+            ImagePlacement::BeforePrompt => None,
+        }
+    }
 }
 
 /// How a streamed reply is framed.
@@ -88,6 +191,8 @@ pub struct WireSpec {
     pub stream: Option<StreamRoute>,
     /// Its server's tokenizer; `None`: it has none.
     pub tokenizer: Option<TokenizerRoute>,
+    /// How it takes images; `None`: it takes none (the body never carries one).
+    pub images: Option<ImageInput>,
 }
 
 impl WireSpec {
@@ -98,6 +203,7 @@ impl WireSpec {
             model_required: self.model_required,
             tokenizer: self.tokenizer.is_some(),
             streaming: self.stream.is_some(),
+            images: self.images,
         }
     }
 }
@@ -218,6 +324,7 @@ impl<W: WireFormat> CompletionBackend for W {
 ///         default_max_tokens: DefaultMaxTokens::ServerDefault,
 ///         stream: None,
 ///         tokenizer: None,
+///         images: None,
 ///     };
 ///     type Reply = Value;
 ///
@@ -235,6 +342,7 @@ impl<W: WireFormat> CompletionBackend for W {
 ///
 /// let echo = proxy_core::backend::find_backend("echo-server").unwrap();
 /// assert!(!echo.registration.capabilities.streaming);
+/// assert!(echo.registration.capabilities.images.is_none());
 /// ```
 #[macro_export]
 macro_rules! register_wire_format {

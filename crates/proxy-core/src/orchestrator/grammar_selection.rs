@@ -209,6 +209,7 @@ mod tests {
                 model_required: false,
                 tokenizer: false,
                 streaming: false,
+                images: None,
             },
             build: || Box::new(Unused),
         };

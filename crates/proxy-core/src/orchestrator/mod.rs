@@ -12,7 +12,9 @@
 //!    for a `response_format` answer, the grammar of the schema's values on every
 //!    backend that takes a grammar (`response_format.rs`);
 //! 4. render the prompt (a `response_format` answer: a plain turn, the JSON
-//!    instruction added to the system turn);
+//!    instruction added to the system turn); image parts become the backend's image
+//!    markers first, their data goes to the body (`images.rs`; refused by name where
+//!    the backend's capabilities take no images);
 //! 5. count its tokens — with the server's own tokenizer where the backend has one
 //!    (llama.cpp, vLLM, koboldcpp), else cl100k_base (see [`TokenCounting`]) — and
 //!    refuse it before sending when it exceeds the context window;
@@ -29,6 +31,7 @@ mod call_policy;
 mod client;
 mod error;
 mod grammar_selection;
+mod images;
 mod pipeline;
 mod request_fields;
 mod response;

@@ -16,14 +16,15 @@ use super::call_policy::{
 };
 use super::client::ProxyClient;
 use super::error::ProxyError;
+use super::images::take_images;
 use super::response::{build_response, ResponseHeader};
 use super::response_format::JsonAnswer;
 use super::target::{ResolvedTarget, TargetWrapper};
 use super::token_counting::TokenCounting;
 use super::validation::check_request;
 use crate::backend::{
-    BackendCompletion, BackendError, Endpoint, BackendFinishReason, BackendRequest, RegisteredBackend,
-    SamplingOverrides, TokenCountRequest,
+    BackendCompletion, BackendError, BackendFinishReason, BackendRequest, Endpoint,
+    RegisteredBackend, SamplingOverrides, TokenCountRequest,
 };
 use crate::chat::{AssistantMessage, FunctionSchema};
 use crate::completion::{ChatCompletionRequest, ChatCompletionResponse};
@@ -87,6 +88,8 @@ pub(super) struct PreparedCall {
     validators: Arc<SchemaValidators>,
     /// The JSON the content must be (`response_format`), if any.
     json_answer: Option<JsonAnswer>,
+    /// The request's images (base64), in the order of their markers in the prompt.
+    images: Vec<String>,
 }
 
 impl PreparedCall {
@@ -136,6 +139,7 @@ impl PreparedCall {
             user: self.user.as_deref(),
             settings: &self.settings,
             overrides: self.overrides.clone(),
+            images: &self.images,
         }
     }
 
@@ -386,15 +390,26 @@ impl ProxyClient {
                 .grammars
                 .grammar_for(style, target.backend(), &functions)?,
         };
+        let images = take_images(
+            &request.messages,
+            target.endpoint_type(),
+            target.backend().registration.capabilities.images.as_ref(),
+        )?;
+        let messages = images
+            .as_ref()
+            .map_or(request.messages.as_slice(), |images| &images.messages);
         let instructed = json_answer
             .as_ref()
-            .map(|json_answer| json_answer.instructed(&request.messages));
-        let messages = instructed.as_deref().unwrap_or(&request.messages);
+            .map(|json_answer| json_answer.instructed(messages));
+        let messages = instructed.as_deref().unwrap_or(messages);
         let mut render = RenderRequest::new(messages, &functions);
         render.first_message = first_message;
         render.answer = answer;
         render.function_documentation = grammar.as_ref().and_then(|g| g.documentation.as_deref());
         let prompt = wrapper_ref.render_prompt(&render)?;
+        if let Some(images) = &images {
+            images.check_prompt(&prompt, target.endpoint_type(), wrapper.name())?;
+        }
 
         let prompt_tokens =
             count_prompt(&self.http, target, model.backend.as_deref(), &prompt).await?;
@@ -458,6 +473,7 @@ impl ProxyClient {
             validators: Arc::clone(&self.validators),
             json_answer,
             wrapper,
+            images: images.map(|images| images.images).unwrap_or_default(),
         })
     }
 }

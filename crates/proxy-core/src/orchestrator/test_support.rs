@@ -40,6 +40,7 @@ crate::register_backend! {
         model_required: false,
         tokenizer: false,
         streaming: false,
+        images: None,
     },
     build: || Box::new(Unreachable),
 }

@@ -4,7 +4,6 @@
 use serde_json::Value;
 
 use super::error::ProxyError;
-use crate::chat::MessageContent;
 use crate::completion::ChatCompletionRequest;
 
 /// Refuses requests the pipeline cannot serve, with a message saying what to send.
@@ -15,16 +14,6 @@ pub(super) fn check_request(request: &ChatCompletionRequest) -> Result<(), Proxy
         return Err(ProxyError::invalid(
             "`messages` is empty; send at least one message",
         ));
-    }
-    for (index, message) in request.messages.iter().enumerate() {
-        if let Some(MessageContent::Parts(parts)) = &message.content {
-            if let Some(part) = parts.iter().find(|part| part.kind() != "text") {
-                return Err(ProxyError::invalid(format!(
-                    "messages[{index}].content has a `{}` part; only text parts are supported by this proxy's backends (send the text, or describe the image in words)",
-                    part.kind()
-                )));
-            }
-        }
     }
     for (index, function) in request.function_schemas().iter().enumerate() {
         let field = if request.functions.is_some() {
@@ -62,16 +51,7 @@ mod tests {
     use serde_json::json;
 
     #[test]
-    fn non_text_parts_and_non_object_parameters_are_refused_naming_the_field() {
-        let image = request(json!({"messages": [{"role": "user", "content": [
-            {"type": "text", "text": "What is this?"},
-            {"type": "image_url", "image_url": {"url": "data:image/png;base64,AAAA"}}
-        ]}]}));
-        let message = check_request(&image).unwrap_err().to_string();
-        assert!(
-            message.contains("messages[0].content") && message.contains("image_url"),
-            "{message}"
-        );
+    fn non_object_parameters_are_refused_naming_the_field() {
         let text_parts = request(json!({"messages": [{"role": "user", "content": [
             {"type": "text", "text": "hi"}]}]}));
         assert!(check_request(&text_parts).is_ok());

@@ -1,0 +1,353 @@
+//! Image content parts: checked, and put where the backend's server reads them.
+//!
+//! A wrapper renders text. Before it does, each `image_url` part is replaced by the
+//! backend's marker for that image (a text part, so the image keeps its place in the
+//! conversation) or, for a server that places images itself, left out of the text;
+//! the images' base64 text goes, in order, to the body builder
+//! ([`BackendRequest::images`](crate::backend::BackendRequest::images)). A backend
+//! whose capabilities take no images gets none: the request is refused with a 400
+//! naming the part and the endpoint type. Nothing is ever dropped.
+
+use crate::backend::wire::{ImageInput, ImagePlacement};
+use crate::chat::{ChatMessage, ContentPart, MessageContent};
+use crate::image::{ImageDetail, ImageFormat};
+
+use super::error::ProxyError;
+
+/// A request's images, taken out of its messages.
+#[derive(Debug)]
+pub(super) struct PromptImages {
+    /// The messages with each image part replaced by its marker (or left out).
+    pub(super) messages: Vec<ChatMessage>,
+    /// Each image's base64 text, in order.
+    pub(super) images: Vec<String>,
+    /// Where the server reads them.
+    placement: ImagePlacement,
+}
+
+/// Whether any message has an image part.
+fn has_images(messages: &[ChatMessage]) -> bool {
+    messages.iter().any(|message| {
+        message
+            .content
+            .as_ref()
+            .is_some_and(|content| content.images().next().is_some())
+    })
+}
+
+/// The request's images checked and taken out of `messages` for `endpoint_type`,
+/// whose backend takes images as `input` says (`None`: it takes none); `Ok(None)`
+/// when no message has an image part (nothing is copied).
+///
+/// Errors (400s naming the field): a backend that takes no images; a `detail` other
+/// than `auto`; a URL that is not a base64 data URL of a format the server decodes
+/// (remote URLs: the proxy downloads nothing); more images than the server takes.
+pub(super) fn take_images(
+    messages: &[ChatMessage],
+    endpoint_type: &str,
+    input: Option<&ImageInput>,
+) -> Result<Option<PromptImages>, ProxyError> {
+    if !has_images(messages) {
+        return Ok(None);
+    }
+    let mut images = Vec::new();
+    let mut rewritten = messages.to_vec();
+    for (i, message) in rewritten.iter_mut().enumerate() {
+        let Some(MessageContent::Parts(parts)) = message.content.as_mut() else {
+            continue;
+        };
+        let mut kept = Vec::with_capacity(parts.len());
+        for (j, part) in std::mem::take(parts).into_iter().enumerate() {
+            let image_url = match part {
+                ContentPart::ImageUrl { image_url } => image_url,
+                text => {
+                    kept.push(text);
+                    continue;
+                }
+            };
+            let field = format!("messages[{i}].content[{j}]");
+            let Some(input) = input else {
+                return Err(ProxyError::invalid(format!(
+                    "`{field}` is an image, and the `{endpoint_type}` endpoint type cannot take images; send text only, or serve the model through an endpoint type that takes images (`chat-completion-proxy backends` lists them)"
+                )));
+            };
+            if let Some(detail @ (ImageDetail::Low | ImageDetail::High)) = image_url.detail {
+                return Err(ProxyError::invalid(format!(
+                    "`{field}.image_url.detail` is `{}`; the servers behind this proxy have no resolution setting, so send `auto` or leave it out",
+                    detail.as_str()
+                )));
+            }
+            let image = image_url
+                .inline_image()
+                .map_err(|error| ProxyError::invalid(format!("`{field}.image_url.url` {error}")))?;
+            if !input.formats.contains(&image.format) {
+                return Err(ProxyError::invalid(format!(
+                    "`{field}.image_url.url` is {}, which the `{endpoint_type}` endpoint type's server does not decode; send one of {}",
+                    image.format,
+                    ImageFormat::list(input.formats)
+                )));
+            }
+            if let Some(marker) = input.placement.marker(images.len()) {
+                kept.push(ContentPart::text(marker));
+            }
+            images.push(image.base64.to_owned());
+        }
+        *parts = kept;
+    }
+    if let Some(max) = input.and_then(|input| input.max_images) {
+        if images.len() > max {
+            return Err(ProxyError::invalid(format!(
+                "`messages` hold {} images; the `{endpoint_type}` endpoint type takes at most {max} per request (its server ignores the rest), so send fewer",
+                images.len()
+            )));
+        }
+    }
+    Ok(Some(PromptImages {
+        messages: rewritten,
+        images,
+        placement: input.map_or(ImagePlacement::BeforePrompt, |input| input.placement),
+    }))
+}
+
+impl PromptImages {
+    /// Checks that the rendered `prompt` marks each image exactly once: a marker that
+    /// was already in the conversation's text would move every image after it, and a
+    /// wrapper that leaves a message out would lose its images.
+    pub(super) fn check_prompt(
+        &self,
+        prompt: &str,
+        endpoint_type: &str,
+        wrapper: &str,
+    ) -> Result<(), ProxyError> {
+        let (shown, marker_text) = match self.placement {
+            ImagePlacement::BeforePrompt => return Ok(()),
+            ImagePlacement::Marker(marker) => (prompt.matches(marker).count(), marker.to_owned()),
+            ImagePlacement::NumberedMarker { prefix, suffix } => {
+                let all = prompt.matches(prefix).count();
+                let each_once = (0..self.images.len()).all(|index| {
+                    prompt
+                        .matches(format!("{prefix}{index}{suffix}").as_str())
+                        .count()
+                        == 1
+                });
+                let shown = if each_once {
+                    all
+                } else {
+                    all.max(self.images.len() + 1)
+                };
+                (shown, format!("{prefix}N{suffix}"))
+            }
+        };
+        let expected = self.images.len();
+        if shown > expected {
+            return Err(ProxyError::invalid(format!(
+                "the conversation's text contains `{marker_text}`, which the `{endpoint_type}` endpoint type's server reads as an image's place; remove it from the text"
+            )));
+        }
+        if shown < expected {
+            return Err(ProxyError::invalid(format!(
+                "the `{wrapper}` wrapper's prompt shows {shown} of the {expected} images (a message holding one is not rendered); send the images in messages it renders, or use another wrapper"
+            )));
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    const PNG: &str = "iVBORw0KGgoAAAANSUhEUg==";
+
+    const MARKER: ImageInput = ImageInput {
+        placement: ImagePlacement::Marker("<__media__>"),
+        formats: &[ImageFormat::Png, ImageFormat::Jpeg],
+        max_images: None,
+    };
+
+    const NUMBERED: ImageInput = ImageInput {
+        placement: ImagePlacement::NumberedMarker {
+            prefix: "[img-",
+            suffix: "]",
+        },
+        formats: ImageFormat::ALL,
+        max_images: Some(2),
+    };
+
+    fn messages(content: serde_json::Value) -> Vec<ChatMessage> {
+        serde_json::from_value(json!([
+            {"role": "system", "content": "You look at pictures."},
+            {"role": "user", "content": content}
+        ]))
+        .unwrap()
+    }
+
+    fn image(url: &str) -> serde_json::Value {
+        json!({"type": "image_url", "image_url": {"url": url}})
+    }
+
+    fn png() -> String {
+        format!("data:image/png;base64,{PNG}")
+    }
+
+    fn refusal(
+        content: serde_json::Value,
+        endpoint_type: &str,
+        input: Option<&ImageInput>,
+    ) -> String {
+        take_images(&messages(content), endpoint_type, input)
+            .unwrap_err()
+            .to_string()
+    }
+
+    #[test]
+    fn text_only_requests_are_left_alone() {
+        let plain = messages(json!([{"type": "text", "text": "hi"}]));
+        assert!(take_images(&plain, "vllm", None).unwrap().is_none());
+    }
+
+    #[test]
+    fn each_image_becomes_its_marker_in_place_and_its_base64_in_order() {
+        let content = json!([{"type": "text", "text": "Compare"}, image(&png()),
+            {"type": "text", "text": "with"}, image("data:image/jpeg;base64,/9j/4AAQ")]);
+        let taken = take_images(&messages(content.clone()), "llamacpp", Some(&MARKER))
+            .unwrap()
+            .unwrap();
+        assert_eq!(taken.images, [PNG, "/9j/4AAQ"]);
+        assert_eq!(
+            taken.messages[1].text().as_deref(),
+            Some("Compare\n<__media__>\nwith\n<__media__>")
+        );
+        assert_eq!(taken.messages[0], messages(content.clone())[0]);
+
+        let numbered = take_images(&messages(content.clone()), "ollama", Some(&NUMBERED))
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            numbered.messages[1].text().as_deref(),
+            Some("Compare\n[img-0]\nwith\n[img-1]")
+        );
+
+        let before = ImageInput {
+            placement: ImagePlacement::BeforePrompt,
+            ..MARKER
+        };
+        let front = take_images(&messages(content), "koboldcpp", Some(&before))
+            .unwrap()
+            .unwrap();
+        assert_eq!(front.messages[1].text().as_deref(), Some("Compare\nwith"));
+        assert_eq!(front.images.len(), 2);
+    }
+
+    #[test]
+    fn a_backend_without_images_refuses_naming_the_part_and_itself() {
+        let message = refusal(
+            json!([{"type": "text", "text": "hi"}, image(&png())]),
+            "vllm",
+            None,
+        );
+        assert!(
+            message.contains("`messages[1].content[1]` is an image"),
+            "{message}"
+        );
+        assert!(
+            message.contains("the `vllm` endpoint type cannot take images"),
+            "{message}"
+        );
+    }
+
+    #[test]
+    fn bad_images_are_refused_naming_the_field() {
+        let remote = refusal(
+            json!([image("https://example.com/cat.png")]),
+            "llamacpp",
+            Some(&MARKER),
+        );
+        assert!(
+            remote.contains("`messages[1].content[0].image_url.url` is a remote URL"),
+            "{remote}"
+        );
+        assert!(remote.contains("does not download images"), "{remote}");
+        let broken = refusal(
+            json!([image("data:image/png;base64,@@@@")]),
+            "llamacpp",
+            Some(&MARKER),
+        );
+        assert!(
+            broken.contains("`messages[1].content[0].image_url.url` does not hold valid base64"),
+            "{broken}"
+        );
+        let webp = refusal(
+            json!([image("data:image/webp;base64,UklGRhAAAABXRUJQVlA4IA==")]),
+            "llamacpp",
+            Some(&MARKER),
+        );
+        assert!(
+            webp.contains(
+                "is image/webp, which the `llamacpp` endpoint type's server does not decode"
+            ),
+            "{webp}"
+        );
+        assert!(webp.contains("image/png, image/jpeg"), "{webp}");
+        let detail = refusal(
+            json!([{"type": "image_url", "image_url": {"url": png(), "detail": "high"}}]),
+            "llamacpp",
+            Some(&MARKER),
+        );
+        assert!(
+            detail.contains("`messages[1].content[0].image_url.detail` is `high`"),
+            "{detail}"
+        );
+        let auto =
+            messages(json!([{"type": "image_url", "image_url": {"url": png(), "detail": "auto"}}]));
+        assert!(take_images(&auto, "llamacpp", Some(&MARKER)).is_ok());
+        let many = refusal(
+            json!([image(&png()), image(&png()), image(&png())]),
+            "ollama",
+            Some(&NUMBERED),
+        );
+        assert!(
+            many.contains("hold 3 images; the `ollama` endpoint type takes at most 2"),
+            "{many}"
+        );
+    }
+
+    #[test]
+    fn the_prompt_must_mark_each_image_once() {
+        let content = json!([{"type": "text", "text": "Look"}, image(&png())]);
+        let taken = take_images(&messages(content.clone()), "llamacpp", Some(&MARKER))
+            .unwrap()
+            .unwrap();
+        assert!(taken
+            .check_prompt("Look\n<__media__>", "llamacpp", "chatml")
+            .is_ok());
+        let twice = taken
+            .check_prompt("<__media__> Look\n<__media__>", "llamacpp", "chatml")
+            .unwrap_err()
+            .to_string();
+        assert!(twice.contains("contains `<__media__>`"), "{twice}");
+        let dropped = taken
+            .check_prompt("Look", "llamacpp", "simple-summary")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            dropped.contains("`simple-summary` wrapper's prompt shows 0 of the 1 images"),
+            "{dropped}"
+        );
+        let numbered = take_images(&messages(content), "ollama", Some(&NUMBERED))
+            .unwrap()
+            .unwrap();
+        assert!(numbered
+            .check_prompt("Look\n[img-0]", "ollama", "chatml")
+            .is_ok());
+        assert!(numbered
+            .check_prompt("Look\n[img-0] [img-1]", "ollama", "chatml")
+            .unwrap_err()
+            .to_string()
+            .contains("contains `[img-N]`"));
+        assert!(numbered
+            .check_prompt("[img-0] Look\n[img-0]", "ollama", "chatml")
+            .is_err());
+    }
+}
