@@ -49,6 +49,7 @@ proxy_core::register_backend! {
         model_required: false,
         tokenizer: false,
         streaming: false,
+        images: None,
     },
     build: || Box::new(EchoBackend),
 }
@@ -84,6 +85,7 @@ impl WireFormat for JsonServer {
         default_max_tokens: DefaultMaxTokens::ServerDefault,
         stream: None,
         tokenizer: None,
+        images: None,
     };
     type Reply = GenerateReply;
 
