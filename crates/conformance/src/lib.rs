@@ -16,6 +16,7 @@
 //! request is the orchestrator's job and is tested there.
 
 pub mod cases;
+pub mod images;
 pub mod wire;
 
 use std::time::Duration;

@@ -95,6 +95,15 @@ impl std::str::FromStr for Endpoint {
     }
 }
 
+/// A well-formed endpoint for unit tests that send nothing.
+#[cfg(test)]
+pub(crate) fn test_endpoint() -> &'static Endpoint {
+    static ENDPOINT: std::sync::LazyLock<Endpoint> = std::sync::LazyLock::new(|| {
+        Endpoint::parse("http://localhost:1").expect("a well-formed endpoint")
+    });
+    &ENDPOINT
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -111,15 +111,6 @@ pub fn write_stop_sequences(
 mod tests {
     use super::*;
 
-    fn test_endpoint() -> &'static crate::backend::Endpoint {
-        static ENDPOINT: std::sync::LazyLock<crate::backend::Endpoint> =
-            std::sync::LazyLock::new(|| {
-                crate::backend::Endpoint::parse("http://localhost:1")
-                    .expect("a well-formed endpoint")
-            });
-        &ENDPOINT
-    }
-
     #[test]
     fn overrides_land_under_the_backends_names() {
         let mut body = Map::new();
@@ -147,7 +138,13 @@ mod tests {
             .as_object()
             .cloned()
             .unwrap_or_default();
-        let mut request = BackendRequest::new(test_endpoint(), "p", 1, 10, &settings);
+        let mut request = BackendRequest::new(
+            crate::backend::endpoint::test_endpoint(),
+            "p",
+            1,
+            10,
+            &settings,
+        );
         request.overrides.removed_stops = vec!["  }\n}\n".into()];
         let mut body = settings.clone();
         write_stop_sequences(&mut body, &request, "stop");
@@ -160,7 +157,13 @@ mod tests {
             .as_object()
             .cloned()
             .unwrap_or_default();
-        let request = BackendRequest::new(test_endpoint(), "p", 1, 10, &settings);
+        let request = BackendRequest::new(
+            crate::backend::endpoint::test_endpoint(),
+            "p",
+            1,
+            10,
+            &settings,
+        );
         let mut body = settings.clone();
         write_stop_sequences(&mut body, &request, "stop_sequence");
         assert_eq!(Value::Object(body), json!({"x": 1, "stop_sequence": ["a"]}));

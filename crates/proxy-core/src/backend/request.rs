@@ -261,14 +261,6 @@ pub struct TokenCountRequest<'a> {
 mod tests {
     use super::*;
 
-    fn test_endpoint() -> &'static crate::backend::Endpoint {
-        static ENDPOINT: std::sync::LazyLock<crate::backend::Endpoint> =
-            std::sync::LazyLock::new(|| {
-                crate::backend::Endpoint::parse("http://localhost:1")
-                    .expect("a well-formed endpoint")
-            });
-        &ENDPOINT
-    }
     use serde_json::json;
 
     fn settings(value: Value) -> Map<String, Value> {
@@ -278,7 +270,13 @@ mod tests {
     #[test]
     fn stop_sequences_append_caller_stops_without_duplicates() {
         let settings = settings(json!({"stop": ["a", "b"]}));
-        let mut request = BackendRequest::new(test_endpoint(), "hi", 1, 100, &settings);
+        let mut request = BackendRequest::new(
+            crate::backend::endpoint::test_endpoint(),
+            "hi",
+            1,
+            100,
+            &settings,
+        );
         request.overrides.stop = vec!["b".into(), "c".into()];
         assert_eq!(
             request.stop_sequences(),
@@ -289,7 +287,13 @@ mod tests {
     #[test]
     fn removed_stops_leave_the_settings_list_but_not_the_callers() {
         let list = settings(json!({"stop": ["a", "  }\n}\n", "b"]}));
-        let mut request = BackendRequest::new(test_endpoint(), "hi", 1, 100, &list);
+        let mut request = BackendRequest::new(
+            crate::backend::endpoint::test_endpoint(),
+            "hi",
+            1,
+            100,
+            &list,
+        );
         request.overrides.removed_stops = vec!["  }\n}\n".into(), "c".into()];
         assert_eq!(request.stop_sequences(), Some(vec!["a".into(), "b".into()]));
         request.overrides.stop = vec!["c".into()];
@@ -299,7 +303,13 @@ mod tests {
             "the caller's own stop is sent"
         );
         let one = settings(json!({"stop": "  }\n}\n"}));
-        let mut request = BackendRequest::new(test_endpoint(), "hi", 1, 100, &one);
+        let mut request = BackendRequest::new(
+            crate::backend::endpoint::test_endpoint(),
+            "hi",
+            1,
+            100,
+            &one,
+        );
         request.overrides.removed_stops = vec!["  }\n}\n".into()];
         assert_eq!(request.stop_sequences(), Some(Vec::new()));
     }
@@ -307,14 +317,26 @@ mod tests {
     #[test]
     fn no_stop_anywhere_means_no_field() {
         let settings = settings(json!({"temperature": 0}));
-        let request = BackendRequest::new(test_endpoint(), "hi", 1, 100, &settings);
+        let request = BackendRequest::new(
+            crate::backend::endpoint::test_endpoint(),
+            "hi",
+            1,
+            100,
+            &settings,
+        );
         assert_eq!(request.stop_sequences(), None);
     }
 
     #[test]
     fn missing_or_blank_model_is_a_clear_error() {
         let settings = Map::new();
-        let mut request = BackendRequest::new(test_endpoint(), "hi", 1, 100, &settings);
+        let mut request = BackendRequest::new(
+            crate::backend::endpoint::test_endpoint(),
+            "hi",
+            1,
+            100,
+            &settings,
+        );
         let error = request.require_model("ollama").err().map(|e| e.to_string());
         assert!(error.is_some_and(|e| e.contains("model name not specified")));
         request.model = Some("  ");
@@ -391,7 +413,13 @@ mod tests {
     #[test]
     fn a_bodys_default_limit_fits_the_room_after_the_prompt() {
         let settings = Map::new();
-        let request = BackendRequest::new(test_endpoint(), "hi", 1000, 4096, &settings);
+        let request = BackendRequest::new(
+            crate::backend::endpoint::test_endpoint(),
+            "hi",
+            1000,
+            4096,
+            &settings,
+        );
         assert_eq!(
             request.default_max_tokens(DefaultMaxTokens::Fixed(3000)),
             Some(3000)
@@ -404,12 +432,24 @@ mod tests {
             request.default_max_tokens(DefaultMaxTokens::ServerDefault),
             None
         );
-        let full = BackendRequest::new(test_endpoint(), "hi", 4000, 4096, &settings);
+        let full = BackendRequest::new(
+            crate::backend::endpoint::test_endpoint(),
+            "hi",
+            4000,
+            4096,
+            &settings,
+        );
         assert_eq!(
             full.default_max_tokens(DefaultMaxTokens::Fixed(3000)),
             Some(96)
         );
-        let over = BackendRequest::new(test_endpoint(), "hi", 5000, 4096, &settings);
+        let over = BackendRequest::new(
+            crate::backend::endpoint::test_endpoint(),
+            "hi",
+            5000,
+            4096,
+            &settings,
+        );
         assert_eq!(
             over.default_max_tokens(DefaultMaxTokens::ContextWindow),
             Some(1),
