@@ -10,7 +10,9 @@
 //! counts (no `[DONE]`). Token counting uses the server's `POST /tokenize`.
 //! Images (a server with a multimodal projector): `prompt` becomes the object
 //! `{"prompt_string": …, "multimodal_data": [base64, …]}`, each image's place in the
-//! prompt marked by [`MEDIA_MARKER`] (the image tokens are not in the proxy's count).
+//! prompt marked by the marker the server names in `GET /props` (`media_marker`;
+//! [`MEDIA_MARKER`] when it names none), asked once per request that carries images
+//! (the image tokens are not in the proxy's count).
 
 mod wire;
 
@@ -26,12 +28,17 @@ use serde_json::Value;
 pub const COMPLETION_PATH: &str = "/completion";
 /// The tokenizer path.
 pub const TOKENIZE_PATH: &str = "/tokenize";
-/// The text that stands for an image in a multimodal prompt: libmtmd's default
-/// marker. llama-server since April 2026 (ggml-org/llama.cpp#21962) makes up a
-/// random marker at each start unless it is started with
-/// `LLAMA_MEDIA_MARKER=<__media__>` (it publishes the one in use in `GET /props`,
-/// `media_marker`, since #22028); serve images through a server started so.
+/// The text that stands for an image in a multimodal prompt when the server names
+/// none: libmtmd's default marker. llama-server since April 2026
+/// (ggml-org/llama.cpp#21962) makes up a random marker at each start unless it is
+/// started with `LLAMA_MEDIA_MARKER`, and names the one in use in `GET /props`
+/// ([`PROPS_PATH`], field [`MEDIA_MARKER_FIELD`]); older servers name none and read
+/// this one.
 pub const MEDIA_MARKER: &str = "<__media__>";
+/// The server-properties path, which names the media marker.
+pub const PROPS_PATH: &str = "/props";
+/// The `/props` field naming the media marker.
+pub const MEDIA_MARKER_FIELD: &str = "media_marker";
 
 /// The llama.cpp `llama-server` wire format.
 #[derive(Debug, Clone, Copy, Default)]
@@ -57,11 +64,15 @@ impl WireFormat for LlamaCppBackend {
             body: wire::tokenize_body,
             count: wire::token_count,
         }),
-        // A server started with a multimodal projector (`--mmproj`) reads each
-        // `MEDIA_MARKER` in `prompt.prompt_string` as the next of `prompt.multimodal_data`
+        // A server started with a multimodal projector (`--mmproj`) reads each media
+        // marker in `prompt.prompt_string` as the next of `prompt.multimodal_data`
         // (tools/server/README.md); stb_image decodes the data (no WebP).
         images: Some(ImageInput {
-            placement: ImagePlacement::Marker(MEDIA_MARKER),
+            placement: ImagePlacement::AnnouncedMarker {
+                path: PROPS_PATH,
+                field: MEDIA_MARKER_FIELD,
+                default: MEDIA_MARKER,
+            },
             formats: &[ImageFormat::Png, ImageFormat::Jpeg, ImageFormat::Gif],
             max_images: None,
         }),

@@ -186,7 +186,7 @@ async fn backends_lists_endpoint_types_with_default_endpoints_and_capabilities()
     assert_eq!(code, 0);
     assert!(
         stdout.lines().any(|line| line
-            == "llamacpp\thttp://localhost:8080\tgrammar, streaming, server tokenizer, images (png jpeg gif) at <__media__>"),
+            == "llamacpp\thttp://localhost:8080\tgrammar, streaming, server tokenizer, images (png jpeg gif) at the marker GET /props names in `media_marker` (else <__media__>)"),
         "{stdout}"
     );
     if built_with(&["backend-vllm"]) {

@@ -22,7 +22,11 @@ const CONTRACT: &[(&str, &str, &str, BackendCapabilities)] = &[
             tokenizer: true,
             streaming: true,
             images: Some(ImageInput {
-                placement: ImagePlacement::Marker("<__media__>"),
+                placement: ImagePlacement::AnnouncedMarker {
+                    path: "/props",
+                    field: "media_marker",
+                    default: "<__media__>",
+                },
                 formats: &[ImageFormat::Png, ImageFormat::Jpeg, ImageFormat::Gif],
                 max_images: None,
             }),

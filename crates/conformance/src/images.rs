@@ -82,12 +82,43 @@ pub async fn send(
     request: &ChatCompletionRequest,
     reply: Value,
 ) -> (Vec<Value>, Result<String, String>) {
+    let exchange = send_with(endpoint_type, path, request, reply, &[]).await;
+    (exchange.bodies, exchange.result)
+}
+
+/// What a mock server saw of one request, and its result.
+#[derive(Debug)]
+pub struct Exchange {
+    /// The JSON bodies received at the completion path.
+    pub bodies: Vec<Value>,
+    /// The paths of every `GET` received, in order.
+    pub gets: Vec<String>,
+    /// The answer's content, or the error's message.
+    pub result: Result<String, String>,
+}
+
+/// [`send`], with the mock also answering each `GET` route of `gets` (path, JSON
+/// body; any other route is a 404).
+pub async fn send_with(
+    endpoint_type: &str,
+    path: &str,
+    request: &ChatCompletionRequest,
+    reply: Value,
+    gets: &[(&str, Value)],
+) -> Exchange {
     let server = MockServer::start().await;
     Mock::given(method("POST"))
         .and(path_is(path))
         .respond_with(ResponseTemplate::new(200).set_body_json(reply))
         .mount(&server)
         .await;
+    for (route, body) in gets {
+        Mock::given(method("GET"))
+            .and(path_is(*route))
+            .respond_with(ResponseTemplate::new(200).set_body_json(body))
+            .mount(&server)
+            .await;
+    }
     let mut target = ModelTarget::new(endpoint_type, server.uri(), 8192);
     target.model = Some("vision-model".into());
     target.wrapper = WrapperSelection::Custom {
@@ -109,13 +140,20 @@ pub async fn send(
         (Err(error), _) => Err(format!("the target does not resolve: {error}")),
         (_, Err(error)) => Err(format!("no client: {error}")),
     };
-    let bodies = server
-        .received_requests()
-        .await
-        .unwrap_or_default()
+    let received = server.received_requests().await.unwrap_or_default();
+    let bodies = received
         .iter()
         .filter(|received| received.url.path() == path)
         .map(|received| serde_json::from_slice(&received.body).unwrap_or(Value::Null))
         .collect();
-    (bodies, result)
+    let gets = received
+        .iter()
+        .filter(|received| received.method.as_str() == "GET")
+        .map(|received| received.url.path().to_owned())
+        .collect();
+    Exchange {
+        bodies,
+        gets,
+        result,
+    }
 }

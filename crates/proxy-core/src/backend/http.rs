@@ -104,13 +104,8 @@ pub async fn post_json<T: DeserializeOwned>(
     call: &BackendCall<'_>,
     body: &Value,
 ) -> Result<JsonReply<T>, BackendError> {
-    let (response, uri) = send_json(http, call, body).await?;
-    let text = response
-        .text()
-        .await
-        .map_err(|error| transport_error(error, call.endpoint.as_str(), call.server, &uri))?;
-    tracing::trace!("{uri} answered: {text}");
-    decode_success(text, uri, call.server)
+    let (response, uri) = send(http, call, Some(body)).await?;
+    read_json(response, uri, call).await
 }
 
 /// POSTs `body` as JSON and returns the response once its status is a success, with
@@ -124,18 +119,59 @@ pub async fn send_json(
     call: &BackendCall<'_>,
     body: &Value,
 ) -> Result<(reqwest::Response, String), BackendError> {
+    send(http, call, Some(body)).await
+}
+
+/// GETs the call's path and decodes a successful reply as `T` (errors as
+/// [`post_json`]'s).
+pub async fn get_json<T: DeserializeOwned>(
+    http: &reqwest::Client,
+    call: &BackendCall<'_>,
+) -> Result<JsonReply<T>, BackendError> {
+    let (response, uri) = send(http, call, None).await?;
+    read_json(response, uri, call).await
+}
+
+/// Reads a successful reply's body and decodes it as `T`.
+async fn read_json<T: DeserializeOwned>(
+    response: reqwest::Response,
+    uri: String,
+    call: &BackendCall<'_>,
+) -> Result<JsonReply<T>, BackendError> {
+    let text = response
+        .text()
+        .await
+        .map_err(|error| transport_error(error, call.endpoint.as_str(), call.server, &uri))?;
+    tracing::trace!("{uri} answered: {text}");
+    decode_success(text, uri, call.server)
+}
+
+/// POSTs `body` as JSON, or GETs when there is none; the response once its status is
+/// a success (see [`send_json`]).
+async fn send(
+    http: &reqwest::Client,
+    call: &BackendCall<'_>,
+    body: Option<&Value>,
+) -> Result<(reqwest::Response, String), BackendError> {
     let url = call.endpoint.url(call.path);
     let uri = url.as_str().to_owned();
-    tracing::debug!("POST {uri} ({})", call.server);
-    let mut request = http
-        .post(url)
-        .header(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    let mut request = match body {
+        Some(body) => {
+            tracing::debug!("POST {uri} ({})", call.server);
+            http.post(url)
+                .header(CONTENT_TYPE, HeaderValue::from_static("application/json"))
+                .json(body)
+        }
+        None => {
+            tracing::debug!("GET {uri} ({})", call.server);
+            http.get(url)
+        }
+    };
     if let Some(auth) = call.auth {
         let (name, value) = auth_header(auth)?;
         request = request.header(name, value);
     }
     let response = request
-        .json(body)
         .send()
         .await
         .map_err(|error| transport_error(error, call.endpoint.as_str(), call.server, &uri))?;

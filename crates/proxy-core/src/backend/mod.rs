@@ -57,7 +57,7 @@ pub use auth::BackendAuth;
 pub use completion::{BackendCompletion, BackendFinishReason};
 pub use endpoint::Endpoint;
 pub use error::BackendError;
-pub use http::{post_json, send_json, BackendCall, JsonReply};
+pub use http::{get_json, post_json, send_json, BackendCall, JsonReply};
 pub use registration::{
     available_backends, backend_registry, find_backend, BackendRegistration, RegisteredBackend,
 };
@@ -117,6 +117,23 @@ pub trait CompletionBackend: Send + Sync {
         request: &TokenCountRequest<'_>,
     ) -> Result<Option<u64>, BackendError> {
         let _ = (http, request);
+        Ok(None)
+    }
+
+    /// The marker this backend's server reads as an image's place, where the server
+    /// names it ([`wire::ImagePlacement::AnnouncedMarker`]: asked of the server at
+    /// `endpoint`); `Ok(None)` when the server names none or the marker is fixed (the
+    /// default), so the caller uses the placement's own.
+    ///
+    /// Errors: those of a request to the server (a route the server lacks is an
+    /// [`BackendError::Http`] 404).
+    async fn image_marker(
+        &self,
+        http: &reqwest::Client,
+        endpoint: &Endpoint,
+        auth: Option<&BackendAuth>,
+    ) -> Result<Option<String>, BackendError> {
+        let _ = (http, endpoint, auth);
         Ok(None)
     }
 }

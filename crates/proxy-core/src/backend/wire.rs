@@ -4,14 +4,14 @@
 //! [`CompletionBackend`] impl below) does the HTTP, the streaming, the server-side
 //! token counting and the error mapping, reading every choice from the spec.
 
-use std::borrow::Cow;
-
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 
+use super::auth::BackendAuth;
 use super::completion::BackendCompletion;
+use super::endpoint::Endpoint;
 use super::error::BackendError;
-use super::http::{post_json, send_json, BackendCall, JsonReply};
+use super::http::{get_json, post_json, send_json, BackendCall, JsonReply};
 use super::request::{BackendRequest, DefaultMaxTokens, TokenCountRequest};
 use super::streaming::{
     ndjson_completion_stream, sse_completion_stream, BackendStream, ChunkDecoder,
@@ -88,6 +88,11 @@ impl ImageInput {
             .join(" ");
         let placement = match self.placement {
             ImagePlacement::Marker(marker) => format!("at {marker}"),
+            ImagePlacement::AnnouncedMarker {
+                path,
+                field,
+                default,
+            } => format!("at the marker GET {path} names in `{field}` (else {default})"),
             ImagePlacement::NumberedMarker { prefix, suffix } => {
                 format!("at {prefix}N{suffix}")
             }
@@ -107,6 +112,19 @@ pub enum ImagePlacement {
     /// `<__media__>`): the orchestrator puts it in each image part's place before
     /// rendering.
     Marker(&'static str),
+    /// Where the marker the server announces stands, the images in order: the server
+    /// names it in the field `field` of its reply to `GET path` (llama.cpp since April
+    /// 2026: `GET /props`, `media_marker`, a new random marker at each start), asked
+    /// once per request that carries images; `default` when the reply has no such
+    /// field (older servers) or the route does not exist.
+    AnnouncedMarker {
+        /// The route that names the marker.
+        path: &'static str,
+        /// The reply's field holding it.
+        field: &'static str,
+        /// The marker when the server names none.
+        default: &'static str,
+    },
     /// Where `{prefix}{n}{suffix}` stands, `n` the image's index from 0 (ollama's
     /// `[img-0]`).
     NumberedMarker {
@@ -118,20 +136,6 @@ pub enum ImagePlacement {
     /// Before the whole prompt, in order, whatever the prompt says (koboldcpp): the
     /// image parts leave no text, and their place in the conversation is lost.
     BeforePrompt,
-}
-
-impl ImagePlacement {
-    /// The text standing for image `index` (from 0) in the prompt; `None` when the
-    /// server places images itself.
-    pub fn marker(&self, index: usize) -> Option<Cow<'static, str>> {
-        match *self {
-            ImagePlacement::Marker(marker) => Some(Cow::Borrowed(marker)),
-            ImagePlacement::NumberedMarker { prefix, suffix } => {
-                Some(Cow::Owned(format!("{prefix}{index}{suffix}")))
-            }
-            ImagePlacement::BeforePrompt => None,
-        }
-    }
 }
 
 /// How a streamed reply is framed.
@@ -297,6 +301,38 @@ impl<W: WireFormat> CompletionBackend for W {
             Err(missing) => Err(reply.invalid(format!("the tokenizer's reply has no {missing}"))),
         }
     }
+
+    async fn image_marker(
+        &self,
+        http: &reqwest::Client,
+        endpoint: &Endpoint,
+        auth: Option<&BackendAuth>,
+    ) -> Result<Option<String>, BackendError> {
+        let Some(ImageInput {
+            placement: ImagePlacement::AnnouncedMarker { path, field, .. },
+            ..
+        }) = W::SPEC.images
+        else {
+            return Ok(None);
+        };
+        let call = BackendCall {
+            endpoint,
+            path,
+            auth,
+            server: W::SPEC.server,
+        };
+        let reply = get_json::<Value>(http, &call).await?;
+        Ok(announced_marker(&reply.value, field))
+    }
+}
+
+/// The marker named in `field` of a reply: a non-empty string, else `None`.
+fn announced_marker(reply: &Value, field: &str) -> Option<String> {
+    reply
+        .get(field)
+        .and_then(Value::as_str)
+        .filter(|marker| !marker.trim().is_empty())
+        .map(str::to_owned)
 }
 
 /// Registers a [`WireFormat`] as a backend: its name, description, default endpoint

@@ -13,6 +13,8 @@ use crate::chat::{ChatMessage, ContentPart, MessageContent};
 use crate::image::{ImageDetail, ImageFormat};
 
 use super::error::ProxyError;
+use super::target::ResolvedTarget;
+use crate::backend::BackendError;
 
 /// A request's images, taken out of its messages.
 #[derive(Debug)]
@@ -21,8 +23,108 @@ pub(super) struct PromptImages {
     pub(super) messages: Vec<ChatMessage>,
     /// Each image's base64 text, in order.
     pub(super) images: Vec<String>,
-    /// Where the server reads them.
-    placement: ImagePlacement,
+    /// How the prompt marks them.
+    marking: Marking,
+}
+
+/// How a prompt marks where each image goes, with the server's announced marker
+/// already known.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Marking {
+    /// Every image by the same text (llama.cpp's marker).
+    Same(String),
+    /// Image `n` by `{prefix}{n}{suffix}` (ollama's `[img-0]`).
+    Numbered {
+        prefix: &'static str,
+        suffix: &'static str,
+    },
+    /// Not at all: the server puts the images before the prompt.
+    Unmarked,
+}
+
+impl Marking {
+    /// The marking for `placement`, with `announced` the marker the server named (for
+    /// [`ImagePlacement::AnnouncedMarker`]; `None`: it named none, so the default).
+    fn new(placement: ImagePlacement, announced: Option<&str>) -> Self {
+        match placement {
+            ImagePlacement::Marker(marker) => Marking::Same(marker.to_owned()),
+            ImagePlacement::AnnouncedMarker { default, .. } => {
+                Marking::Same(announced.unwrap_or(default).to_owned())
+            }
+            ImagePlacement::NumberedMarker { prefix, suffix } => {
+                Marking::Numbered { prefix, suffix }
+            }
+            ImagePlacement::BeforePrompt => Marking::Unmarked,
+        }
+    }
+
+    /// The text standing for image `index` (from 0); `None` when unmarked.
+    fn marker(&self, index: usize) -> Option<String> {
+        match self {
+            Marking::Same(marker) => Some(marker.clone()),
+            Marking::Numbered { prefix, suffix } => Some(format!("{prefix}{index}{suffix}")),
+            Marking::Unmarked => None,
+        }
+    }
+}
+
+/// The request's images checked and taken out of `messages` for `target`'s backend
+/// (see [`take_images`]), asking its server for its marker first where the server
+/// names it; `Ok(None)` when no message has an image part.
+pub(super) async fn prompt_images(
+    http: &reqwest::Client,
+    target: &ResolvedTarget,
+    messages: &[ChatMessage],
+) -> Result<Option<PromptImages>, ProxyError> {
+    if !has_images(messages) {
+        return Ok(None);
+    }
+    let input = target.backend().registration.capabilities.images.as_ref();
+    let announced = match input {
+        Some(input) => announced_image_marker(http, target, input).await?,
+        None => None,
+    };
+    take_images(
+        messages,
+        target.endpoint_type(),
+        input,
+        announced.as_deref(),
+    )
+}
+
+/// The image marker `target`'s server announces, for a backend whose images go where
+/// the server says ([`ImagePlacement::AnnouncedMarker`]; llama.cpp's changes at each
+/// server start, so it is asked per request that carries images); `None` for other
+/// placements, or when the server names none or lacks the route (the placement's
+/// default then). Errors: the server cannot be reached.
+async fn announced_image_marker(
+    http: &reqwest::Client,
+    target: &ResolvedTarget,
+    input: &ImageInput,
+) -> Result<Option<String>, ProxyError> {
+    let ImagePlacement::AnnouncedMarker { path, default, .. } = input.placement else {
+        return Ok(None);
+    };
+    match target
+        .backend()
+        .backend
+        .image_marker(http, target.endpoint(), target.auth())
+        .await
+    {
+        Ok(marker) => Ok(marker),
+        Err(
+            error @ (BackendError::Connection { .. }
+            | BackendError::Timeout { .. }
+            | BackendError::InvalidEndpoint { .. }
+            | BackendError::InvalidAuth { .. }),
+        ) => Err(error.into()),
+        Err(error) => {
+            tracing::warn!(
+                "the server did not name its image marker at {path} ({error}); marking images with {default}"
+            );
+            Ok(None)
+        }
+    }
 }
 
 /// Whether any message has an image part.
@@ -36,20 +138,25 @@ fn has_images(messages: &[ChatMessage]) -> bool {
 }
 
 /// The request's images checked and taken out of `messages` for `endpoint_type`,
-/// whose backend takes images as `input` says (`None`: it takes none); `Ok(None)`
-/// when no message has an image part (nothing is copied).
+/// whose backend takes images as `input` says (`None`: it takes none), marked with
+/// `announced` where the server names its marker; `Ok(None)` when no message has an
+/// image part (nothing is copied).
 ///
 /// Errors (400s naming the field): a backend that takes no images; a `detail` other
 /// than `auto`; a URL that is not a base64 data URL of a format the server decodes
 /// (remote URLs: the proxy downloads nothing); more images than the server takes.
-pub(super) fn take_images(
+fn take_images(
     messages: &[ChatMessage],
     endpoint_type: &str,
     input: Option<&ImageInput>,
+    announced: Option<&str>,
 ) -> Result<Option<PromptImages>, ProxyError> {
     if !has_images(messages) {
         return Ok(None);
     }
+    let marking = input.map_or(Marking::Unmarked, |input| {
+        Marking::new(input.placement, announced)
+    });
     let mut images = Vec::new();
     let mut rewritten = messages.to_vec();
     for (i, message) in rewritten.iter_mut().enumerate() {
@@ -87,7 +194,7 @@ pub(super) fn take_images(
                     ImageFormat::list(input.formats)
                 )));
             }
-            if let Some(marker) = input.placement.marker(images.len()) {
+            if let Some(marker) = marking.marker(images.len()) {
                 kept.push(ContentPart::text(marker));
             }
             images.push(image.base64.to_owned());
@@ -105,7 +212,7 @@ pub(super) fn take_images(
     Ok(Some(PromptImages {
         messages: rewritten,
         images,
-        placement: input.map_or(ImagePlacement::BeforePrompt, |input| input.placement),
+        marking,
     }))
 }
 
@@ -119,10 +226,10 @@ impl PromptImages {
         endpoint_type: &str,
         wrapper: &str,
     ) -> Result<(), ProxyError> {
-        let (shown, marker_text) = match self.placement {
-            ImagePlacement::BeforePrompt => return Ok(()),
-            ImagePlacement::Marker(marker) => (prompt.matches(marker).count(), marker.to_owned()),
-            ImagePlacement::NumberedMarker { prefix, suffix } => {
+        let (shown, marker_text) = match &self.marking {
+            Marking::Unmarked => return Ok(()),
+            Marking::Same(marker) => (prompt.matches(marker.as_str()).count(), marker.clone()),
+            &Marking::Numbered { prefix, suffix } => {
                 let all = prompt.matches(prefix).count();
                 let each_once = (0..self.images.len()).all(|index| {
                     prompt
@@ -196,7 +303,7 @@ mod tests {
         endpoint_type: &str,
         input: Option<&ImageInput>,
     ) -> String {
-        take_images(&messages(content), endpoint_type, input)
+        take_images(&messages(content), endpoint_type, input, None)
             .unwrap_err()
             .to_string()
     }
@@ -204,14 +311,14 @@ mod tests {
     #[test]
     fn text_only_requests_are_left_alone() {
         let plain = messages(json!([{"type": "text", "text": "hi"}]));
-        assert!(take_images(&plain, "vllm", None).unwrap().is_none());
+        assert!(take_images(&plain, "vllm", None, None).unwrap().is_none());
     }
 
     #[test]
     fn each_image_becomes_its_marker_in_place_and_its_base64_in_order() {
         let content = json!([{"type": "text", "text": "Compare"}, image(&png()),
             {"type": "text", "text": "with"}, image("data:image/jpeg;base64,/9j/4AAQ")]);
-        let taken = take_images(&messages(content.clone()), "llamacpp", Some(&MARKER))
+        let taken = take_images(&messages(content.clone()), "llamacpp", Some(&MARKER), None)
             .unwrap()
             .unwrap();
         assert_eq!(taken.images, [PNG, "/9j/4AAQ"]);
@@ -221,7 +328,7 @@ mod tests {
         );
         assert_eq!(taken.messages[0], messages(content.clone())[0]);
 
-        let numbered = take_images(&messages(content.clone()), "ollama", Some(&NUMBERED))
+        let numbered = take_images(&messages(content.clone()), "ollama", Some(&NUMBERED), None)
             .unwrap()
             .unwrap();
         assert_eq!(
@@ -233,11 +340,50 @@ mod tests {
             placement: ImagePlacement::BeforePrompt,
             ..MARKER
         };
-        let front = take_images(&messages(content), "koboldcpp", Some(&before))
+        let front = take_images(&messages(content), "koboldcpp", Some(&before), None)
             .unwrap()
             .unwrap();
         assert_eq!(front.messages[1].text().as_deref(), Some("Compare\nwith"));
         assert_eq!(front.images.len(), 2);
+    }
+
+    #[test]
+    fn an_announced_marker_is_used_and_its_default_when_none_was_named() {
+        const ANNOUNCED: ImageInput = ImageInput {
+            placement: ImagePlacement::AnnouncedMarker {
+                path: "/props",
+                field: "media_marker",
+                default: "<__media__>",
+            },
+            formats: &[ImageFormat::Png],
+            max_images: None,
+        };
+        let content = json!([{"type": "text", "text": "Look"}, image(&png())]);
+        let taken = take_images(
+            &messages(content.clone()),
+            "llamacpp",
+            Some(&ANNOUNCED),
+            Some("<__media_7f3a__>"),
+        )
+        .unwrap()
+        .unwrap();
+        assert_eq!(
+            taken.messages[1].text().as_deref(),
+            Some("Look\n<__media_7f3a__>")
+        );
+        assert!(taken
+            .check_prompt("Look\n<__media_7f3a__>", "llamacpp", "chatml")
+            .is_ok());
+        assert!(taken
+            .check_prompt("Look\n<__media__>", "llamacpp", "chatml")
+            .is_err());
+        let default = take_images(&messages(content), "llamacpp", Some(&ANNOUNCED), None)
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            default.messages[1].text().as_deref(),
+            Some("Look\n<__media__>")
+        );
     }
 
     #[test]
@@ -301,7 +447,7 @@ mod tests {
         );
         let auto =
             messages(json!([{"type": "image_url", "image_url": {"url": png(), "detail": "auto"}}]));
-        assert!(take_images(&auto, "llamacpp", Some(&MARKER)).is_ok());
+        assert!(take_images(&auto, "llamacpp", Some(&MARKER), None).is_ok());
         let many = refusal(
             json!([image(&png()), image(&png()), image(&png())]),
             "ollama",
@@ -316,7 +462,7 @@ mod tests {
     #[test]
     fn the_prompt_must_mark_each_image_once() {
         let content = json!([{"type": "text", "text": "Look"}, image(&png())]);
-        let taken = take_images(&messages(content.clone()), "llamacpp", Some(&MARKER))
+        let taken = take_images(&messages(content.clone()), "llamacpp", Some(&MARKER), None)
             .unwrap()
             .unwrap();
         assert!(taken
@@ -335,7 +481,7 @@ mod tests {
             dropped.contains("`simple-summary` wrapper's prompt shows 0 of the 1 images"),
             "{dropped}"
         );
-        let numbered = take_images(&messages(content), "ollama", Some(&NUMBERED))
+        let numbered = take_images(&messages(content), "ollama", Some(&NUMBERED), None)
             .unwrap()
             .unwrap();
         assert!(numbered

@@ -16,7 +16,7 @@ use super::call_policy::{
 };
 use super::client::ProxyClient;
 use super::error::ProxyError;
-use super::images::take_images;
+use super::images::prompt_images;
 use super::response::{build_response, ResponseHeader};
 use super::response_format::JsonAnswer;
 use super::target::{ResolvedTarget, TargetWrapper};
@@ -390,11 +390,7 @@ impl ProxyClient {
                 .grammars
                 .grammar_for(style, target.backend(), &functions)?,
         };
-        let images = take_images(
-            &request.messages,
-            target.endpoint_type(),
-            target.backend().registration.capabilities.images.as_ref(),
-        )?;
+        let images = prompt_images(&self.http, target, &request.messages).await?;
         let messages = images
             .as_ref()
             .map_or(request.messages.as_slice(), |images| &images.messages);
