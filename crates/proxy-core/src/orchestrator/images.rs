@@ -25,6 +25,8 @@ pub(super) struct PromptImages {
     pub(super) images: Vec<String>,
     /// How the prompt marks them.
     marking: Marking,
+    /// Where each marker is: (message index, part index) in `messages`.
+    marker_parts: Vec<(usize, usize)>,
 }
 
 /// How a prompt marks where each image goes, with the server's announced marker
@@ -43,14 +45,14 @@ enum Marking {
 }
 
 impl Marking {
-    /// The marking for `placement`, with `announced` the marker the server named (for
-    /// [`ImagePlacement::AnnouncedMarker`]; `None`: it named none, so the default).
-    fn new(placement: ImagePlacement, announced: Option<&str>) -> Self {
+    /// The marking for `placement` (for [`ImagePlacement::AnnouncedMarker`], its
+    /// default until the server's own is known: [`PromptImages::use_marker`]).
+    fn new(placement: ImagePlacement) -> Self {
         match placement {
-            ImagePlacement::Marker(marker) => Marking::Same(marker.to_owned()),
-            ImagePlacement::AnnouncedMarker { default, .. } => {
-                Marking::Same(announced.unwrap_or(default).to_owned())
-            }
+            ImagePlacement::Marker(marker)
+            | ImagePlacement::AnnouncedMarker {
+                default: marker, ..
+            } => Marking::Same(marker.to_owned()),
             ImagePlacement::NumberedMarker { prefix, suffix } => {
                 Marking::Numbered { prefix, suffix }
             }
@@ -69,8 +71,8 @@ impl Marking {
 }
 
 /// The request's images checked and taken out of `messages` for `target`'s backend
-/// (see [`take_images`]), asking its server for its marker first where the server
-/// names it; `Ok(None)` when no message has an image part.
+/// (see [`take_images`]), then, where the server names its marker, marked with the
+/// one it names; `Ok(None)` when no message has an image part.
 pub(super) async fn prompt_images(
     http: &reqwest::Client,
     target: &ResolvedTarget,
@@ -80,16 +82,15 @@ pub(super) async fn prompt_images(
         return Ok(None);
     }
     let input = target.backend().registration.capabilities.images.as_ref();
-    let announced = match input {
-        Some(input) => announced_image_marker(http, target, input).await?,
-        None => None,
+    let Some(mut images) = take_images(messages, target.endpoint_type(), input)? else {
+        return Ok(None);
     };
-    take_images(
-        messages,
-        target.endpoint_type(),
-        input,
-        announced.as_deref(),
-    )
+    if let Some(input) = input {
+        if let Some(marker) = announced_image_marker(http, target, input).await? {
+            images.use_marker(marker);
+        }
+    }
+    Ok(Some(images))
 }
 
 /// The image marker `target`'s server announces, for a backend whose images go where
@@ -138,9 +139,8 @@ fn has_images(messages: &[ChatMessage]) -> bool {
 }
 
 /// The request's images checked and taken out of `messages` for `endpoint_type`,
-/// whose backend takes images as `input` says (`None`: it takes none), marked with
-/// `announced` where the server names its marker; `Ok(None)` when no message has an
-/// image part (nothing is copied).
+/// whose backend takes images as `input` says (`None`: it takes none); `Ok(None)`
+/// when no message has an image part (nothing is copied).
 ///
 /// Errors (400s naming the field): a backend that takes no images; a `detail` other
 /// than `auto`; a URL that is not a base64 data URL of a format the server decodes
@@ -149,15 +149,13 @@ fn take_images(
     messages: &[ChatMessage],
     endpoint_type: &str,
     input: Option<&ImageInput>,
-    announced: Option<&str>,
 ) -> Result<Option<PromptImages>, ProxyError> {
     if !has_images(messages) {
         return Ok(None);
     }
-    let marking = input.map_or(Marking::Unmarked, |input| {
-        Marking::new(input.placement, announced)
-    });
+    let marking = input.map_or(Marking::Unmarked, |input| Marking::new(input.placement));
     let mut images = Vec::new();
+    let mut marker_parts = Vec::new();
     let mut rewritten = messages.to_vec();
     for (i, message) in rewritten.iter_mut().enumerate() {
         let Some(MessageContent::Parts(parts)) = message.content.as_mut() else {
@@ -195,6 +193,7 @@ fn take_images(
                 )));
             }
             if let Some(marker) = marking.marker(images.len()) {
+                marker_parts.push((i, kept.len()));
                 kept.push(ContentPart::text(marker));
             }
             images.push(image.base64.to_owned());
@@ -213,10 +212,32 @@ fn take_images(
         messages: rewritten,
         images,
         marking,
+        marker_parts,
     }))
 }
 
 impl PromptImages {
+    /// Marks every image with `marker`, the one the server named (only where every
+    /// image has the same marker).
+    fn use_marker(&mut self, marker: String) {
+        if !matches!(self.marking, Marking::Same(_)) {
+            return;
+        }
+        for &(i, j) in &self.marker_parts {
+            let part =
+                self.messages
+                    .get_mut(i)
+                    .and_then(|message| match message.content.as_mut() {
+                        Some(MessageContent::Parts(parts)) => parts.get_mut(j),
+                        _ => None,
+                    });
+            if let Some(part) = part {
+                *part = ContentPart::text(marker.clone());
+            }
+        }
+        self.marking = Marking::Same(marker);
+    }
+
     /// Checks that the rendered `prompt` marks each image exactly once: a marker that
     /// was already in the conversation's text would move every image after it, and a
     /// wrapper that leaves a message out would lose its images.
@@ -303,7 +324,7 @@ mod tests {
         endpoint_type: &str,
         input: Option<&ImageInput>,
     ) -> String {
-        take_images(&messages(content), endpoint_type, input, None)
+        take_images(&messages(content), endpoint_type, input)
             .unwrap_err()
             .to_string()
     }
@@ -311,14 +332,14 @@ mod tests {
     #[test]
     fn text_only_requests_are_left_alone() {
         let plain = messages(json!([{"type": "text", "text": "hi"}]));
-        assert!(take_images(&plain, "vllm", None, None).unwrap().is_none());
+        assert!(take_images(&plain, "vllm", None).unwrap().is_none());
     }
 
     #[test]
     fn each_image_becomes_its_marker_in_place_and_its_base64_in_order() {
         let content = json!([{"type": "text", "text": "Compare"}, image(&png()),
             {"type": "text", "text": "with"}, image("data:image/jpeg;base64,/9j/4AAQ")]);
-        let taken = take_images(&messages(content.clone()), "llamacpp", Some(&MARKER), None)
+        let taken = take_images(&messages(content.clone()), "llamacpp", Some(&MARKER))
             .unwrap()
             .unwrap();
         assert_eq!(taken.images, [PNG, "/9j/4AAQ"]);
@@ -328,7 +349,7 @@ mod tests {
         );
         assert_eq!(taken.messages[0], messages(content.clone())[0]);
 
-        let numbered = take_images(&messages(content.clone()), "ollama", Some(&NUMBERED), None)
+        let numbered = take_images(&messages(content.clone()), "ollama", Some(&NUMBERED))
             .unwrap()
             .unwrap();
         assert_eq!(
@@ -340,7 +361,7 @@ mod tests {
             placement: ImagePlacement::BeforePrompt,
             ..MARKER
         };
-        let front = take_images(&messages(content), "koboldcpp", Some(&before), None)
+        let front = take_images(&messages(content), "koboldcpp", Some(&before))
             .unwrap()
             .unwrap();
         assert_eq!(front.messages[1].text().as_deref(), Some("Compare\nwith"));
@@ -359,14 +380,10 @@ mod tests {
             max_images: None,
         };
         let content = json!([{"type": "text", "text": "Look"}, image(&png())]);
-        let taken = take_images(
-            &messages(content.clone()),
-            "llamacpp",
-            Some(&ANNOUNCED),
-            Some("<__media_7f3a__>"),
-        )
-        .unwrap()
-        .unwrap();
+        let mut taken = take_images(&messages(content.clone()), "llamacpp", Some(&ANNOUNCED))
+            .unwrap()
+            .unwrap();
+        taken.use_marker("<__media_7f3a__>".to_owned());
         assert_eq!(
             taken.messages[1].text().as_deref(),
             Some("Look\n<__media_7f3a__>")
@@ -377,7 +394,7 @@ mod tests {
         assert!(taken
             .check_prompt("Look\n<__media__>", "llamacpp", "chatml")
             .is_err());
-        let default = take_images(&messages(content), "llamacpp", Some(&ANNOUNCED), None)
+        let default = take_images(&messages(content), "llamacpp", Some(&ANNOUNCED))
             .unwrap()
             .unwrap();
         assert_eq!(
@@ -447,7 +464,7 @@ mod tests {
         );
         let auto =
             messages(json!([{"type": "image_url", "image_url": {"url": png(), "detail": "auto"}}]));
-        assert!(take_images(&auto, "llamacpp", Some(&MARKER), None).is_ok());
+        assert!(take_images(&auto, "llamacpp", Some(&MARKER)).is_ok());
         let many = refusal(
             json!([image(&png()), image(&png()), image(&png())]),
             "ollama",
@@ -462,7 +479,7 @@ mod tests {
     #[test]
     fn the_prompt_must_mark_each_image_once() {
         let content = json!([{"type": "text", "text": "Look"}, image(&png())]);
-        let taken = take_images(&messages(content.clone()), "llamacpp", Some(&MARKER), None)
+        let taken = take_images(&messages(content.clone()), "llamacpp", Some(&MARKER))
             .unwrap()
             .unwrap();
         assert!(taken
@@ -481,7 +498,7 @@ mod tests {
             dropped.contains("`simple-summary` wrapper's prompt shows 0 of the 1 images"),
             "{dropped}"
         );
-        let numbered = take_images(&messages(content), "ollama", Some(&NUMBERED), None)
+        let numbered = take_images(&messages(content), "ollama", Some(&NUMBERED))
             .unwrap()
             .unwrap();
         assert!(numbered

@@ -9,6 +9,7 @@ mod common;
 
 mod completions;
 mod errors;
+mod images;
 mod lifecycle;
 mod logging;
 mod models;
