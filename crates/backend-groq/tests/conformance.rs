@@ -28,6 +28,7 @@ fn fixture() -> Fixture {
                 "type": "invalid_request_error", "param": "messages", "code": "context_length_exceeded"
             }}),
         ),
+        max_tokens_fields: &["/max_tokens"],
     }
 }
 

@@ -150,38 +150,3 @@ async fn the_callers_max_tokens_replaces_the_context_window() {
     let bodies = received_bodies(&server).await;
     assert_eq!(bodies[0]["max_tokens"], 2, "{}", bodies[0]);
 }
-
-#[tokio::test]
-async fn the_default_max_tokens_fits_the_room_after_the_prompt() {
-    for prompt_tokens in [1, 5000, CONTEXT_WINDOW - 1, CONTEXT_WINDOW] {
-        // Setup
-        let server = MockServer::start().await;
-        Mock::given(method("POST"))
-            .and(path("/openai/v1/chat/completions"))
-            .respond_with(ResponseTemplate::new(200).set_body_json(json!({
-                "id": "chatcmpl-1", "object": "chat.completion", "created": 1730000000, "model": MODEL,
-                "choices": [{"index": 0, "message": {"role": "assistant", "content": "Hi"}, "finish_reason": "stop", "logprobs": null}]
-            })))
-            .expect(1)
-            .mount(&server)
-            .await;
-        let settings = settings();
-        let auth = BackendAuth::BearerToken("gsk_test".into());
-        let endpoint = Endpoint::parse(&format!("{}/openai/", server.uri())).unwrap();
-        let mut request = request(&endpoint, &settings);
-        request.auth = Some(&auth);
-        request.prompt_tokens = prompt_tokens;
-
-        // Exec
-        GroqBackend.complete(&client(), &request).await.unwrap();
-
-        // Check: never more than the window leaves, never 0.
-        let bodies = received_bodies(&server).await;
-        let room = (CONTEXT_WINDOW - prompt_tokens).max(1);
-        assert_eq!(
-            bodies[0]["max_tokens"], room,
-            "{prompt_tokens}: {}",
-            bodies[0]
-        );
-    }
-}

@@ -19,6 +19,7 @@ fn fixture() -> Fixture {
             500,
             json!({"detail": {"msg": "Prompt is longer than the context length.", "type": "bad_input"}}),
         ),
+        max_tokens_fields: &["/max_length"],
     }
 }
 

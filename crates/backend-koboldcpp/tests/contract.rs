@@ -164,36 +164,3 @@ async fn streams_server_sent_token_events() {
     assert_eq!(body["prompt"], json!(PROMPT));
     assert_eq!(body["max_context_length"], json!(CONTEXT_WINDOW));
 }
-
-#[tokio::test]
-async fn the_default_max_length_fits_the_room_after_the_prompt() {
-    // koboldcpp cuts the prompt's start to make room for `max_length`: the default
-    // 400 is lowered to what the window leaves.
-    for (prompt_tokens, expected) in [(100, 400), (CONTEXT_WINDOW - 150, 150)] {
-        // Setup
-        let server = MockServer::start().await;
-        Mock::given(method("POST"))
-            .and(path("/api/v1/generate"))
-            .respond_with(
-                ResponseTemplate::new(200)
-                    .set_body_json(json!({"results": [{"text": "hi", "finish_reason": "stop"}]})),
-            )
-            .expect(1)
-            .mount(&server)
-            .await;
-        let settings = settings();
-        let endpoint = Endpoint::parse(&server.uri()).unwrap();
-        let mut request = request(&endpoint, &settings);
-        request.prompt_tokens = prompt_tokens;
-
-        // Exec
-        KoboldCppBackend
-            .complete(&client(), &request)
-            .await
-            .unwrap();
-
-        // Check
-        let bodies = received_bodies(&server).await;
-        assert_eq!(bodies[0]["max_length"], expected, "{}", bodies[0]);
-    }
-}

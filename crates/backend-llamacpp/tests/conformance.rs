@@ -25,6 +25,7 @@ fn fixture() -> Fixture {
                 "type": "exceed_context_size_error", "n_prompt_tokens": 9000, "n_ctx": 8192
             }}),
         ),
+        max_tokens_fields: &["/n_predict"],
     }
 }
 

@@ -30,6 +30,7 @@ fn lmstudio_fixture() -> Fixture {
         }),
         error_reply: json!({"error": "Unexpected endpoint or method. (POST /v1/completions)"}),
         overflow_reply: overflow_reply(),
+        max_tokens_fields: &["/max_tokens"],
     }
 }
 
@@ -50,6 +51,7 @@ fn legacy_fixture() -> Fixture {
         }),
         error_reply: json!({"error": "Unexpected endpoint or method. (POST /v1/chat/completions)"}),
         overflow_reply: overflow_reply(),
+        max_tokens_fields: &["/max_tokens"],
     }
 }
 

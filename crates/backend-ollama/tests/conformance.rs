@@ -21,6 +21,7 @@ fn fixture() -> Fixture {
             400,
             json!({"error": "the prompt is longer than the context length currently available to the model"}),
         ),
+        max_tokens_fields: &["/options/num_predict"],
     }
 }
 

@@ -29,6 +29,7 @@ fn fixture() -> Fixture {
                 "type": "BadRequestError", "param": null, "code": 400
             }}),
         ),
+        max_tokens_fields: &["/max_tokens"],
     }
 }
 

@@ -3,7 +3,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // a test fails loudly
 
 use backend_vllm::VllmBackend;
-use conformance::{client, received_bodies, request, settings, CONTEXT_WINDOW, MODEL, PROMPT};
+use conformance::{client, received_bodies, request, settings, MODEL, PROMPT};
 use proxy_core::backend::Endpoint;
 use proxy_core::backend::{
     BackendAuth, BackendCompletion, BackendError, BackendFinishReason, CompletionBackend,
@@ -152,44 +152,4 @@ async fn the_callers_max_tokens_replaces_the_fixed_default() {
     assert_eq!(completion.finish_reason, BackendFinishReason::Length);
     let bodies = received_bodies(&server).await;
     assert_eq!(bodies[0]["max_tokens"], 7, "{}", bodies[0]);
-}
-
-#[tokio::test]
-async fn the_default_max_tokens_fits_the_room_after_the_prompt() {
-    // vLLM refuses a prompt plus `max_tokens` over the window: the fixed 3000 is
-    // lowered to the room when the prompt leaves less.
-    for (prompt_tokens, expected) in [
-        (1, 3000),
-        (CONTEXT_WINDOW - 3000, 3000),
-        (CONTEXT_WINDOW - 2999, 2999),
-        (7000, CONTEXT_WINDOW - 7000),
-        (CONTEXT_WINDOW, 1),
-    ] {
-        // Setup
-        let server = MockServer::start().await;
-        Mock::given(method("POST"))
-            .and(path("/v1/completions"))
-            .respond_with(ResponseTemplate::new(200).set_body_json(json!({
-                "id": "cmpl-1", "object": "text_completion", "created": 1750000000, "model": MODEL,
-                "choices": [{"index": 0, "text": "hi", "logprobs": null, "finish_reason": "stop", "stop_reason": null}]
-            })))
-            .expect(1)
-            .mount(&server)
-            .await;
-        let settings = settings();
-        let endpoint = Endpoint::parse(&server.uri()).unwrap();
-        let mut request = request(&endpoint, &settings);
-        request.prompt_tokens = prompt_tokens;
-
-        // Exec
-        VllmBackend.complete(&client(), &request).await.unwrap();
-
-        // Check
-        let bodies = received_bodies(&server).await;
-        assert_eq!(
-            bodies[0]["max_tokens"], expected,
-            "{prompt_tokens}: {}",
-            bodies[0]
-        );
-    }
 }

@@ -28,6 +28,7 @@ fn webui_fixture() -> Fixture {
             400,
             json!({"error": {"message": "This model's maximum context length is 8192 tokens.", "type": "invalid_request_error", "param": null, "code": null}}),
         ),
+        max_tokens_fields: &["/max_tokens", "/max_new_tokens"],
     }
 }
 
@@ -43,6 +44,7 @@ fn legacy_fixture() -> Fixture {
             500,
             json!({"error": "Prompt exceeds the maximum context length"}),
         ),
+        max_tokens_fields: &["/max_new_tokens"],
     }
 }
 

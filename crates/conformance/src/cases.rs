@@ -3,12 +3,15 @@
 
 use std::time::Duration;
 
-use proxy_core::backend::{BackendAuth, BackendError, BackendFinishReason, CompletionBackend};
+use proxy_core::backend::{
+    BackendAuth, BackendError, BackendFinishReason, CompletionBackend, DefaultMaxTokens, Endpoint,
+};
 use serde_json::{json, Value};
 use wiremock::matchers::{header, method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
-use crate::{client, client_with_timeout, complete, Fixture};
+use crate::CONTEXT_WINDOW;
+use crate::{client, client_with_timeout, complete, received_bodies, request, settings, Fixture};
 
 /// A server that answers the fixture's path with `status` and JSON `body`.
 async fn server_replying(fixture: &Fixture, status: u16, body: &Value) -> MockServer {
@@ -303,6 +306,46 @@ pub async fn timeout(fixture: Fixture) {
         result.err().map(|e| e.kind()),
         Some(proxy_core::ErrorKind::Timeout)
     );
+}
+
+/// A request with no token limit gets the backend's default, clamped to the room the
+/// context window leaves after the prompt (at least 1), under every field the fixture
+/// names: vLLM refuses prompt + `max_tokens` over the window, koboldcpp and webui cut
+/// the prompt's start to make room, and "the whole window" (Groq, LM Studio, webui)
+/// means what is left of it. A backend whose default is the server's sends none.
+pub async fn default_limit_fits_the_room(fixture: Fixture) {
+    let default = fixture.backend.default_max_tokens();
+    let mut prompts = vec![1, 5000, CONTEXT_WINDOW - 1, CONTEXT_WINDOW];
+    if let DefaultMaxTokens::Fixed(tokens) = default {
+        prompts.extend([CONTEXT_WINDOW - tokens, CONTEXT_WINDOW - tokens + 1]);
+    }
+    for prompt_tokens in prompts {
+        let server = server_replying(&fixture, 200, &fixture.success_reply).await;
+        let settings = settings();
+        let result = match Endpoint::parse(&server.uri()) {
+            Ok(endpoint) => {
+                let mut request = request(&endpoint, &settings);
+                request.prompt_tokens = prompt_tokens;
+                fixture.backend.complete(&client(), &request).await
+            }
+            Err(error) => Err(error),
+        };
+        assert!(result.is_ok(), "{prompt_tokens} prompt tokens: {result:?}");
+        let bodies = received_bodies(&server).await;
+        assert_eq!(bodies.len(), 1);
+        let room = CONTEXT_WINDOW.saturating_sub(prompt_tokens).max(1);
+        let expected = default
+            .unclamped(CONTEXT_WINDOW)
+            .map(|tokens| json!(tokens.min(room)));
+        for field in fixture.max_tokens_fields {
+            assert_eq!(
+                bodies[0].pointer(field),
+                expected.as_ref(),
+                "{field} with {prompt_tokens} prompt tokens, default {default:?}: {}",
+                bodies[0]
+            );
+        }
+    }
 }
 
 /// An OpenAI-compatible backend streams `/v1/completions`: it asks for

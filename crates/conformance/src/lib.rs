@@ -9,7 +9,8 @@
 //! of the wrong shape; 200 with an error body; empty completion text; the server
 //! reporting a context overflow; a busy server (429, or 503 while loading) keeping its
 //! status and `Retry-After`; bearer-token and api-key auth; an auth type without
-//! a key; a server that never answers (timeout). (An endpoint without `http(s)://`
+//! a key; a server that never answers (timeout); the default token limit clamped to
+//! the room after the prompt. (An endpoint without `http(s)://`
 //! cannot reach a backend: [`Endpoint`] refuses it when the target is resolved.)
 //!
 //! Checking that a prompt longer than the context window is refused before any
@@ -54,6 +55,9 @@ pub struct Fixture {
     pub error_reply: Value,
     /// How this server reports a prompt that overflows the context: status and body.
     pub overflow_reply: (u16, Value),
+    /// Where its body carries the token limit (JSON pointers: `/max_tokens`,
+    /// `/options/num_predict`, …).
+    pub max_tokens_fields: &'static [&'static str],
 }
 
 /// The completion settings the suite sends: the `simple` preset.
@@ -205,7 +209,7 @@ macro_rules! conformance_suite {
                 garbage_reply, wrong_shape_reply, error_body_in_a_200_reply,
                 empty_text, context_overflow, busy_server_keeps_status_and_retry_after,
                 bearer_token_auth, api_key_auth, auth_type_without_key,
-                timeout);
+                timeout, default_limit_fits_the_room);
         }
     };
 }
