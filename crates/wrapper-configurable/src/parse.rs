@@ -185,12 +185,7 @@ mod tests {
         let message = parse(&ConfigurableWrapper::neural_chat(), raw);
         assert_eq!(message.content.as_deref(), Some("t"));
         assert_eq!(
-            message
-                .function_calls
-                .into_iter()
-                .next()
-                .map(|c| c.name)
-                .as_deref(),
+            message.first_call().map(|call| call.name.as_str()),
             Some("f")
         );
     }
@@ -210,24 +205,14 @@ mod tests {
             )
             .unwrap();
         assert_eq!(
-            message
-                .function_calls
-                .into_iter()
-                .next()
-                .map(|c| c.name)
-                .as_deref(),
+            message.first_call().map(|call| call.name.as_str()),
             Some("f")
         );
         let message = wrapper
             .parse_output("\n  \"params\": {\"message\": \"hi\"}}", true)
             .unwrap();
         assert_eq!(
-            message
-                .function_calls
-                .into_iter()
-                .next()
-                .map(|c| c.name)
-                .as_deref(),
+            message.first_call().map(|call| call.name.as_str()),
             Some("send_message")
         );
     }
