@@ -7,7 +7,7 @@ use serde_json::{json, Value};
 use wiremock::matchers::{method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
-use crate::common::{completion_reply, config, error_of, Proxy};
+use crate::common::{config, error_of, llamacpp, Proxy};
 
 /// The first bytes of a PNG file, base64-encoded.
 const PNG: &str = "iVBORw0KGgoAAAANSUhEUg==";
@@ -15,15 +15,10 @@ const PNG: &str = "iVBORw0KGgoAAAANSUhEUg==";
 /// A fake multimodal llama.cpp server: `/props` names `marker`, `/completion` answers
 /// `content`.
 async fn vision_llamacpp(marker: &str, content: &str) -> MockServer {
-    let server = MockServer::start().await;
+    let server = llamacpp(content).await;
     Mock::given(method("GET"))
         .and(path("/props"))
         .respond_with(ResponseTemplate::new(200).set_body_json(json!({"media_marker": marker})))
-        .mount(&server)
-        .await;
-    Mock::given(method("POST"))
-        .and(path("/completion"))
-        .respond_with(completion_reply(content))
         .mount(&server)
         .await;
     server
