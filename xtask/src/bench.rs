@@ -11,7 +11,7 @@
 //! makes the second HTTP hop: the floor any proxy in front of the stub has on the same
 //! cores. `serve` against it is the proxy's own work; it against the stub is the hop.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;
 
@@ -36,15 +36,33 @@ fn files_needed(concurrency: usize) -> u64 {
 }
 
 /// Runs the benchmark; `args` are `[--requests N] [--concurrency 1,64,512]`, or
-/// `--instructions [--requests N]` for the instruction count
-/// ([`crate::bench_instructions`]).
+/// `--instructions [--requests N] [--serve-binary PATH]` for the instruction count
+/// ([`crate::bench_instructions`]; `--serve-binary`: count another build's
+/// `chat-completion-proxy`, an older commit's say, against this build's stub and
+/// load client).
 pub fn run(root: &Path, args: &[String]) -> Result<()> {
     let instructions = args.iter().any(|arg| arg == "--instructions");
-    let rest: Vec<String> = args
+    let mut rest: Vec<String> = args
         .iter()
         .filter(|arg| *arg != "--instructions")
         .cloned()
         .collect();
+    let serve_binary = match rest.iter().position(|arg| arg == "--serve-binary") {
+        Some(at) => {
+            let Some(path) = rest.get(at + 1).map(PathBuf::from) else {
+                bail!("`--serve-binary` needs the path of a chat-completion-proxy binary");
+            };
+            rest.drain(at..at + 2);
+            if !instructions {
+                bail!("`--serve-binary` goes with `--instructions`");
+            }
+            if !path.is_file() {
+                bail!("`--serve-binary` {}: no such file", path.display());
+            }
+            Some(path)
+        }
+        None => None,
+    };
     let (requests, concurrencies) = parse_args(&rest)?;
     if instructions && rest.iter().any(|arg| arg == "--concurrency") {
         bail!("`--instructions` measures at concurrency 1 only; leave out `--concurrency`");
@@ -91,7 +109,8 @@ pub fn run(root: &Path, args: &[String]) -> Result<()> {
         } else {
             crate::bench_instructions::REQUESTS
         };
-        return crate::bench_instructions::run(&release, &out_dir, &stub.url, requests);
+        let serve = serve_binary.unwrap_or_else(|| release.join("chat-completion-proxy"));
+        return crate::bench_instructions::run(&release, &serve, &out_dir, &stub.url, requests);
     }
     let serve_port = free_port()?;
     let serve = Service::start(

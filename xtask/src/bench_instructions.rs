@@ -25,11 +25,19 @@ const WARM_UP: usize = 200;
 /// under callgrind).
 pub const REQUESTS: usize = 1_000;
 
-/// Runs the measurement with the release binaries in `release`, writing into `out_dir`.
-pub fn run(release: &Path, out_dir: &Path, stub_url: &str, requests: usize) -> Result<()> {
+/// Runs the measurement of the `serve` binary with the load client in `release`,
+/// writing into `out_dir`.
+pub fn run(
+    release: &Path,
+    serve: &Path,
+    out_dir: &Path,
+    stub_url: &str,
+    requests: usize,
+) -> Result<()> {
     check_valgrind()?;
-    let first = total_instructions(release, out_dir, stub_url, WARM_UP)?;
-    let second = total_instructions(release, out_dir, stub_url, WARM_UP + requests)?;
+    println!("xtask: counting {}", serve.display());
+    let first = total_instructions(release, serve, out_dir, stub_url, WARM_UP)?;
+    let second = total_instructions(release, serve, out_dir, stub_url, WARM_UP + requests)?;
     if second <= first {
         bail!(
             "the longer run counted no more instructions ({second} against {first}); the callgrind files in {} say more",
@@ -48,6 +56,7 @@ pub fn run(release: &Path, out_dir: &Path, stub_url: &str, requests: usize) -> R
         "instructions_first_run": first,
         "instructions_second_run": second,
         "instructions_per_request": per_request,
+        "serve_binary": serve.display().to_string(),
     });
     std::fs::write(&path, serde_json::to_string_pretty(&report)?)
         .with_context(|| format!("cannot write {}", path.display()))?;
@@ -68,6 +77,7 @@ fn check_valgrind() -> Result<()> {
 /// writes its file) and returns the instructions it executed in all.
 fn total_instructions(
     release: &Path,
+    serve: &Path,
     out_dir: &Path,
     stub_url: &str,
     requests: usize,
@@ -80,7 +90,7 @@ fn total_instructions(
         Command::new("valgrind")
             .arg("--tool=callgrind")
             .arg(format!("--callgrind-out-file={}", profile.display()))
-            .arg(release.join("chat-completion-proxy"))
+            .arg(serve)
             .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
             .args(["--endpoint-type", "llamacpp", "--endpoint", stub_url])
             .args(["--context-window", "8192", "--wrapper", "chatml"])

@@ -50,9 +50,10 @@ tasks:
   bench      [--requests N] [--concurrency 1,64,512] load benchmark: a stub llama.cpp
              directly, through a pass-through floor and through `serve` (release);
              table + target/bench/load.json
-             bench --instructions [--requests N]: serve's instructions per request,
-             counted by valgrind's callgrind (repeatable on a busy machine);
-             target/bench/instructions.json
+             bench --instructions [--requests N] [--serve-binary PATH]: serve's
+             instructions per request, counted by valgrind's callgrind (repeatable on
+             a busy machine); target/bench/instructions.json; --serve-binary counts
+             another build's binary (an older commit's) with the same stub and client
   demo       a real llama-server and model, `serve` in front, examples/conversation.json
              sent over HTTP; prints the tool call and the timings
   e2e        end-to-end tests on a real llama.cpp server and model (built/downloaded on
