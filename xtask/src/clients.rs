@@ -27,59 +27,122 @@ const CLIENTS_DIR: &str = "tests/e2e/clients";
 const KEY: &str = "e2e-clients-key";
 const MODEL: &str = "smollm2";
 
-/// One Python client family: its requirements file and its test file (both under
-/// `tests/e2e/clients/python`).
+/// One Python client family: its folder, requirements file and test file.
 struct PythonFamily {
     name: &'static str,
+    /// The folder (under the workspace root) holding `requirements` and `tests`.
+    dir: &'static str,
     requirements: &'static str,
     tests: &'static str,
+    /// Installed after the requirements without their declared dependencies (whose
+    /// pins the requirements file holds instead).
+    no_deps: &'static [&'static str],
     env: &'static [(&'static str, &'static str)],
+    /// The proxy's completion settings file (`CCP_COMPLETION_SETTINGS`), under `dir`;
+    /// `None`: none.
+    completion_settings: Option<&'static str>,
+    /// An environment variable given a fresh empty folder (removed afterwards), for a
+    /// client that writes its configuration and state under its `HOME`.
+    fresh_home: Option<&'static str>,
 }
+
+/// The Python clients' folder.
+const PYTHON_DIR: &str = "tests/e2e/clients/python";
 
 /// The newest official OpenAI Python SDK.
 const OPENAI_PYTHON: PythonFamily = PythonFamily {
     name: "openai-python",
+    dir: PYTHON_DIR,
     requirements: "requirements-openai-sdk.txt",
     tests: "test_openai_sdk.py",
+    no_deps: &[],
     env: &[],
+    completion_settings: None,
+    fresh_home: None,
 };
 
 /// langchain-openai's `ChatOpenAI`.
 const LANGCHAIN: PythonFamily = PythonFamily {
     name: "langchain-openai",
+    dir: PYTHON_DIR,
     requirements: "requirements-langchain.txt",
     tests: "test_langchain.py",
+    no_deps: &[],
     // No tracing to LangSmith.
     env: &[
         ("LANGSMITH_TRACING", "false"),
         ("LANGCHAIN_TRACING_V2", "false"),
     ],
+    completion_settings: None,
+    fresh_home: None,
 };
 
 /// LiteLLM as a client (`litellm.completion` with `openai/<model>`).
 const LITELLM: PythonFamily = PythonFamily {
     name: "litellm",
+    dir: PYTHON_DIR,
     requirements: "requirements-litellm.txt",
     tests: "test_litellm.py",
+    no_deps: &[],
     // LiteLLM fetches its model price list from the network at import unless told to
     // use the copy it ships.
     env: &[("LITELLM_LOCAL_MODEL_COST_MAP", "True")],
+    completion_settings: None,
+    fresh_home: None,
 };
+
+/// MemGPT itself (pymemgpt 0.3.25) stepping agents through the proxy. Its pin
+/// `lancedb<0.4` cannot be met from the registry, and MemGPT imports lancedb only for
+/// lancedb archival storage: its other requirements are pinned in the requirements
+/// file, and pymemgpt is installed without its declared dependencies.
+const MEMGPT: PythonFamily = PythonFamily {
+    name: "memgpt",
+    dir: "tests/e2e/memgpt",
+    requirements: "requirements.txt",
+    tests: "run_memgpt.py",
+    no_deps: &["pymemgpt==0.3.25"],
+    // No telemetry, no tokenizers fetched from a hub.
+    env: &[
+        ("ANONYMIZED_TELEMETRY", "False"),
+        ("HF_HUB_OFFLINE", "1"),
+        ("TRANSFORMERS_OFFLINE", "1"),
+    ],
+    // Greedy, bounded, seeded: MemGPT always sends temperature 1 and top_p 1.
+    completion_settings: Some("completion-settings.json"),
+    // MemGPT's config, credentials and agent store (sqlite, chroma) go under it.
+    fresh_home: Some("CCP_MEMGPT_HOME"),
+};
+
+/// Every Python family, in the order they run.
+const PYTHON_FAMILIES: [&PythonFamily; 4] = [&OPENAI_PYTHON, &LANGCHAIN, &LITELLM, &MEMGPT];
 
 /// Every installed client environment, ready to run.
 pub struct Clients {
     python: Vec<(&'static PythonFamily, PathBuf)>,
-    node: PathBuf,
+    node: Option<PathBuf>,
 }
 
-/// Installs (first run only) every client environment; returns them ready to run.
-pub fn install(root: &Path) -> Result<Clients> {
+/// Which client suites to run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Suites {
+    /// The SDKs, LangChain, LiteLLM and MemGPT.
+    All,
+    /// MemGPT only (`cargo xtask e2e-memgpt`).
+    MemGpt,
+}
+
+/// Installs (first run only) the environments of `suites`; returns them ready to run.
+pub fn install(root: &Path, suites: Suites) -> Result<Clients> {
     let cache = llama_server::cache_dir()?;
-    let python = [&OPENAI_PYTHON, &LANGCHAIN, &LITELLM]
+    let python = PYTHON_FAMILIES
         .into_iter()
+        .filter(|family| suites == Suites::All || family.name == MEMGPT.name)
         .map(|family| Ok((family, python_env(root, &cache, family)?)))
         .collect::<Result<Vec<_>>>()?;
-    let node = node_env(root, &cache)?;
+    let node = match suites {
+        Suites::All => Some(node_env(root, &cache)?),
+        Suites::MemGpt => None,
+    };
     Ok(Clients { python, node })
 }
 
@@ -95,9 +158,11 @@ impl Clients {
                 failed.push(family.name);
             }
         }
-        if let Err(error) = openai_node(root, backend, &self.node) {
-            eprintln!("xtask: {error:#}");
-            failed.push("openai-node");
+        if let Some(node) = &self.node {
+            if let Err(error) = openai_node(root, backend, node) {
+                eprintln!("xtask: {error:#}");
+                failed.push("openai-node");
+            }
         }
         if !failed.is_empty() {
             bail!("the client tests failed for {}", failed.join(", "));
@@ -106,11 +171,12 @@ impl Clients {
     }
 }
 
-/// `cargo xtask e2e-clients`: only the client suites (builds the CLI, installs the
-/// environments, starts the llama-server, runs every family, stops the server).
-pub fn run_alone(root: &Path) -> Result<()> {
+/// `cargo xtask e2e-clients` (`suites`: all) and `cargo xtask e2e-memgpt`: only the
+/// client suites (builds the CLI, installs the environments, starts the llama-server,
+/// runs every family, stops the server).
+pub fn run_alone(root: &Path, suites: Suites) -> Result<()> {
     cargo(root, &["build", "-p", crate::plugins::CLI])?;
-    let clients = install(root)?;
+    let clients = install(root, suites)?;
     let server = llama_server::start()?;
     let started = Instant::now();
     let result = clients.run(root, &server.url);
@@ -123,11 +189,39 @@ pub fn run_alone(root: &Path) -> Result<()> {
 fn python_family(root: &Path, backend: &str, family: &PythonFamily, venv: &Path) -> Result<()> {
     let mut command = Command::new(venv.join("bin/python"));
     command
-        .arg(root.join(CLIENTS_DIR).join("python").join(family.tests))
+        .arg(root.join(family.dir).join(family.tests))
         // No `__pycache__` in the work tree.
         .env("PYTHONDONTWRITEBYTECODE", "1")
         .envs(family.env.iter().copied());
-    run_suite(root, backend, family.name, &mut command)
+    let settings = family
+        .completion_settings
+        .map(|file| root.join(family.dir).join(file));
+    let home = match family.fresh_home {
+        Some(variable) => {
+            let home = std::env::temp_dir().join(format!(
+                "ccp-e2e-{}-home-{}",
+                family.name,
+                std::process::id()
+            ));
+            let _ = std::fs::remove_dir_all(&home);
+            std::fs::create_dir_all(&home)
+                .with_context(|| format!("cannot create {}", home.display()))?;
+            command.env(variable, &home);
+            Some(home)
+        }
+        None => None,
+    };
+    let result = run_suite(
+        root,
+        backend,
+        family.name,
+        settings.as_deref(),
+        &mut command,
+    );
+    if let Some(home) = home {
+        let _ = std::fs::remove_dir_all(home);
+    }
+    result
 }
 
 /// Runs the official OpenAI Node SDK's tests (node's own test runner, which runs the
@@ -139,13 +233,20 @@ fn openai_node(root: &Path, backend: &str, env: &Path) -> Result<()> {
         .arg("--test")
         .arg(root.join(CLIENTS_DIR).join("node/openai_sdk.test.cjs"))
         .env("NODE_PATH", env.join("node_modules"));
-    run_suite(root, backend, "openai-node", &mut command)
+    run_suite(root, backend, "openai-node", None, &mut command)
 }
 
-/// Starts a proxy in front of `backend`, runs `command` against it (the proxy's
-/// address, key and model in `CCP_PROXY_*`), stops the proxy.
-fn run_suite(root: &Path, backend: &str, name: &str, command: &mut Command) -> Result<()> {
-    let proxy = start_proxy(root, backend, Some(KEY), MODEL)?;
+/// Starts a proxy in front of `backend` (with the completion settings file
+/// `settings`, if any), runs `command` against it (the proxy's address, key and model
+/// in `CCP_PROXY_*`), stops the proxy.
+fn run_suite(
+    root: &Path,
+    backend: &str,
+    name: &str,
+    settings: Option<&Path>,
+    command: &mut Command,
+) -> Result<()> {
+    let proxy = start_proxy(root, backend, Some(KEY), MODEL, settings)?;
     println!(
         "\n==> {name} against the proxy (log: {})",
         proxy.log.display()
@@ -155,6 +256,10 @@ fn run_suite(root: &Path, backend: &str, name: &str, command: &mut Command) -> R
         .env("CCP_PROXY_URL", format!("{}/v1", proxy.url))
         .env("CCP_PROXY_KEY", KEY)
         .env("CCP_PROXY_MODEL", MODEL)
+        .env(
+            "CCP_E2E_CONTEXT_SIZE",
+            llama_server::CONTEXT_SIZE.to_string(),
+        )
         .current_dir(root)
         .status()
         .with_context(|| format!("cannot start the {name} tests"))?;
@@ -169,11 +274,8 @@ fn run_suite(root: &Path, backend: &str, name: &str, command: &mut Command) -> R
 /// The family's virtual environment, created and installed from its requirements
 /// file on first use.
 fn python_env(root: &Path, cache: &Path, family: &PythonFamily) -> Result<PathBuf> {
-    let requirements = root
-        .join(CLIENTS_DIR)
-        .join("python")
-        .join(family.requirements);
-    let pins = read(&requirements)?;
+    let requirements = root.join(family.dir).join(family.requirements);
+    let pins = format!("{}\0{}", read(&requirements)?, family.no_deps.join("\n"));
     let python = output(
         Command::new("python3")
             .args(["-c", "import sys; print('%d.%d.%d' % sys.version_info[:3])"]),
@@ -191,7 +293,15 @@ fn python_env(root: &Path, cache: &Path, family: &PythonFamily) -> Result<PathBu
     let started = Instant::now();
     llama_server::venv_at(&venv)?;
     let requirements = requirements.display().to_string();
-    llama_server::pip_install(&venv, &["-r", &requirements], &marker, &[])?;
+    if family.no_deps.is_empty() {
+        llama_server::pip_install(&venv, &["-r", &requirements], &marker, &[])?;
+    } else {
+        let pinned = venv.join("requirements.installed");
+        llama_server::pip_install(&venv, &["-r", &requirements], &pinned, &[])?;
+        let mut packages = vec!["--no-deps"];
+        packages.extend(family.no_deps);
+        llama_server::pip_install(&venv, &packages, &marker, &[])?;
+    }
     println!(
         "xtask: installed the {} environment in {:.1?} ({})",
         family.name,

@@ -23,7 +23,7 @@ pub fn run(root: &Path) -> Result<()> {
     println!("== starting a real llama.cpp server with SmolLM2-135M-Instruct (ChatML)");
     let llama = llama_server::start()?;
     println!("== starting `chat-completion-proxy serve` in front of it (wrapper chatml-grammar)");
-    let proxy = start_proxy(root, &llama.url, None, "smollm2")?;
+    let proxy = start_proxy(root, &llama.url, None, "smollm2", None)?;
 
     let example = root.join("examples/conversation.json");
     let conversation: Value = serde_json::from_str(

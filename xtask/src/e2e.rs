@@ -28,7 +28,7 @@ pub fn run(root: &Path) -> Result<()> {
         &venv.join(format!("{}.installed", OPENAI_SDK.replace("==", "-"))),
         &[],
     )?;
-    let clients = clients::install(root)?;
+    let clients = clients::install(root, clients::Suites::All)?;
     let server = llama_server::start()?;
     let result = cargo_e2e(root, &[], Some(&server.url))
         .and_then(|()| sdk_tests(root, &venv, &server.url))
@@ -42,8 +42,15 @@ pub const OPENAI_SDK: &str = "openai==1.109.1";
 
 /// Starts `chat-completion-proxy serve` (the debug build) on a free port in front of
 /// the llama-server at `backend`, serving it as `model` with the `chatml-grammar`
-/// wrapper, optionally behind an API key.
-pub fn start_proxy(root: &Path, backend: &str, key: Option<&str>, model: &str) -> Result<Service> {
+/// wrapper, optionally behind an API key and with a completion settings file
+/// (`CCP_COMPLETION_SETTINGS`; without one, none is read).
+pub fn start_proxy(
+    root: &Path,
+    backend: &str,
+    key: Option<&str>,
+    model: &str,
+    settings: Option<&Path>,
+) -> Result<Service> {
     let port = free_port()?;
     let mut command = Command::new(target_dir(root).join("debug/chat-completion-proxy"));
     command
@@ -51,7 +58,11 @@ pub fn start_proxy(root: &Path, backend: &str, key: Option<&str>, model: &str) -
         .args(["--endpoint-type", "llamacpp", "--endpoint", backend])
         .args(["--context-window", &CONTEXT_SIZE.to_string()])
         .args(["--wrapper", "chatml-grammar", "--model-name", model])
-        .env("RUST_LOG", "info");
+        .env("RUST_LOG", "info")
+        .env(
+            "CCP_COMPLETION_SETTINGS",
+            settings.unwrap_or(Path::new("/nonexistent/completion-settings.json")),
+        );
     if let Some(key) = key {
         command.env("CCP_API_KEY", key);
     }
@@ -69,7 +80,7 @@ pub fn start_proxy(root: &Path, backend: &str, key: Option<&str>, model: &str) -
 fn sdk_tests(root: &Path, venv: &Path, backend: &str) -> Result<()> {
     let key = "e2e-test-key";
     let model = "smollm2";
-    let proxy = start_proxy(root, backend, Some(key), model)?;
+    let proxy = start_proxy(root, backend, Some(key), model, None)?;
     println!("\n==> OpenAI SDK ({OPENAI_SDK}) against the proxy");
     let status = Command::new(venv.join("bin/python"))
         .arg(root.join("tests/e2e/sdk/test_openai_sdk.py"))

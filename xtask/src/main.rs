@@ -5,7 +5,8 @@
 //! - `test-all`: every check the project has, in the order CI runs them.
 //! - `e2e`: the end-to-end tests on a real llama.cpp server with a real model.
 //! - `e2e-clients`: only the third-party client suites of `e2e` (OpenAI's Python and
-//!   Node SDKs, LangChain, LiteLLM).
+//!   Node SDKs, LangChain, LiteLLM, MemGPT).
+//! - `e2e-memgpt`: only MemGPT's suite.
 //! - `fidelity`: valid-call rates per wrapper on that model.
 //! - `bench`: the end-to-end load benchmark (stub backend: direct, through a
 //!   pass-through floor and through `serve`).
@@ -29,7 +30,12 @@ fn main() -> ExitCode {
         Some("test-all") => test_all::run(),
         Some("demo") => demo::run(&workspace::workspace_root()),
         Some("e2e") => e2e::run(&workspace::workspace_root()),
-        Some("e2e-clients") => clients::run_alone(&workspace::workspace_root()),
+        Some("e2e-clients") => {
+            clients::run_alone(&workspace::workspace_root(), clients::Suites::All)
+        }
+        Some("e2e-memgpt") => {
+            clients::run_alone(&workspace::workspace_root(), clients::Suites::MemGpt)
+        }
         Some("bench") => bench::run(&workspace::workspace_root(), &args[1..]),
         Some("fidelity") => e2e::fidelity(&workspace::workspace_root(), &args[1..]),
         Some(other) => Err(anyhow::anyhow!("unknown task `{other}`\n\n{USAGE}")),
@@ -58,8 +64,9 @@ tasks:
              sent over HTTP; prints the tool call and the timings
   e2e        end-to-end tests on a real llama.cpp server and model (built/downloaded on
              first use into ~/.cache/chat-completion-proxy/e2e, or $CCP_E2E_CACHE), then
-             OpenAI's Python and Node SDKs, LangChain and LiteLLM against `serve`
+             OpenAI's Python and Node SDKs, LangChain, LiteLLM and MemGPT against `serve`
   e2e-clients  only those client suites (their environments are cached the same way)
+  e2e-memgpt   only MemGPT (pymemgpt 0.3.25) stepping agents through `serve`
   fidelity   [--runs N] valid-call rates per wrapper on the real model (a measurement)
   test-all   fmt check, clippy -D warnings, docs -D warnings, all tests with all features, the facade with
              each plugin feature alone and with none, the CLI's forwarded features, and the
