@@ -44,6 +44,10 @@ struct PythonFamily {
     /// An environment variable given a fresh empty folder (removed afterwards), for a
     /// client that writes its configuration and state under its `HOME`.
     fresh_home: Option<&'static str>,
+    /// An environment variable given the path of tiktoken's `cl100k_base` encoding
+    /// (the copy in the `tiktoken-rs` crate the proxy builds with), for a client that
+    /// counts tokens with Python's tiktoken, which would download it from OpenAI.
+    cl100k_base: Option<&'static str>,
 }
 
 /// The Python clients' folder.
@@ -59,6 +63,7 @@ const OPENAI_PYTHON: PythonFamily = PythonFamily {
     env: &[],
     completion_settings: None,
     fresh_home: None,
+    cl100k_base: None,
 };
 
 /// langchain-openai's `ChatOpenAI`.
@@ -75,6 +80,7 @@ const LANGCHAIN: PythonFamily = PythonFamily {
     ],
     completion_settings: None,
     fresh_home: None,
+    cl100k_base: None,
 };
 
 /// LiteLLM as a client (`litellm.completion` with `openai/<model>`).
@@ -89,6 +95,7 @@ const LITELLM: PythonFamily = PythonFamily {
     env: &[("LITELLM_LOCAL_MODEL_COST_MAP", "True")],
     completion_settings: None,
     fresh_home: None,
+    cl100k_base: None,
 };
 
 /// MemGPT itself (pymemgpt 0.3.25) stepping agents through the proxy. Its pin
@@ -111,6 +118,8 @@ const MEMGPT: PythonFamily = PythonFamily {
     completion_settings: Some("completion-settings.json"),
     // MemGPT's config, credentials and agent store (sqlite, chroma) go under it.
     fresh_home: Some("CCP_MEMGPT_HOME"),
+    // Its streamed path counts the prompt's tokens with tiktoken.
+    cl100k_base: Some("CCP_TIKTOKEN_CL100K_BASE"),
 };
 
 /// Every Python family, in the order they run.
@@ -211,6 +220,9 @@ fn python_family(root: &Path, backend: &str, family: &PythonFamily, venv: &Path)
         }
         None => None,
     };
+    if let Some(variable) = family.cl100k_base {
+        command.env(variable, cl100k_base(root)?);
+    }
     let result = run_suite(
         root,
         backend,
@@ -222,6 +234,33 @@ fn python_family(root: &Path, backend: &str, family: &PythonFamily, venv: &Path)
         let _ = std::fs::remove_dir_all(home);
     }
     result
+}
+
+/// tiktoken's `cl100k_base.tiktoken`, from the `tiktoken-rs` crate in the workspace's
+/// dependency graph (`cargo metadata`; only PyPI is reachable, not OpenAI's blob store).
+fn cl100k_base(root: &Path) -> Result<PathBuf> {
+    let metadata = output(
+        Command::new("cargo")
+            .args(["metadata", "--format-version", "1"])
+            .current_dir(root),
+        "cargo metadata",
+    )?;
+    let metadata: serde_json::Value =
+        serde_json::from_str(&metadata).context("cannot read `cargo metadata`")?;
+    let manifest = metadata["packages"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .find(|package| package["name"] == "tiktoken-rs")
+        .and_then(|package| package["manifest_path"].as_str())
+        .context("no tiktoken-rs in the workspace's dependencies")?;
+    let file = Path::new(manifest)
+        .with_file_name("assets")
+        .join("cl100k_base.tiktoken");
+    if !file.is_file() {
+        bail!("tiktoken-rs holds no {}", file.display());
+    }
+    Ok(file)
 }
 
 /// Runs the official OpenAI Node SDK's tests (node's own test runner, which runs the

@@ -16,7 +16,8 @@ own first-message verifier may ask again; every request is counted and reported.
 
 Environment: CCP_PROXY_URL (…/v1), CCP_PROXY_KEY, CCP_E2E_CONTEXT_SIZE (the
 llama-server's context, given to the agents as their context window), CCP_MEMGPT_HOME
-(an empty folder used as HOME, so no user configuration is read or written).
+(an empty folder used as HOME, so no user configuration is read or written),
+CCP_TIKTOKEN_CL100K_BASE (tiktoken's cl100k_base encoding file).
 """
 
 import json
@@ -28,6 +29,20 @@ HOME = os.environ["CCP_MEMGPT_HOME"]
 os.environ["HOME"] = HOME
 os.environ.pop("MEMGPT_CONFIG_PATH", None)
 os.environ["OPENAI_API_KEY"] = os.environ["CCP_PROXY_KEY"]
+
+# MemGPT's streamed path counts the prompt with tiktoken's cl100k_base, which tiktoken
+# downloads from OpenAI: give it the copy xtask found, in the cache tiktoken reads first.
+import hashlib  # noqa: E402
+import shutil  # noqa: E402
+
+TIKTOKEN_CACHE = os.path.join(HOME, "tiktoken")
+os.makedirs(TIKTOKEN_CACHE, exist_ok=True)
+CL100K_URL = "https://openaipublic.blob.core.windows.net/encodings/cl100k_base.tiktoken"
+shutil.copyfile(
+    os.environ["CCP_TIKTOKEN_CL100K_BASE"],
+    os.path.join(TIKTOKEN_CACHE, hashlib.sha1(CL100K_URL.encode()).hexdigest()),
+)
+os.environ["TIKTOKEN_CACHE_DIR"] = TIKTOKEN_CACHE
 
 import jsonschema  # noqa: E402
 
