@@ -1,7 +1,8 @@
 //! The third-party OpenAI clients against `chat-completion-proxy serve` on the real
 //! llama-server (part of `cargo xtask e2e`; alone as `cargo xtask e2e-clients`): the
-//! newest official Python SDK, the official Node SDK, LangChain's `ChatOpenAI` and
-//! LiteLLM, each from its own cached environment.
+//! newest official Python SDK, the official Node SDK, LangChain's `ChatOpenAI`,
+//! LiteLLM and MemGPT itself (pymemgpt 0.3.25 stepping agents; alone as `cargo xtask
+//! e2e-memgpt`), each from its own cached environment.
 //!
 //! Every environment is installed by this module on first use, under the e2e cache
 //! ([`llama_server::cache_dir`]), in a folder named after what built it: the Python
@@ -122,7 +123,7 @@ const MEMGPT: PythonFamily = PythonFamily {
     cl100k_base: Some("CCP_TIKTOKEN_CL100K_BASE"),
 };
 
-/// Every Python family, in the order they run.
+/// Every Python family (MemGPT runs after the Node SDK).
 const PYTHON_FAMILIES: [&PythonFamily; 4] = [&OPENAI_PYTHON, &LANGCHAIN, &LITELLM, &MEMGPT];
 
 /// Every installed client environment, ready to run.
@@ -161,7 +162,12 @@ impl Clients {
     /// an earlier one failed, and the error names all that failed.
     pub fn run(&self, root: &Path, backend: &str) -> Result<()> {
         let mut failed = Vec::new();
-        for (family, venv) in &self.python {
+        // The SDKs and libraries first, then MemGPT (the longest).
+        let (memgpt, libraries): (Vec<_>, Vec<_>) = self
+            .python
+            .iter()
+            .partition(|(family, _)| family.name == MEMGPT.name);
+        for (family, venv) in libraries {
             if let Err(error) = python_family(root, backend, family, venv) {
                 eprintln!("xtask: {error:#}");
                 failed.push(family.name);
@@ -171,6 +177,12 @@ impl Clients {
             if let Err(error) = openai_node(root, backend, node) {
                 eprintln!("xtask: {error:#}");
                 failed.push("openai-node");
+            }
+        }
+        for (family, venv) in memgpt {
+            if let Err(error) = python_family(root, backend, family, venv) {
+                eprintln!("xtask: {error:#}");
+                failed.push(family.name);
             }
         }
         if !failed.is_empty() {
