@@ -135,7 +135,7 @@ fn params_rule(
 
 /// Whether a `parameters` schema is an object described by `properties` alone (no
 /// combinators, no unsupported keywords).
-fn is_plain_object(map: &serde_json::Map<String, Value>) -> bool {
+pub(crate) fn is_plain_object(map: &serde_json::Map<String, Value>) -> bool {
     let kind_is_object = match map.get("type") {
         None => true,
         Some(Value::String(kind)) => kind == "object",

@@ -40,6 +40,7 @@
 //! [`register_grammar_generator!`](proxy_core::register_grammar_generator).
 
 mod answer;
+mod answer_schema;
 mod names;
 mod primitives;
 mod schema;
@@ -68,6 +69,20 @@ impl GbnfGenerator {
         style: GrammarStyle,
     ) -> Result<String, GrammarError> {
         answer::grammar(functions, style)
+    }
+
+    /// The JSON Schema whose instances are the answers of [`gbnf`](Self::gbnf)'s
+    /// grammar for the same `functions` and `style` (see the `answer_schema` module
+    /// for the two differences: member order, and the keywords only a schema can
+    /// enforce), for servers that constrain with a JSON Schema instead of a grammar.
+    ///
+    /// Fails when `functions` is empty or a function's name is empty.
+    pub fn answer_schema(
+        &self,
+        functions: &[FunctionSchema],
+        style: GrammarStyle,
+    ) -> Result<serde_json::Value, GrammarError> {
+        answer_schema::schema(functions, style)
     }
 
     /// The grammar text whose sentences are the JSON values `schema` allows (a

@@ -8,6 +8,7 @@ use serde_json::{json, Value};
 use crate::gbnf_check::{self, Grammar};
 use crate::GbnfGenerator;
 
+mod answer_schema;
 mod answers;
 mod constructs;
 

@@ -1,0 +1,181 @@
+//! The answer's JSON Schema accepts exactly what the answer's grammar accepts, on the
+//! schema corpus of these tests, in every answer shape: each text is checked with the
+//! GBNF matcher and, read as JSON, with a JSON Schema validator.
+
+use serde_json::{json, Value};
+
+use super::*;
+
+const REQUIRED_CALL: GrammarStyle = GrammarStyle::InnerThoughtsTopLevelCallRequired;
+
+/// What the schema says of `text`: `false` when it is not one JSON value.
+fn schema_accepts(schema: &Value, text: &str) -> bool {
+    let validator = jsonschema::validator_for(schema)
+        .unwrap_or_else(|error| panic!("not a valid JSON Schema ({error}): {schema}"));
+    serde_json::from_str::<Value>(text).is_ok_and(|answer| validator.is_valid(&answer))
+}
+
+/// Both constraints, built for `functions` in `style`, agree on every text.
+fn assert_agree(functions: &[FunctionSchema], style: GrammarStyle, texts: &[&str]) {
+    let (_, grammar) = generate(functions, style);
+    let schema = GbnfGenerator.answer_schema(functions, style).unwrap();
+    assert!(jsonschema::meta::is_valid(&schema), "{schema}");
+    let mut accepted = 0;
+    for text in texts {
+        let by_grammar = accepts(&grammar, text);
+        assert_eq!(
+            by_grammar,
+            schema_accepts(&schema, text),
+            "grammar and schema disagree on {text}\nschema: {schema}"
+        );
+        accepted += usize::from(by_grammar);
+    }
+    assert!(
+        accepted > 0 && accepted < texts.len(),
+        "the corpus must hold both"
+    );
+}
+
+/// MemGPT's functions: every forced answer of the grammar tests, right and wrong.
+#[test]
+fn forced_memgpt_answers() {
+    let mut texts: Vec<&str> = FORCED_ANSWERS.to_vec();
+    texts.extend([
+        r#"{"function": "send_email", "params": {"inner_thoughts": "t", "message": "m"}}"#,
+        r#"{"function": "send_message", "params": {"inner_thoughts": "t"}}"#,
+        r#"{"function": "send_message", "params": {"message": "m"}}"#,
+        r#"{"function": "pause_heartbeats", "params": {"inner_thoughts": "t", "minutes": "5"}}"#,
+        r#"{"function": "pause_heartbeats", "params": {"inner_thoughts": "t", "minutes": 5}}"#,
+        r#"{"function": "pause_heartbeats", "params": {"inner_thoughts": "t", "minutes": 5.5}}"#,
+        r#"{"function": "core_memory_append", "params": {"inner_thoughts": "t", "name": "human", "content": "c", "request_heartbeat": "yes"}}"#,
+        r#"{"function": "send_message", "params": {"inner_thoughts": "t", "minutes": 5}}"#,
+        r#"{"function": "send_message", "params": {"inner_thoughts": "t", "message": "m", "request_heartbeat": true}}"#,
+        r#"{"inner_thoughts": "t", "function": "send_message", "params": {"message": "m"}}"#,
+        r#"{"function": "send_message", "params": {"inner_thoughts": "t", "message": "m"}, "extra": 1}"#,
+        r#"{"function": "send_message", "params": {"inner_thoughts": 7, "message": "m"}}"#,
+        r#"{"function": "archival_memory_search", "params": {"inner_thoughts": "t", "query": "q", "request_heartbeat": false}}"#,
+        r#"{"function": "archival_memory_search", "params": {"inner_thoughts": "t", "query": "q", "page": null, "request_heartbeat": false}}"#,
+        r#"{"function": "send_message", "params": {"inner_thoughts": "t", "message": "m"}} ok"#,
+        r#"Sure: {"function": "send_message", "params": {"inner_thoughts": "t", "message": "m"}}"#,
+    ]);
+    assert_agree(&memgpt_functions(), IN_PARAMS, &texts);
+}
+
+#[test]
+fn noforce_memgpt_answers_optional_and_required_call() {
+    let mut texts: Vec<&str> = NOFORCE_ANSWERS.to_vec();
+    texts.extend([
+        r#"{"function": "send_message", "params": {"message": "m"}}"#,
+        r#"{"inner_thoughts": "t", "function": "send_message"}"#,
+        r#"{"inner_thoughts": "t", "function": "nope", "params": {}}"#,
+        r#"{"inner_thoughts": "t", "function": "send_message", "params": {"inner_thoughts": "t", "message": "m"}}"#,
+        r#"{"inner_thoughts": 5}"#,
+        r#"{"inner_thoughts": "t", "function": null, "params": {}}"#,
+        r#"{"inner_thoughts": "t", "extra": true}"#,
+    ]);
+    assert_agree(&memgpt_functions(), TOP_LEVEL, &texts);
+    // With a call required, the thoughts-only answers are refused by both.
+    assert_agree(&memgpt_functions(), REQUIRED_CALL, &texts);
+}
+
+#[test]
+fn nested_enum_array_union_and_empty_schemas() {
+    let functions = vec![
+        function(
+            "plan",
+            Some(json!({"type": "object", "properties": {
+                "steps": {"type": "array", "items": {"type": "object", "properties": {
+                    "title": {"type": "string"}, "done": {"type": "boolean"}
+                }, "required": ["title"]}},
+                "mood": {"enum": ["calm", "busy"]},
+                "note": {"type": ["string", "null"]},
+                "limit": {"anyOf": [{"type": "integer"}, {"const": "none"}]}
+            }, "required": ["steps", "mood"]})),
+        ),
+        function("ping", None),
+        function(
+            "tag",
+            Some(json!({"type": "object", "properties": {}, "required": ["label"]})),
+        ),
+    ];
+    let texts = [
+        r#"{"function": "plan", "params": {"inner_thoughts": "t", "steps": [], "mood": "calm"}}"#,
+        r#"{"function": "plan", "params": {"inner_thoughts": "t", "steps": [{"title": "a"}, {"title": "b", "done": true}], "mood": "busy", "note": null, "limit": 3}}"#,
+        r#"{"function": "plan", "params": {"inner_thoughts": "t", "steps": [], "mood": "calm", "limit": "none"}}"#,
+        r#"{"function": "plan", "params": {"inner_thoughts": "t", "steps": [], "mood": "calm", "note": "n"}}"#,
+        r#"{"function": "plan", "params": {"inner_thoughts": "t", "steps": [], "mood": "angry"}}"#,
+        r#"{"function": "plan", "params": {"inner_thoughts": "t", "steps": [{"done": true}], "mood": "calm"}}"#,
+        r#"{"function": "plan", "params": {"inner_thoughts": "t", "steps": [{"title": "a", "x": 1}], "mood": "calm"}}"#,
+        r#"{"function": "plan", "params": {"inner_thoughts": "t", "steps": {}, "mood": "calm"}}"#,
+        r#"{"function": "plan", "params": {"inner_thoughts": "t", "steps": [], "mood": "calm", "limit": "all"}}"#,
+        r#"{"function": "plan", "params": {"inner_thoughts": "t", "steps": [], "mood": "calm", "note": 4}}"#,
+        r#"{"function": "ping", "params": {"inner_thoughts": "t"}}"#,
+        r#"{"function": "ping", "params": {"inner_thoughts": "t", "x": 1}}"#,
+        r#"{"function": "ping", "params": {}}"#,
+        r#"{"function": "tag", "params": {"inner_thoughts": "t", "label": {"any": ["json"]}}}"#,
+        r#"{"function": "tag", "params": {"inner_thoughts": "t"}}"#,
+    ];
+    assert_agree(&functions, IN_PARAMS, &texts);
+}
+
+#[test]
+fn a_declared_inner_thoughts_is_replaced_by_the_leading_string() {
+    // MemGPT's inner-thoughts-in-kwargs mode declares it; the forced shape puts its own
+    // required string first either way.
+    let functions = vec![function(
+        "send_message",
+        Some(json!({"type": "object", "properties": {
+            "inner_thoughts": {"type": "string", "description": "Deep inner monologue."},
+            "message": {"type": "string"}
+        }, "required": ["inner_thoughts", "message"]})),
+    )];
+    let texts = [
+        r#"{"function": "send_message", "params": {"inner_thoughts": "t", "message": "m"}}"#,
+        r#"{"function": "send_message", "params": {"message": "m"}}"#,
+        r#"{"function": "send_message", "params": {"inner_thoughts": "t"}}"#,
+    ];
+    assert_agree(&functions, IN_PARAMS, &texts);
+}
+
+#[test]
+fn the_differences_are_the_member_order_and_what_only_a_schema_enforces() {
+    let functions = vec![function(
+        "send_message",
+        Some(json!({"type": "object", "properties": {
+            "message": {"type": "string", "minLength": 2}
+        }, "required": ["message"]})),
+    )];
+    let (_, grammar) = generate(&functions, IN_PARAMS);
+    let schema = GbnfGenerator.answer_schema(&functions, IN_PARAMS).unwrap();
+    // The grammar fixes the order (inner_thoughts first); a schema cannot.
+    let reordered =
+        r#"{"params": {"message": "mm", "inner_thoughts": "t"}, "function": "send_message"}"#;
+    assert!(!accepts(&grammar, reordered));
+    assert!(schema_accepts(&schema, reordered));
+    // A narrowing keyword: the schema enforces it, the grammar allows a little more.
+    let short =
+        r#"{"function": "send_message", "params": {"inner_thoughts": "t", "message": "m"}}"#;
+    assert!(accepts(&grammar, short));
+    assert!(!schema_accepts(&schema, short));
+    // JSON Schema counts 5.0 an integer; the grammar writes integers without a fraction.
+    let (_, memgpt) = generate(&memgpt_functions(), IN_PARAMS);
+    let memgpt_schema = GbnfGenerator
+        .answer_schema(&memgpt_functions(), IN_PARAMS)
+        .unwrap();
+    let fraction =
+        r#"{"function": "pause_heartbeats", "params": {"inner_thoughts": "t", "minutes": 5.0}}"#;
+    assert!(!accepts(&memgpt, fraction));
+    assert!(schema_accepts(&memgpt_schema, fraction));
+}
+
+#[test]
+fn no_functions_or_an_empty_name_is_the_same_error_as_the_grammars() {
+    assert_eq!(
+        GbnfGenerator.answer_schema(&[], IN_PARAMS),
+        Err(proxy_core::grammar::GrammarError::NoFunctions)
+    );
+    assert_eq!(
+        GbnfGenerator.answer_schema(&[function("", None)], TOP_LEVEL),
+        Err(proxy_core::grammar::GrammarError::UnnamedFunction { index: 0 })
+    );
+}
