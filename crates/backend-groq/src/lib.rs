@@ -88,6 +88,7 @@ impl WireFormat for GroqBackend {
         default_endpoint: "https://api.groq.com/openai",
         completion_path: COMPLETION_PATH,
         grammar: false,
+        json_schema: false,
         model_required: true,
         default_max_tokens: DefaultMaxTokens::ContextWindow,
         stream: Some(chat_stream(COMPLETION_PATH)),

@@ -50,6 +50,7 @@ impl WireFormat for KoboldCppBackend {
         default_endpoint: "http://localhost:5001",
         completion_path: COMPLETION_PATH,
         grammar: true,
+        json_schema: false,
         model_required: false,
         default_max_tokens: DefaultMaxTokens::Fixed(wire::DEFAULT_MAX_LENGTH),
         stream: Some(StreamRoute {

@@ -52,6 +52,7 @@ impl WireFormat for LlamaCppBackend {
         default_endpoint: "http://localhost:8080",
         completion_path: COMPLETION_PATH,
         grammar: true,
+        json_schema: false,
         model_required: false,
         default_max_tokens: DefaultMaxTokens::ServerDefault,
         stream: Some(StreamRoute {

@@ -3,7 +3,9 @@
 //! Body: `model` (required: a clear error if missing), `prompt`, `stream: false`,
 //! `raw: true` (no server-side template), and `options` = the completion settings +
 //! `num_ctx` = the context window + the caller's sampling fields (`max_tokens`
-//! becomes `num_predict`). Grammars are not supported (dropped with a warning).
+//! becomes `num_predict`). It takes no GBNF grammar; the answer's JSON Schema goes in
+//! `format` instead (a `-grammar` wrapper's answer shape, or a `response_format`
+//! schema), which ollama turns into a grammar of its own.
 //! Reply: the text from `response`, generated tokens from `eval_count`, prompt tokens
 //! from `prompt_eval_count`, the stop reason from `done_reason`. ollama reports some
 //! failures as `{"error": "…"}`, also with HTTP 200; those are errors here. It has no
@@ -38,6 +40,7 @@ impl WireFormat for OllamaBackend {
         default_endpoint: "http://localhost:11434",
         completion_path: COMPLETION_PATH,
         grammar: false,
+        json_schema: true,
         model_required: true,
         default_max_tokens: DefaultMaxTokens::ServerDefault,
         stream: Some(StreamRoute {

@@ -34,6 +34,10 @@ pub fn body(request: &BackendRequest<'_>, stream: bool) -> Value {
     if !request.images.is_empty() {
         body["images"] = json!(request.images);
     }
+    // ollama turns a JSON-Schema `format` into a grammar of its own (raw mode too).
+    if let Some(schema) = request.json_schema {
+        body["format"] = schema.clone();
+    }
     body
 }
 

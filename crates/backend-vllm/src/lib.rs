@@ -89,6 +89,7 @@ impl WireFormat for VllmBackend {
         default_endpoint: "http://localhost:8000",
         completion_path: COMPLETION_PATH,
         grammar: false,
+        json_schema: false,
         model_required: true,
         default_max_tokens: DefaultMaxTokens::Fixed(DEFAULT_MAX_TOKENS),
         stream: Some(text_stream(COMPLETION_PATH)),

@@ -55,6 +55,7 @@ impl WireFormat for WebUiBackend {
         default_endpoint: super::DEFAULT_ENDPOINT,
         completion_path: COMPLETION_PATH,
         grammar: true,
+        json_schema: false,
         model_required: false,
         default_max_tokens: DefaultMaxTokens::ContextWindow,
         stream: Some(text_stream(COMPLETION_PATH)),

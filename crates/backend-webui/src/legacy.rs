@@ -79,6 +79,7 @@ impl WireFormat for WebUiLegacyBackend {
         default_endpoint: super::DEFAULT_ENDPOINT,
         completion_path: COMPLETION_PATH,
         grammar: true,
+        json_schema: false,
         model_required: false,
         default_max_tokens: DefaultMaxTokens::Fixed(DEFAULT_MAX_NEW_TOKENS),
         stream: None,

@@ -18,6 +18,7 @@ const CONTRACT: &[(&str, &str, &str, BackendCapabilities)] = &[
         "http://localhost:8080",
         BackendCapabilities {
             grammar: true,
+            json_schema: false,
             model_required: false,
             tokenizer: true,
             streaming: true,
@@ -38,6 +39,7 @@ const CONTRACT: &[(&str, &str, &str, BackendCapabilities)] = &[
         "http://localhost:5001",
         BackendCapabilities {
             grammar: true,
+            json_schema: false,
             model_required: false,
             tokenizer: true,
             streaming: true,
@@ -54,6 +56,7 @@ const CONTRACT: &[(&str, &str, &str, BackendCapabilities)] = &[
         "http://localhost:11434",
         BackendCapabilities {
             grammar: false,
+            json_schema: true,
             model_required: true,
             tokenizer: false,
             streaming: true,
@@ -73,6 +76,7 @@ const CONTRACT: &[(&str, &str, &str, BackendCapabilities)] = &[
         "http://localhost:5000",
         BackendCapabilities {
             grammar: true,
+            json_schema: false,
             model_required: false,
             tokenizer: false,
             streaming: true,
@@ -85,6 +89,7 @@ const CONTRACT: &[(&str, &str, &str, BackendCapabilities)] = &[
         "http://localhost:5000",
         BackendCapabilities {
             grammar: true,
+            json_schema: false,
             model_required: false,
             tokenizer: false,
             streaming: false,
@@ -97,6 +102,7 @@ const CONTRACT: &[(&str, &str, &str, BackendCapabilities)] = &[
         "http://localhost:1234",
         BackendCapabilities {
             grammar: false,
+            json_schema: false,
             model_required: false,
             tokenizer: false,
             streaming: true,
@@ -109,6 +115,7 @@ const CONTRACT: &[(&str, &str, &str, BackendCapabilities)] = &[
         "http://localhost:1234",
         BackendCapabilities {
             grammar: false,
+            json_schema: false,
             model_required: false,
             tokenizer: false,
             streaming: true,
@@ -121,6 +128,7 @@ const CONTRACT: &[(&str, &str, &str, BackendCapabilities)] = &[
         "http://localhost:8000",
         BackendCapabilities {
             grammar: false,
+            json_schema: false,
             model_required: true,
             tokenizer: true,
             streaming: true,
@@ -133,6 +141,7 @@ const CONTRACT: &[(&str, &str, &str, BackendCapabilities)] = &[
         "https://api.groq.com/openai",
         BackendCapabilities {
             grammar: false,
+            json_schema: false,
             model_required: true,
             tokenizer: false,
             streaming: true,

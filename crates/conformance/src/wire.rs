@@ -19,7 +19,8 @@ fn mentions(body: &Value, text: &str) -> bool {
 /// The pure functions and the registration of `W` agree with its spec:
 /// - the registration (name, description, default endpoint, capabilities) is the spec's;
 /// - the body carries the prompt, and the model name when one is given;
-/// - it carries a grammar exactly when the spec says the server takes one;
+/// - it carries a grammar exactly when the spec says the server takes one, and a JSON
+///   Schema exactly when the spec says it constrains with one;
 /// - a streamed body differs from the plain one when both go to the same path;
 /// - the tokenizer route's body carries the text.
 ///
@@ -54,6 +55,21 @@ pub fn check<W: WireFormat>() {
     assert!(
         mentions(&plain, crate::MODEL) || !spec.model_required,
         "{}: no model in {plain}",
+        spec.name
+    );
+
+    let schema = serde_json::json!({"type": "object", "title": "conformance-schema"});
+    let with_schema = W::body(
+        &BackendRequest {
+            json_schema: Some(&schema),
+            ..request.clone()
+        },
+        false,
+    );
+    assert_eq!(
+        mentions(&with_schema, "conformance-schema"),
+        spec.json_schema,
+        "{}: a JSON Schema is sent exactly when the spec says the server constrains with one: {with_schema}",
         spec.name
     );
 

@@ -105,6 +105,14 @@ impl GrammarGenerator for GbnfGenerator {
         })
     }
 
+    fn generate_schema(
+        &self,
+        functions: &[FunctionSchema],
+        style: GrammarStyle,
+    ) -> Result<Option<serde_json::Value>, GrammarError> {
+        self.answer_schema(functions, style).map(Some)
+    }
+
     fn generate_value(&self, schema: &serde_json::Value) -> Result<GeneratedGrammar, GrammarError> {
         Ok(GeneratedGrammar {
             gbnf: self.value_gbnf(schema),

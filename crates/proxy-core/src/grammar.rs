@@ -57,6 +57,18 @@ pub trait GrammarGenerator: Send + Sync {
     /// The grammar whose sentences are the JSON values `schema` allows (whitespace may
     /// come first): a `response_format` answer, `{"type": "object"}` for JSON mode.
     fn generate_value(&self, schema: &serde_json::Value) -> Result<GeneratedGrammar, GrammarError>;
+
+    /// The JSON Schema of the answers [`generate`](Self::generate) admits, for
+    /// backends that constrain with a JSON Schema instead of a grammar; `Ok(None)`
+    /// (the default) when this generator builds none.
+    fn generate_schema(
+        &self,
+        functions: &[FunctionSchema],
+        style: GrammarStyle,
+    ) -> Result<Option<serde_json::Value>, GrammarError> {
+        let _ = (functions, style);
+        Ok(None)
+    }
 }
 
 /// A grammar generator plugin's registration, submitted with

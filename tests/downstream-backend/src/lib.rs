@@ -46,6 +46,7 @@ proxy_core::register_backend! {
     default_endpoint: "http://localhost:9",
     capabilities: BackendCapabilities {
         grammar: false,
+        json_schema: false,
         model_required: false,
         tokenizer: false,
         streaming: false,
@@ -81,6 +82,7 @@ impl WireFormat for JsonServer {
         default_endpoint: "http://localhost:9",
         completion_path: "/generate",
         grammar: true,
+        json_schema: false,
         model_required: false,
         default_max_tokens: DefaultMaxTokens::ServerDefault,
         stream: None,

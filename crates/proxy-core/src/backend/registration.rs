@@ -106,6 +106,7 @@ pub fn find_backend(name: &str) -> Result<&'static RegisteredBackend, RegistryEr
 ///     default_endpoint: "http://localhost:9000",
 ///     capabilities: BackendCapabilities {
 ///         grammar: false,
+///         json_schema: false,
 ///         model_required: false,
 ///         tokenizer: false,
 ///         streaming: false,

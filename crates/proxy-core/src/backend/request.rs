@@ -148,6 +148,9 @@ pub struct BackendRequest<'a> {
     pub prompt_tokens: u64,
     /// A GBNF grammar to constrain decoding, for backends that support one.
     pub grammar: Option<&'a str>,
+    /// A JSON Schema the answer must be an instance of, for backends that constrain
+    /// with one and take no grammar (ollama `format`).
+    pub json_schema: Option<&'a Value>,
     /// The model name (required by ollama, vLLM and Groq).
     pub model: Option<&'a str>,
     /// The end user's id (sent to vLLM).
@@ -180,6 +183,7 @@ impl<'a> BackendRequest<'a> {
             context_window,
             prompt_tokens,
             grammar: None,
+            json_schema: None,
             model: None,
             user: None,
             settings,

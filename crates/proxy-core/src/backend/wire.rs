@@ -25,6 +25,10 @@ use crate::image::ImageFormat;
 pub struct BackendCapabilities {
     /// It accepts a GBNF grammar (elsewhere a grammar wrapper's grammar is not built).
     pub grammar: bool,
+    /// It constrains the output with a JSON Schema ([`BackendRequest::json_schema`]):
+    /// where it takes no grammar, the answer's JSON Schema is sent instead (a
+    /// `-grammar` wrapper's answer shape, or a `response_format` schema).
+    pub json_schema: bool,
     /// It needs a model name (the target's, else the request's).
     pub model_required: bool,
     /// [`CompletionBackend::count_tokens`] asks the server's own tokenizer.
@@ -46,6 +50,9 @@ impl BackendCapabilities {
         let mut items: Vec<String> = Vec::new();
         if self.grammar {
             items.push("grammar".into());
+        }
+        if self.json_schema {
+            items.push("json schema".into());
         }
         if self.streaming {
             items.push("streaming".into());
@@ -185,6 +192,9 @@ pub struct WireSpec {
     pub completion_path: &'static str,
     /// Whether the body carries a GBNF grammar.
     pub grammar: bool,
+    /// Whether the body carries a JSON Schema constraint
+    /// ([`BackendRequest::json_schema`]; used only where `grammar` is false).
+    pub json_schema: bool,
     /// Whether a model name is required.
     pub model_required: bool,
     /// The token limit the body sends when the caller sets none (write it with
@@ -204,6 +214,7 @@ impl WireSpec {
     pub const fn capabilities(&self) -> BackendCapabilities {
         BackendCapabilities {
             grammar: self.grammar,
+            json_schema: self.json_schema,
             model_required: self.model_required,
             tokenizer: self.tokenizer.is_some(),
             streaming: self.stream.is_some(),
@@ -356,6 +367,7 @@ fn announced_marker(reply: &Value, field: &str) -> Option<String> {
 ///         default_endpoint: "http://localhost:9000",
 ///         completion_path: "/echo",
 ///         grammar: false,
+///         json_schema: false,
 ///         model_required: false,
 ///         default_max_tokens: DefaultMaxTokens::ServerDefault,
 ///         stream: None,

@@ -25,11 +25,15 @@ enum GrammarKey {
 /// Grammars by what they were built from.
 type GrammarCache = quick_cache::sync::Cache<GrammarKey, Arc<GeneratedGrammar>>;
 
+/// Answer JSON Schemas by what they were built from.
+type SchemaCache = quick_cache::sync::Cache<GrammarKey, Arc<serde_json::Value>>;
+
 /// A client's grammar choice: its generator (given to the builder, else the
 /// registered one) and the grammars it has built.
 pub(super) struct GrammarSelector {
     given: Option<Arc<dyn GrammarGenerator>>,
     cache: GrammarCache,
+    schemas: SchemaCache,
 }
 
 impl GrammarSelector {
@@ -38,6 +42,7 @@ impl GrammarSelector {
         GrammarSelector {
             given,
             cache: GrammarCache::new(GRAMMAR_CACHE_CAPACITY),
+            schemas: SchemaCache::new(GRAMMAR_CACHE_CAPACITY),
         }
     }
 
@@ -67,6 +72,12 @@ impl GrammarSelector {
             return Ok(None);
         };
         let endpoint_type = backend.registration.name;
+        if !backend.registration.capabilities.grammar
+            && backend.registration.capabilities.json_schema
+        {
+            // The answer's JSON Schema constrains it instead (`schema_for`).
+            return Ok(None);
+        }
         if !backend.registration.capabilities.grammar {
             tracing::warn!(
                 "grammars are not supported by the `{endpoint_type}` backend (supported: {}); sending the prompt without one",
@@ -95,6 +106,44 @@ impl GrammarSelector {
         let grammar = Arc::new(generator.generate(functions, style)?);
         self.cache.insert(key, Arc::clone(&grammar));
         Ok(Some(grammar))
+    }
+
+    /// The answer's JSON Schema in shape `style` (a `-grammar` wrapper's, adjusted to
+    /// the request's tool choice) on a backend that constrains with a JSON Schema and
+    /// takes no grammar, built once per function set and shape; `None` otherwise, for
+    /// no style or no functions, and when the generator builds no schema.
+    pub(super) fn schema_for(
+        &self,
+        style: Option<GrammarStyle>,
+        backend: &RegisteredBackend,
+        functions: &[FunctionSchema],
+    ) -> Result<Option<Arc<serde_json::Value>>, ProxyError> {
+        let capabilities = &backend.registration.capabilities;
+        let (Some(style), false, true) = (style, capabilities.grammar, capabilities.json_schema)
+        else {
+            return Ok(None);
+        };
+        if functions.is_empty() {
+            return Ok(None);
+        }
+        let Some(generator) = self.generator() else {
+            tracing::warn!(
+                "this build has no grammar generator (enable the `grammar-gbnf` feature); sending the prompt without a JSON Schema"
+            );
+            return Ok(None);
+        };
+        let key = serde_json::to_string(functions).map(|text| GrammarKey::Call(style, text));
+        if let Some(schema) = key.as_ref().ok().and_then(|key| self.schemas.get(key)) {
+            return Ok(Some(schema));
+        }
+        let Some(schema) = generator.generate_schema(functions, style)? else {
+            return Ok(None);
+        };
+        let schema = Arc::new(schema);
+        if let Ok(key) = key {
+            self.schemas.insert(key, Arc::clone(&schema));
+        }
+        Ok(Some(schema))
     }
 
     /// The grammar of one JSON value of `schema` (a `response_format` answer) on a
@@ -206,6 +255,7 @@ mod tests {
             default_endpoint: "http://localhost:1",
             capabilities: crate::backend::BackendCapabilities {
                 grammar: true,
+                json_schema: false,
                 model_required: false,
                 tokenizer: false,
                 streaming: false,

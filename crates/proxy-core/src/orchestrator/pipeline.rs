@@ -65,6 +65,8 @@ pub(super) struct PreparedCall {
     pub(super) wrapper: TargetWrapper,
     pub(super) first_message: bool,
     grammar: Option<Arc<GeneratedGrammar>>,
+    /// The answer's JSON Schema, for a backend that constrains with one instead.
+    json_schema: Option<Arc<Value>>,
     prompt: String,
     /// The prompt's tokens; `None` when the prompt clearly fits and was not counted.
     prompt_tokens: Option<u64>,
@@ -135,6 +137,7 @@ impl PreparedCall {
                 .prompt_tokens
                 .unwrap_or_else(|| token_bound(&self.prompt)),
             grammar: self.grammar.as_ref().map(|g| g.gbnf.as_str()),
+            json_schema: self.json_schema.as_deref(),
             model: self.backend_model.as_deref(),
             user: self.user.as_deref(),
             settings: &self.settings,
@@ -390,6 +393,17 @@ impl ProxyClient {
                 .grammars
                 .grammar_for(style, target.backend(), &functions)?,
         };
+        let capabilities = &target.backend().registration.capabilities;
+        let json_schema = match &json_answer {
+            // A `response_format` schema is its own constraint.
+            Some(json_answer) if capabilities.json_schema && !capabilities.grammar => {
+                Some(Arc::new(json_answer.schema().clone()))
+            }
+            Some(_) => None,
+            None => self
+                .grammars
+                .schema_for(style, target.backend(), &functions)?,
+        };
         let images = prompt_images(&self.http, target, &request.messages).await?;
         let messages = images
             .as_ref()
@@ -454,6 +468,7 @@ impl ProxyClient {
             target: target.clone(),
             first_message,
             grammar,
+            json_schema,
             prompt,
             prompt_tokens,
             header: ResponseHeader::new(model.public),

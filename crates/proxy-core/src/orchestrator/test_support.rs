@@ -37,6 +37,7 @@ crate::register_backend! {
     default_endpoint: "http://localhost:9",
     capabilities: crate::backend::BackendCapabilities {
         grammar: false,
+        json_schema: false,
         model_required: false,
         tokenizer: false,
         streaming: false,

@@ -1,0 +1,143 @@
+//! Backends that constrain with a JSON Schema instead of a grammar get the answer's
+//! schema, through the whole pipeline over real HTTP on loopback: ollama's `format` is
+//! the answer shape of a `-grammar` wrapper (the same answers as its GBNF), or a
+//! `response_format` schema; a backend that takes a grammar gets the grammar only.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // a test fails loudly
+
+use chat_completion_proxy::grammar::registered_grammar_generator;
+use chat_completion_proxy::{
+    ChatCompletionRequest, ModelTarget, ProxyClient, ResolvedTarget, TokenCounting,
+    WrapperSelection,
+};
+use serde_json::{json, Value};
+use wiremock::matchers::{method, path};
+use wiremock::{Mock, MockServer, ResponseTemplate};
+use workspace_tests::llamacpp_mock::{bodies, llamacpp};
+
+fn tools_request() -> ChatCompletionRequest {
+    serde_json::from_value(json!({
+        "messages": [{"role": "system", "content": "You are an agent."},
+                     {"role": "user", "content": "Say hi to Ada."}],
+        "tools": [{"type": "function", "function": {"name": "send_message",
+            "description": "Sends a message.", "parameters": {"type": "object",
+            "properties": {"message": {"type": "string"}}, "required": ["message"]}}}]
+    }))
+    .unwrap()
+}
+
+fn client() -> ProxyClient {
+    ProxyClient::builder().settings_file(None).build().unwrap()
+}
+
+fn target(server: &MockServer, endpoint_type: &str, wrapper: &str) -> ResolvedTarget {
+    let mut target = ModelTarget::new(endpoint_type, server.uri(), 4096);
+    target.wrapper = WrapperSelection::Named(wrapper.into());
+    target.model = Some("smol".into());
+    target.token_counting = TokenCounting::Cl100k;
+    target.resolve().unwrap()
+}
+
+/// A fake ollama answering `/api/generate` with `response`.
+async fn ollama(response: &str) -> MockServer {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/api/generate"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+            "model": "smol", "response": response, "done": true, "done_reason": "stop",
+            "eval_count": 20, "prompt_eval_count": 60
+        })))
+        .mount(&server)
+        .await;
+    server
+}
+
+async fn received(server: &MockServer) -> Vec<Value> {
+    server
+        .received_requests()
+        .await
+        .unwrap()
+        .iter()
+        .map(|request| serde_json::from_slice(&request.body).unwrap())
+        .collect()
+}
+
+#[tokio::test]
+async fn a_grammar_wrapper_on_ollama_sends_the_answer_schema_as_format() {
+    let server =
+        ollama(r#"{"function": "send_message", "params": {"inner_thoughts": "Greet.", "message": "Hi Ada!"}}"#)
+            .await;
+    let request = tools_request();
+
+    let response = client()
+        .get_chat_completion(&target(&server, "ollama", "chatml-grammar"), &request)
+        .await
+        .unwrap();
+
+    let calls = response.choices[0].message.tool_calls.as_ref().unwrap();
+    assert_eq!(calls[0].function.name, "send_message");
+    let sent = received(&server).await;
+    assert_eq!(sent.len(), 1);
+    let expected = registered_grammar_generator()
+        .unwrap()
+        .generate_schema(
+            &request.function_schemas(),
+            chat_completion_proxy::GrammarStyle::InnerThoughtsInParams,
+        )
+        .unwrap()
+        .unwrap();
+    assert_eq!(sent[0]["format"], expected, "{}", sent[0]);
+    assert!(sent[0].get("grammar").is_none());
+}
+
+#[tokio::test]
+async fn a_plain_wrapper_on_ollama_sends_no_format() {
+    let server =
+        ollama(r#" "send_message", "params": {"inner_thoughts": "Greet.", "message": "Hi Ada!"}}"#)
+            .await;
+    client()
+        .get_chat_completion(&target(&server, "ollama", "chatml"), &tools_request())
+        .await
+        .unwrap();
+    assert!(received(&server).await[0].get("format").is_none());
+}
+
+#[tokio::test]
+async fn a_response_format_schema_is_ollamas_format_as_it_is() {
+    let server = ollama(r#"{"name": "Ada", "age": 36}"#).await;
+    let schema = json!({"type": "object", "properties": {"name": {"type": "string"},
+        "age": {"type": "integer"}}, "required": ["name", "age"], "additionalProperties": false});
+    let request: ChatCompletionRequest = serde_json::from_value(json!({
+        "messages": [{"role": "user", "content": "Ada Lovelace was 36."}],
+        "response_format": {"type": "json_schema", "json_schema": {"name": "Person", "schema": schema}}
+    }))
+    .unwrap();
+
+    let response = client()
+        .get_chat_completion(&target(&server, "ollama", "chatml"), &request)
+        .await
+        .unwrap();
+
+    assert_eq!(
+        response.choices[0].message.content.as_deref(),
+        Some(r#"{"name":"Ada","age":36}"#)
+    );
+    assert_eq!(received(&server).await[0]["format"], schema);
+}
+
+#[tokio::test]
+async fn a_grammar_backend_gets_the_grammar_and_no_schema() {
+    let server = llamacpp(vec![
+        r#"{"function": "send_message", "params": {"inner_thoughts": "Greet.", "message": "Hi Ada!"}}"#,
+    ])
+    .await;
+    client()
+        .get_chat_completion(
+            &target(&server, "llamacpp", "chatml-grammar"),
+            &tools_request(),
+        )
+        .await
+        .unwrap();
+    let sent = bodies(&server).await;
+    assert!(sent[0]["grammar"].is_string(), "{}", sent[0]);
+    assert!(sent[0].get("format").is_none());
+}
