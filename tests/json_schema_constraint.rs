@@ -5,14 +5,12 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // a test fails loudly
 
 use chat_completion_proxy::grammar::registered_grammar_generator;
-use chat_completion_proxy::{
-    ChatCompletionRequest, ModelTarget, ProxyClient, ResolvedTarget, TokenCounting,
-    WrapperSelection,
-};
+use chat_completion_proxy::ChatCompletionRequest;
 use serde_json::{json, Value};
 use wiremock::matchers::{method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 use workspace_tests::llamacpp_mock::{bodies, llamacpp};
+use workspace_tests::pipeline::{client, target};
 
 fn tools_request() -> ChatCompletionRequest {
     serde_json::from_value(json!({
@@ -23,18 +21,6 @@ fn tools_request() -> ChatCompletionRequest {
             "properties": {"message": {"type": "string"}}, "required": ["message"]}}}]
     }))
     .unwrap()
-}
-
-fn client() -> ProxyClient {
-    ProxyClient::builder().settings_file(None).build().unwrap()
-}
-
-fn target(server: &MockServer, endpoint_type: &str, wrapper: &str) -> ResolvedTarget {
-    let mut target = ModelTarget::new(endpoint_type, server.uri(), 4096);
-    target.wrapper = WrapperSelection::Named(wrapper.into());
-    target.model = Some("smol".into());
-    target.token_counting = TokenCounting::Cl100k;
-    target.resolve().unwrap()
 }
 
 /// A fake ollama answering `/api/generate` with `response`.

@@ -4,15 +4,13 @@
 //! checked.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // a test fails loudly
 
-use chat_completion_proxy::{
-    ChatCompletionEvent, ChatCompletionRequest, ErrorKind, ModelTarget, ProxyClient, ProxyError,
-    ResolvedTarget, TokenCounting, WrapperSelection,
-};
+use chat_completion_proxy::{ChatCompletionEvent, ChatCompletionRequest, ErrorKind, ProxyError};
 use futures::StreamExt;
 use serde_json::{json, Value};
 use wiremock::matchers::{method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 use workspace_tests::llamacpp_mock::{bodies, llamacpp};
+use workspace_tests::pipeline::{client, target};
 
 /// What `client.chat.completions.parse(response_format=Person)` sends for
 /// `class Person(BaseModel): name: str; age: int`.
@@ -29,18 +27,6 @@ fn request(format: Value) -> ChatCompletionRequest {
         "response_format": format
     }))
     .unwrap()
-}
-
-fn client() -> ProxyClient {
-    ProxyClient::builder().settings_file(None).build().unwrap()
-}
-
-fn target(server: &MockServer, endpoint_type: &str, wrapper: &str) -> ResolvedTarget {
-    let mut target = ModelTarget::new(endpoint_type, server.uri(), 4096);
-    target.wrapper = WrapperSelection::Named(wrapper.into());
-    target.model = Some("smol".into());
-    target.token_counting = TokenCounting::Cl100k;
-    target.resolve().unwrap()
 }
 
 #[tokio::test]

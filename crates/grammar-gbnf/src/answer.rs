@@ -39,15 +39,7 @@ pub(crate) fn grammar(
     functions: &[FunctionSchema],
     style: GrammarStyle,
 ) -> Result<String, GrammarError> {
-    if functions.is_empty() {
-        return Err(GrammarError::NoFunctions);
-    }
-    if let Some(index) = functions
-        .iter()
-        .position(|function| function.name.is_empty())
-    {
-        return Err(GrammarError::UnnamedFunction { index });
-    }
+    check_functions(functions)?;
     let mut builder = Builder::new(&[ROOT, CALL]);
     let ws = builder.primitive(Primitive::Ws);
     let function_key = key_literal("function");
@@ -79,6 +71,20 @@ pub(crate) fn grammar(
         .collect();
     builder.close_rule(call_slot, calls.join(" | "));
     Ok(builder.finish())
+}
+
+/// The functions an answer may call: at least one, each named.
+pub(crate) fn check_functions(functions: &[FunctionSchema]) -> Result<(), GrammarError> {
+    if functions.is_empty() {
+        return Err(GrammarError::NoFunctions);
+    }
+    match functions
+        .iter()
+        .position(|function| function.name.is_empty())
+    {
+        Some(index) => Err(GrammarError::UnnamedFunction { index }),
+        None => Ok(()),
+    }
 }
 
 /// The rule for calling `function`: its name, then its params; returns the rule's name.

@@ -24,7 +24,7 @@ use proxy_core::inner_monologue::INNER_THOUGHTS_KWARG;
 use proxy_core::{FunctionSchema, GrammarStyle};
 use serde_json::{json, Map, Value};
 
-use crate::answer::is_plain_object;
+use crate::answer::{check_functions, is_plain_object};
 use crate::schema::UNSUPPORTED;
 
 /// The JSON Schema whose instances are the answers calling one of `functions` in the
@@ -33,15 +33,7 @@ pub(crate) fn schema(
     functions: &[FunctionSchema],
     style: GrammarStyle,
 ) -> Result<Value, GrammarError> {
-    if functions.is_empty() {
-        return Err(GrammarError::NoFunctions);
-    }
-    if let Some(index) = functions
-        .iter()
-        .position(|function| function.name.is_empty())
-    {
-        return Err(GrammarError::UnnamedFunction { index });
-    }
+    check_functions(functions)?;
     let thoughts = || json!({"type": "string"});
     let mut alternatives = Vec::new();
     if style == GrammarStyle::InnerThoughtsTopLevel {

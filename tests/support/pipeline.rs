@@ -1,0 +1,28 @@
+//! A client and a resolved target for tests that drive the whole pipeline against a
+//! mock server on loopback.
+
+use chat_completion_proxy::{
+    ModelTarget, ProxyClient, ResolvedTarget, TokenCounting, WrapperSelection,
+};
+use wiremock::MockServer;
+
+/// A client that reads no completion settings file.
+pub fn client() -> ProxyClient {
+    match ProxyClient::builder().settings_file(None).build() {
+        Ok(client) => client,
+        Err(error) => panic!("the test client does not build: {error}"),
+    }
+}
+
+/// `server` as an `endpoint_type` target with the named `wrapper`: model `smol`, a
+/// 4096-token window, cl100k_base counting.
+pub fn target(server: &MockServer, endpoint_type: &str, wrapper: &str) -> ResolvedTarget {
+    let mut target = ModelTarget::new(endpoint_type, server.uri(), 4096);
+    target.wrapper = WrapperSelection::Named(wrapper.into());
+    target.model = Some("smol".into());
+    target.token_counting = TokenCounting::Cl100k;
+    match target.resolve() {
+        Ok(target) => target,
+        Err(error) => panic!("the test target does not resolve: {error}"),
+    }
+}
