@@ -1,7 +1,8 @@
 //! Backends that constrain with a JSON Schema instead of a grammar get the answer's
-//! schema, through the whole pipeline over real HTTP on loopback: ollama's `format` is
-//! the answer shape of a `-grammar` wrapper (the same answers as its GBNF), or a
-//! `response_format` schema; a backend that takes a grammar gets the grammar only.
+//! schema, through the whole pipeline over real HTTP on loopback: ollama's `format` and
+//! vLLM's `structured_outputs.json` are the answer shape of a `-grammar` wrapper (the
+//! same answers as its GBNF), or a `response_format` schema; a backend that takes a
+//! grammar gets the grammar only.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // a test fails loudly
 
 use chat_completion_proxy::grammar::registered_grammar_generator;
@@ -126,4 +127,44 @@ async fn a_grammar_backend_gets_the_grammar_and_no_schema() {
     let sent = bodies(&server).await;
     assert!(sent[0]["grammar"].is_string(), "{}", sent[0]);
     assert!(sent[0].get("format").is_none());
+}
+
+#[tokio::test]
+async fn a_grammar_wrapper_on_vllm_sends_the_answer_schema_as_structured_outputs() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/v1/completions"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+            "id": "cmpl-1", "object": "text_completion", "created": 1750000000, "model": "smol",
+            "choices": [{"index": 0, "finish_reason": "stop", "logprobs": null, "stop_reason": null,
+                "text": "{\"function\": \"send_message\", \"params\": {\"inner_thoughts\": \"Greet.\", \"message\": \"Hi Ada!\"}}"}],
+            "usage": {"prompt_tokens": 60, "completion_tokens": 20, "total_tokens": 80}
+        })))
+        .mount(&server)
+        .await;
+    let request = tools_request();
+
+    let response = client()
+        .get_chat_completion(&target(&server, "vllm", "chatml-grammar"), &request)
+        .await
+        .unwrap();
+
+    let calls = response.choices[0].message.tool_calls.as_ref().unwrap();
+    assert_eq!(calls[0].function.name, "send_message");
+    let expected = registered_grammar_generator()
+        .unwrap()
+        .generate_schema(
+            &request.function_schemas(),
+            chat_completion_proxy::GrammarStyle::InnerThoughtsInParams,
+        )
+        .unwrap()
+        .unwrap();
+    let sent = received(&server).await;
+    assert_eq!(
+        sent[0]["structured_outputs"],
+        json!({ "json": expected }),
+        "{}",
+        sent[0]
+    );
+    assert!(sent[0].get("guided_json").is_none() && sent[0].get("grammar").is_none());
 }

@@ -4,7 +4,9 @@
 //! is 16) lowered to the room the context window leaves after the prompt (vLLM
 //! refuses a prompt plus `max_tokens` over the window), `stream: false`, `user` when known, `model` (required: vLLM refuses a
 //! request for a model it does not serve), then the caller's sampling fields.
-//! Grammars are dropped with a warning (guided decoding is not wired up). Reply:
+//! No GBNF grammar: the answer's JSON Schema goes in `structured_outputs.json` instead
+//! (vLLM ≥ 0.10.2; the `guided_json` of older servers is not sent, and a server that
+//! does not know the field ignores it, so the answer is then only checked). Reply:
 //! OpenAI-shaped; overflow is a 400 mentioning "maximum context length", in the old
 //! flat (`{"object": "error", …}`) or the newer nested error shape. Token counting
 //! uses the server's `POST /tokenize`. Streaming: the same body with `"stream": true`
@@ -33,7 +35,8 @@ pub const DEFAULT_MAX_TOKENS: u64 = 3000;
 pub struct VllmBackend;
 
 /// Settings, `prompt`, `max_tokens` (the default, clamped), `stream` (and `stream_options.include_usage`
-/// when streaming), `user`, `model`, then the overrides.
+/// when streaming), `user`, `model`, `structured_outputs.json` (the answer's JSON
+/// Schema), then the overrides.
 pub fn body(request: &BackendRequest<'_>, stream: bool) -> Value {
     let mut body = request.settings.clone();
     body.insert("prompt".into(), json!(request.prompt));
@@ -47,6 +50,9 @@ pub fn body(request: &BackendRequest<'_>, stream: bool) -> Value {
     }
     if let Some(model) = request.model {
         body.insert("model".into(), json!(model));
+    }
+    if let Some(schema) = request.json_schema {
+        body.insert("structured_outputs".into(), json!({ "json": schema }));
     }
     write_stop_sequences(&mut body, request, "stop");
     write_overrides(
@@ -89,7 +95,7 @@ impl WireFormat for VllmBackend {
         default_endpoint: "http://localhost:8000",
         completion_path: COMPLETION_PATH,
         grammar: false,
-        json_schema: false,
+        json_schema: true,
         model_required: true,
         default_max_tokens: DefaultMaxTokens::Fixed(DEFAULT_MAX_TOKENS),
         stream: Some(text_stream(COMPLETION_PATH)),

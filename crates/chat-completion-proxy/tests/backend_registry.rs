@@ -128,7 +128,7 @@ const CONTRACT: &[(&str, &str, &str, BackendCapabilities)] = &[
         "http://localhost:8000",
         BackendCapabilities {
             grammar: false,
-            json_schema: false,
+            json_schema: true,
             model_required: true,
             tokenizer: true,
             streaming: true,

@@ -11,13 +11,14 @@
 //! ```
 //!
 //! Every object the grammar lists member by member is closed (`additionalProperties:
-//! false`), as the grammar admits only the members it lists. The two accept the same
-//! answers (`tests::answer_schema` checks it on the grammar tests' corpus) but for what
-//! a JSON Schema cannot say or the grammar does not: the grammar fixes the order of the
-//! members (the schema's order, `inner_thoughts` first) and writes integers without a
-//! fraction (JSON Schema counts `5.0` an integer); the schema enforces the narrowing
-//! keywords (`minLength`, `pattern`, …) and the keywords the grammar turns into "any
-//! JSON value" ([`crate::schema::UNSUPPORTED`]).
+//! false`), as the grammar admits only the members it lists, and what the grammar
+//! turns into "any JSON value" ([`crate::schema::UNSUPPORTED`]: `$ref`, `not`, …) is
+//! `{}` here too. The two accept the same answers (`tests::answer_schema` checks it on
+//! the grammar tests' corpus) but for what a JSON Schema cannot say or the grammar does
+//! not: the grammar fixes the order of the members (the schema's order,
+//! `inner_thoughts` first) and writes integers without a fraction (JSON Schema counts
+//! `5.0` an integer); the schema enforces the narrowing keywords (`minLength`,
+//! `pattern`, …).
 
 use proxy_core::grammar::GrammarError;
 use proxy_core::inner_monologue::INNER_THOUGHTS_KWARG;
@@ -75,18 +76,13 @@ fn params(function: &FunctionSchema, style: GrammarStyle) -> Value {
         None => Map::new(),
         Some(Value::Object(map)) if is_plain_object(map) => map.clone(),
         // A schema the grammar cannot follow member by member: the grammar admits any
-        // object (after the thoughts); the schema keeps the function's own and adds
-        // the thoughts beside it.
-        Some(other) => {
-            if !in_params {
-                return other.clone();
-            }
-            return json!({"allOf": [
-                other,
-                {"type": "object", "properties": {INNER_THOUGHTS_KWARG: {"type": "string"}},
-                 "required": [INNER_THOUGHTS_KWARG]}
-            ]});
+        // object (after the thoughts in the forced shape), and so does the schema.
+        Some(_) if in_params => {
+            return json!({"type": "object",
+                "properties": {INNER_THOUGHTS_KWARG: {"type": "string"}},
+                "required": [INNER_THOUGHTS_KWARG]});
         }
+        Some(_) => return json!({"type": "object"}),
     };
     let declared = map.get("properties").and_then(Value::as_object);
     let mut members: Vec<(String, Value)> = declared
@@ -135,14 +131,15 @@ fn params(function: &FunctionSchema, style: GrammarStyle) -> Value {
 
 /// `schema` with every object it describes by `properties` closed as the grammar
 /// closes it: only its listed members (and any `required` name it does not list, of
-/// any value). A schema with a keyword the grammar cannot follow is left as it is
-/// (the grammar admits any value there).
+/// any value). A schema with a keyword the grammar cannot follow becomes `{}`, any
+/// value, as in the grammar (so no server is sent a keyword its own converter may
+/// not know, nor a `$ref` that points nowhere).
 fn closed(schema: &Value) -> Value {
     let Value::Object(map) = schema else {
         return schema.clone();
     };
     if UNSUPPORTED.iter().any(|keyword| map.contains_key(*keyword)) {
-        return schema.clone();
+        return json!({});
     }
     let mut map = map.clone();
     if let Some(Value::Object(properties)) = map.get_mut("properties") {

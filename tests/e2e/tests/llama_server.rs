@@ -212,3 +212,35 @@ async fn the_server_accepts_every_generated_grammar() {
         }
     }
 }
+
+/// The answer's JSON Schema (what ollama and vLLM get instead of a grammar) is one a
+/// real schema-to-grammar converter takes: llama-server's `json_schema` field, which
+/// it turns into a grammar with llama.cpp's converter, refusing what it cannot
+/// convert with HTTP 400.
+#[tokio::test]
+async fn the_server_turns_every_answer_schema_into_a_grammar() {
+    let generator = registered_grammar_generator().expect("the grammar-gbnf plugin is linked");
+    let http = reqwest::Client::new();
+    let url = format!("{}/completion", server_url().unwrap());
+    for functions in schema_corpus() {
+        for style in [
+            GrammarStyle::InnerThoughtsInParams,
+            GrammarStyle::InnerThoughtsTopLevel,
+            GrammarStyle::InnerThoughtsTopLevelCallRequired,
+        ] {
+            let schema = generator
+                .generate_schema(&functions, style)
+                .unwrap()
+                .expect("grammar-gbnf builds answer schemas");
+            let reply = http
+                .post(&url)
+                .json(&json!({"prompt": "Answer in JSON:", "json_schema": schema, "n_predict": 8, "seed": 1}))
+                .send()
+                .await
+                .unwrap();
+            let status = reply.status();
+            let body: Value = reply.json().await.unwrap_or(Value::Null);
+            assert_eq!(status, 200, "{style:?} schema refused: {body}\n{schema}");
+        }
+    }
+}

@@ -89,8 +89,13 @@ fn nested_enum_array_union_and_empty_schemas() {
                 }, "required": ["title"]}},
                 "mood": {"enum": ["calm", "busy"]},
                 "note": {"type": ["string", "null"]},
-                "limit": {"anyOf": [{"type": "integer"}, {"const": "none"}]}
+                "limit": {"anyOf": [{"type": "integer"}, {"const": "none"}]},
+                "meta": {"$ref": "#/definitions/meta"}
             }, "required": ["steps", "mood"]})),
+        ),
+        function(
+            "odd",
+            Some(json!({"anyOf": [{"type": "object"}, {"type": "null"}]})),
         ),
         function("ping", None),
         function(
@@ -109,6 +114,11 @@ fn nested_enum_array_union_and_empty_schemas() {
         r#"{"function": "plan", "params": {"inner_thoughts": "t", "steps": {}, "mood": "calm"}}"#,
         r#"{"function": "plan", "params": {"inner_thoughts": "t", "steps": [], "mood": "calm", "limit": "all"}}"#,
         r#"{"function": "plan", "params": {"inner_thoughts": "t", "steps": [], "mood": "calm", "note": 4}}"#,
+        r#"{"function": "plan", "params": {"inner_thoughts": "t", "steps": [], "mood": "calm", "meta": {"any": [1, "x"]}}}"#,
+        r#"{"function": "odd", "params": {"inner_thoughts": "t", "x": [1], "y": null}}"#,
+        r#"{"function": "odd", "params": {"inner_thoughts": "t"}}"#,
+        r#"{"function": "odd", "params": {"x": 1}}"#,
+        r#"{"function": "odd", "params": null}"#,
         r#"{"function": "ping", "params": {"inner_thoughts": "t"}}"#,
         r#"{"function": "ping", "params": {"inner_thoughts": "t", "x": 1}}"#,
         r#"{"function": "ping", "params": {}}"#,
