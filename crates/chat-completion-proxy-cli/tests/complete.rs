@@ -192,7 +192,9 @@ async fn backends_lists_endpoint_types_with_default_endpoints_and_capabilities()
     if built_with(&["backend-vllm"]) {
         assert!(
             stdout.lines().any(|line| line.starts_with("vllm\t")
-                && line.ends_with("\tstreaming, server tokenizer, model required, no images")),
+                && line.ends_with(
+                    "\tjson schema, streaming, server tokenizer, model required, no images"
+                )),
             "{stdout}"
         );
     }
