@@ -38,6 +38,19 @@ async fn ollama(response: &str) -> MockServer {
     server
 }
 
+/// The forced answer shape's JSON Schema for `request`'s tools, from the registered
+/// generator.
+fn answer_schema(request: &ChatCompletionRequest) -> Value {
+    registered_grammar_generator()
+        .unwrap()
+        .generate_schema(
+            &request.function_schemas(),
+            chat_completion_proxy::GrammarStyle::InnerThoughtsInParams,
+        )
+        .unwrap()
+        .unwrap()
+}
+
 async fn received(server: &MockServer) -> Vec<Value> {
     server
         .received_requests()
@@ -64,14 +77,7 @@ async fn a_grammar_wrapper_on_ollama_sends_the_answer_schema_as_format() {
     assert_eq!(calls[0].function.name, "send_message");
     let sent = received(&server).await;
     assert_eq!(sent.len(), 1);
-    let expected = registered_grammar_generator()
-        .unwrap()
-        .generate_schema(
-            &request.function_schemas(),
-            chat_completion_proxy::GrammarStyle::InnerThoughtsInParams,
-        )
-        .unwrap()
-        .unwrap();
+    let expected = answer_schema(&request);
     assert_eq!(sent[0]["format"], expected, "{}", sent[0]);
     assert!(sent[0].get("grammar").is_none());
 }
@@ -151,14 +157,7 @@ async fn a_grammar_wrapper_on_vllm_sends_the_answer_schema_as_structured_outputs
 
     let calls = response.choices[0].message.tool_calls.as_ref().unwrap();
     assert_eq!(calls[0].function.name, "send_message");
-    let expected = registered_grammar_generator()
-        .unwrap()
-        .generate_schema(
-            &request.function_schemas(),
-            chat_completion_proxy::GrammarStyle::InnerThoughtsInParams,
-        )
-        .unwrap()
-        .unwrap();
+    let expected = answer_schema(&request);
     let sent = received(&server).await;
     assert_eq!(
         sent[0]["structured_outputs"],

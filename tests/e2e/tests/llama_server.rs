@@ -185,6 +185,21 @@ fn schema_corpus() -> Vec<Vec<FunctionSchema>> {
     memgpt.into_iter().chain([extra]).collect()
 }
 
+/// A short `/completion` at `url` constrained by `constraint` under the field `field`
+/// (`grammar`, `json_schema`): the status and the reply body.
+async fn constrained_completion(
+    http: &reqwest::Client,
+    url: &str,
+    field: &str,
+    constraint: Value,
+) -> (reqwest::StatusCode, Value) {
+    let mut body = json!({"prompt": "Answer in JSON:", "n_predict": 8, "seed": 1});
+    body[field] = constraint;
+    let reply = http.post(url).json(&body).send().await.unwrap();
+    let status = reply.status();
+    (status, reply.json().await.unwrap_or(Value::Null))
+}
+
 #[tokio::test]
 async fn the_server_accepts_every_generated_grammar() {
     let generator = registered_grammar_generator().expect("the grammar-gbnf plugin is linked");
@@ -196,14 +211,8 @@ async fn the_server_accepts_every_generated_grammar() {
             GrammarStyle::InnerThoughtsTopLevel,
         ] {
             let grammar = generator.generate(&functions, style).unwrap();
-            let reply = http
-                .post(&url)
-                .json(&json!({"prompt": "Answer in JSON:", "grammar": grammar.gbnf, "n_predict": 8, "seed": 1}))
-                .send()
-                .await
-                .unwrap();
-            let status = reply.status();
-            let body: Value = reply.json().await.unwrap_or(Value::Null);
+            let (status, body) =
+                constrained_completion(&http, &url, "grammar", json!(grammar.gbnf)).await;
             assert_eq!(
                 status, 200,
                 "{style:?} grammar refused: {body}\n{}",
@@ -232,14 +241,8 @@ async fn the_server_turns_every_answer_schema_into_a_grammar() {
                 .generate_schema(&functions, style)
                 .unwrap()
                 .expect("grammar-gbnf builds answer schemas");
-            let reply = http
-                .post(&url)
-                .json(&json!({"prompt": "Answer in JSON:", "json_schema": schema, "n_predict": 8, "seed": 1}))
-                .send()
-                .await
-                .unwrap();
-            let status = reply.status();
-            let body: Value = reply.json().await.unwrap_or(Value::Null);
+            let (status, body) =
+                constrained_completion(&http, &url, "json_schema", schema.clone()).await;
             assert_eq!(status, 200, "{style:?} schema refused: {body}\n{schema}");
         }
     }
