@@ -5,8 +5,8 @@
 //! grammar gets the grammar only.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // a test fails loudly
 
-use chat_completion_proxy::grammar::registered_grammar_generator;
-use chat_completion_proxy::ChatCompletionRequest;
+use chat_completion_proxy::grammar::{registered_grammar_generator, AnswerShape};
+use chat_completion_proxy::{ChatCompletionRequest, GrammarStyle, DEFAULT_MAX_THOUGHT_CHARS};
 use serde_json::{json, Value};
 use wiremock::matchers::{method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
@@ -38,14 +38,17 @@ async fn ollama(response: &str) -> MockServer {
     server
 }
 
-/// The forced answer shape's JSON Schema for `request`'s tools, from the registered
-/// generator.
+/// The forced answer shape's JSON Schema for `request`'s tools (thoughts bounded by
+/// the default), from the registered generator.
 fn answer_schema(request: &ChatCompletionRequest) -> Value {
     registered_grammar_generator()
         .unwrap()
         .generate_schema(
             &request.function_schemas(),
-            chat_completion_proxy::GrammarStyle::InnerThoughtsInParams,
+            AnswerShape {
+                style: GrammarStyle::InnerThoughtsInParams,
+                max_thought_chars: Some(DEFAULT_MAX_THOUGHT_CHARS),
+            },
         )
         .unwrap()
         .unwrap()

@@ -5,10 +5,12 @@
 
 use std::sync::Arc;
 
-use chat_completion_proxy::grammar::{GeneratedGrammar, GrammarError, GrammarGenerator};
+use chat_completion_proxy::grammar::{
+    AnswerShape, GeneratedGrammar, GrammarError, GrammarGenerator,
+};
 use chat_completion_proxy::settings::SettingsPreset;
 use chat_completion_proxy::{
-    ChatCompletionRequest, FunctionSchema, GrammarStyle, ModelTarget, ProxyClient, TokenCounting,
+    ChatCompletionRequest, FunctionSchema, ModelTarget, ProxyClient, TokenCounting,
     WrapperSelection,
 };
 use serde_json::{json, Value};
@@ -425,12 +427,14 @@ impl GrammarGenerator for FixedGrammar {
     fn generate(
         &self,
         functions: &[FunctionSchema],
-        style: GrammarStyle,
+        shape: AnswerShape,
     ) -> Result<GeneratedGrammar, GrammarError> {
         Ok(GeneratedGrammar {
             gbnf: format!(
-                "root ::= \"{{}}\" # {} functions, {style:?}",
-                functions.len()
+                "root ::= \"{{}}\" # {} functions, {:?}, thoughts {:?}",
+                functions.len(),
+                shape.style,
+                shape.max_thought_chars
             ),
             documentation: None,
         })
@@ -468,7 +472,7 @@ async fn grammar_wrappers_send_a_grammar_only_to_backends_that_take_one() {
     let body = &completion_bodies(&server).await[0];
     assert_eq!(
         body["grammar"],
-        "root ::= \"{}\" # 2 functions, InnerThoughtsInParams"
+        "root ::= \"{}\" # 2 functions, InnerThoughtsInParams, thoughts Some(400)"
     );
     assert!(
         body["prompt"]

@@ -172,11 +172,16 @@ fn grammar(c: &mut Criterion) {
             GrammarStyle::InnerThoughtsTopLevel,
         ),
     ] {
+        // As requests get it: thoughts bounded by the default.
+        let shape = chat_completion_proxy::grammar::AnswerShape {
+            style,
+            max_thought_chars: Some(chat_completion_proxy::DEFAULT_MAX_THOUGHT_CHARS),
+        };
         generator
-            .generate(&functions, style)
+            .generate(&functions, shape)
             .expect("MemGPT's functions have a grammar");
         group.bench_function(BenchmarkId::from_parameter(label), |b| {
-            b.iter(|| generator.generate(black_box(&functions), style))
+            b.iter(|| generator.generate(black_box(&functions), shape))
         });
     }
     group.finish();

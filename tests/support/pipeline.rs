@@ -17,10 +17,21 @@ pub fn client() -> ProxyClient {
 /// `server` as an `endpoint_type` target with the named `wrapper`: model `smol`, a
 /// 4096-token window, cl100k_base counting.
 pub fn target(server: &MockServer, endpoint_type: &str, wrapper: &str) -> ResolvedTarget {
+    configured_target(server, endpoint_type, wrapper, |_| {})
+}
+
+/// [`target`], changed by `configure` before it is resolved.
+pub fn configured_target(
+    server: &MockServer,
+    endpoint_type: &str,
+    wrapper: &str,
+    configure: impl FnOnce(&mut ModelTarget),
+) -> ResolvedTarget {
     let mut target = ModelTarget::new(endpoint_type, server.uri(), 4096);
     target.wrapper = WrapperSelection::Named(wrapper.into());
     target.model = Some("smol".into());
     target.token_counting = TokenCounting::Cl100k;
+    configure(&mut target);
     match target.resolve() {
         Ok(target) => target,
         Err(error) => panic!("the test target does not resolve: {error}"),

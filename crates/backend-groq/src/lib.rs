@@ -19,8 +19,9 @@ use proxy_core::backend::openai::{
     StreamUsage,
 };
 use proxy_core::backend::{
-    BackendCompletion, BackendError, BackendRequest, DefaultMaxTokens, JsonReply,
-    SamplingOverrides, WireFormat, WireSpec,
+    BackendCompletion, BackendConstraints, BackendError, BackendRequest, ConstraintField,
+    ConstraintLanguage, ConstraintPlacement, DefaultMaxTokens, JsonReply, SamplingOverrides,
+    WireFormat, WireSpec,
 };
 use proxy_core::settings::CALL_END_STOP;
 use serde_json::{json, Value};
@@ -70,6 +71,7 @@ pub fn body(request: &BackendRequest<'_>, stream: bool) -> Value {
         body.insert("max_tokens".into(), json!(max_tokens));
     }
     body.insert("messages".into(), prompt_as_user_message(request.prompt));
+    request.write_constraint(&mut body);
     write_overrides(
         &mut body,
         &request.overrides,
@@ -87,8 +89,17 @@ impl WireFormat for GroqBackend {
         description: "Groq cloud, /v1/chat/completions with the prompt as one user message (model and API key required)",
         default_endpoint: "https://api.groq.com/openai",
         completion_path: COMPLETION_PATH,
-        grammar: false,
-        json_schema: false,
+        // Only some Groq models take a JSON Schema (the others answer 400): a model
+        // entry asks for it with `constraint = "response_format"`.
+        constraints: BackendConstraints {
+            fields: &[ConstraintField {
+                name: "response_format",
+                language: ConstraintLanguage::JsonSchema,
+                placement: ConstraintPlacement::ResponseFormat,
+                note: "only the models with structured outputs; set it per model",
+            }],
+            first_by_default: false,
+        },
         model_required: true,
         default_max_tokens: DefaultMaxTokens::ContextWindow,
         stream: Some(chat_stream(COMPLETION_PATH)),

@@ -5,10 +5,10 @@
 
 use backend_groq::GroqBackend;
 use conformance::{client, received_bodies, request, settings, CONTEXT_WINDOW, MODEL, PROMPT};
-use proxy_core::backend::Endpoint;
 use proxy_core::backend::{
     BackendAuth, BackendCompletion, BackendError, BackendFinishReason, CompletionBackend,
 };
+use proxy_core::backend::{ConstraintText, Endpoint, WireFormat};
 use serde_json::json;
 use wiremock::matchers::{header, method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
@@ -149,4 +149,26 @@ async fn the_callers_max_tokens_replaces_the_context_window() {
     assert_eq!(completion.finish_reason, BackendFinishReason::Length);
     let bodies = received_bodies(&server).await;
     assert_eq!(bodies[0]["max_tokens"], 2, "{}", bodies[0]);
+}
+
+/// Groq takes a JSON Schema as OpenAI's `response_format` on the models with
+/// structured outputs, only when the model entry asks (`constraint =
+/// "response_format"`): by default nothing constrains it.
+#[tokio::test]
+async fn the_answer_schema_goes_in_response_format_when_asked() {
+    let schema = json!({"type": "object", "required": ["function"]});
+    let body = conformance::constrained_body::<GroqBackend>(
+        "/v1/chat/completions",
+        json!({"id": "c", "object": "chat.completion", "created": 1, "model": MODEL,
+               "choices": [{"index": 0, "message": {"role": "assistant", "content": "{}"},
+                            "finish_reason": "stop"}]}),
+        "response_format",
+        ConstraintText::JsonSchema(&schema),
+    )
+    .await;
+    assert_eq!(
+        body["response_format"],
+        json!({"type": "json_schema", "json_schema": {"name": "answer", "strict": true, "schema": schema}})
+    );
+    assert_eq!(GroqBackend::SPEC.constraints.default_field(), None);
 }

@@ -25,7 +25,8 @@ mod wire;
 
 use proxy_core::backend::wire::{ImageInput, ImagePlacement};
 use proxy_core::backend::{
-    BackendCompletion, BackendError, BackendRequest, DefaultMaxTokens, JsonReply, StreamFraming,
+    BackendCompletion, BackendConstraints, BackendError, BackendRequest, ConstraintField,
+    ConstraintLanguage, ConstraintPlacement, DefaultMaxTokens, JsonReply, StreamFraming,
     StreamRoute, TokenizerRoute, WireFormat, WireSpec,
 };
 use proxy_core::image::ImageFormat;
@@ -49,8 +50,15 @@ impl WireFormat for KoboldCppBackend {
         description: "koboldcpp, KoboldAI /api/v1/generate API (GBNF grammars)",
         default_endpoint: "http://localhost:5001",
         completion_path: COMPLETION_PATH,
-        grammar: true,
-        json_schema: false,
+        constraints: BackendConstraints {
+            fields: &[ConstraintField {
+                name: "grammar",
+                language: ConstraintLanguage::Gbnf,
+                placement: ConstraintPlacement::Field("grammar"),
+                note: "",
+            }],
+            first_by_default: true,
+        },
         model_required: false,
         default_max_tokens: DefaultMaxTokens::Fixed(wire::DEFAULT_MAX_LENGTH),
         stream: Some(StreamRoute {

@@ -35,9 +35,7 @@ pub fn body(request: &BackendRequest<'_>) -> Value {
     {
         body.insert("max_length".into(), json!(max_length));
     }
-    if let Some(grammar) = request.grammar {
-        body.insert("grammar".into(), json!(grammar));
-    }
+    request.write_constraint(&mut body);
     write_stop_sequences(&mut body, request, "stop_sequence");
     write_overrides(
         &mut body,

@@ -3,11 +3,11 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // a test fails loudly
 
 use backend_koboldcpp::KoboldCppBackend;
-use conformance::{client, received_bodies, request, settings, CONTEXT_WINDOW, PROMPT};
-use proxy_core::backend::Endpoint;
+use conformance::{client, constraint, received_bodies, request, settings, CONTEXT_WINDOW, PROMPT};
 use proxy_core::backend::{
     BackendAuth, BackendCompletion, BackendFinishReason, CompletionBackend, TokenCountRequest,
 };
+use proxy_core::backend::{ConstraintText, Endpoint};
 use proxy_core::settings::SIMPLE_STOP;
 use serde_json::json;
 use wiremock::matchers::{header, method, path};
@@ -34,7 +34,10 @@ async fn sends_stop_sequence_lengths_and_grammar_and_reads_results_text() {
     let endpoint = Endpoint::parse(&server.uri()).unwrap();
     let mut request = request(&endpoint, &settings);
     request.auth = Some(&auth);
-    request.grammar = Some(GRAMMAR);
+    request.constraint = Some(constraint::<KoboldCppBackend>(
+        "grammar",
+        ConstraintText::Gbnf(GRAMMAR),
+    ));
 
     // Exec
     let completion = KoboldCppBackend.complete(&client(), &request).await;

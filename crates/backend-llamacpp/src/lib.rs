@@ -18,7 +18,8 @@ mod wire;
 
 use proxy_core::backend::wire::{ImageInput, ImagePlacement};
 use proxy_core::backend::{
-    BackendCompletion, BackendError, BackendRequest, DefaultMaxTokens, JsonReply, StreamFraming,
+    BackendCompletion, BackendConstraints, BackendError, BackendRequest, ConstraintField,
+    ConstraintLanguage, ConstraintPlacement, DefaultMaxTokens, JsonReply, StreamFraming,
     StreamRoute, TokenizerRoute, WireFormat, WireSpec,
 };
 use proxy_core::image::ImageFormat;
@@ -51,8 +52,23 @@ impl WireFormat for LlamaCppBackend {
         description: "llama.cpp llama-server, native /completion API (GBNF grammars)",
         default_endpoint: "http://localhost:8080",
         completion_path: COMPLETION_PATH,
-        grammar: true,
-        json_schema: false,
+        constraints: BackendConstraints {
+            fields: &[
+                ConstraintField {
+                    name: "grammar",
+                    language: ConstraintLanguage::Gbnf,
+                    placement: ConstraintPlacement::Field("grammar"),
+                    note: "",
+                },
+                ConstraintField {
+                    name: "json_schema",
+                    language: ConstraintLanguage::JsonSchema,
+                    placement: ConstraintPlacement::Field("json_schema"),
+                    note: "the server converts it to a grammar itself",
+                },
+            ],
+            first_by_default: true,
+        },
         model_required: false,
         default_max_tokens: DefaultMaxTokens::ServerDefault,
         stream: Some(StreamRoute {

@@ -27,9 +27,7 @@ pub fn body(request: &BackendRequest<'_>, stream: bool) -> Value {
             json!({"prompt_string": request.prompt, "multimodal_data": request.images}),
         );
     }
-    if let Some(grammar) = request.grammar {
-        body.insert("grammar".into(), json!(grammar));
-    }
+    request.write_constraint(&mut body);
     write_stop_sequences(&mut body, request, "stop");
     write_overrides(
         &mut body,

@@ -3,12 +3,12 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // a test fails loudly
 
 use backend_llamacpp::LlamaCppBackend;
-use conformance::{client, received_bodies, request, settings, PROMPT};
-use proxy_core::backend::Endpoint;
+use conformance::{client, constraint, received_bodies, request, settings, PROMPT};
 use proxy_core::backend::{
     BackendAuth, BackendCompletion, BackendError, BackendFinishReason, BackendStreamEvent,
     CompletionBackend, TokenCountRequest,
 };
+use proxy_core::backend::{ConstraintText, Endpoint};
 use proxy_core::settings::SIMPLE_STOP;
 use serde_json::json;
 use wiremock::matchers::{header, method, path};
@@ -39,7 +39,10 @@ async fn sends_prompt_stop_array_and_grammar_and_reads_content() {
     let endpoint = Endpoint::parse(&format!("{}/", server.uri())).unwrap();
     let mut request = request(&endpoint, &settings);
     request.auth = Some(&auth);
-    request.grammar = Some(GRAMMAR);
+    request.constraint = Some(constraint::<LlamaCppBackend>(
+        "grammar",
+        ConstraintText::Gbnf(GRAMMAR),
+    ));
 
     // Exec
     let completion = LlamaCppBackend.complete(&client(), &request).await;
@@ -207,4 +210,19 @@ async fn a_refused_stream_is_an_error_before_any_event() {
         result,
         Err(BackendError::ContextWindowExceeded { status: 400, .. })
     ));
+}
+
+/// `constraint = "json_schema"`: llama-server converts the schema to a grammar itself.
+#[tokio::test]
+async fn the_answer_schema_goes_in_json_schema_where_configured() {
+    let schema = json!({"type": "object", "required": ["function"]});
+    let body = conformance::constrained_body::<LlamaCppBackend>(
+        "/completion",
+        json!({"content": "{}", "stop": true, "stop_type": "eos", "tokens_predicted": 1}),
+        "json_schema",
+        ConstraintText::JsonSchema(&schema),
+    )
+    .await;
+    assert_eq!(body["json_schema"], schema);
+    assert!(body.get("grammar").is_none(), "{body}");
 }

@@ -23,9 +23,19 @@ use proxy_core::backend::openai::{
     TextCompletionReply,
 };
 use proxy_core::backend::{
-    BackendCompletion, BackendError, BackendRequest, JsonReply, WireFormat, WireSpec,
+    BackendCompletion, BackendConstraints, BackendError, BackendRequest, ConstraintField,
+    ConstraintLanguage, ConstraintPlacement, JsonReply, WireFormat, WireSpec,
 };
 use serde_json::Value;
+
+/// LM Studio's JSON Schema constraint, documented for `/v1/chat/completions` (llama.cpp
+/// grammars for GGUF models, Outlines for MLX); `/v1/completions` takes the same field.
+const RESPONSE_FORMAT: ConstraintField = ConstraintField {
+    name: "response_format",
+    language: ConstraintLanguage::JsonSchema,
+    placement: ConstraintPlacement::ResponseFormat,
+    note: "",
+};
 
 /// The text-completion path (`lmstudio`).
 pub const COMPLETIONS_PATH: &str = "/v1/completions";
@@ -49,8 +59,10 @@ impl WireFormat for LmStudioBackend {
         description: "LM Studio, OpenAI-compatible /v1/completions (raw prompt)",
         default_endpoint: DEFAULT_ENDPOINT,
         completion_path: COMPLETIONS_PATH,
-        grammar: false,
-        json_schema: false,
+        constraints: BackendConstraints {
+            fields: &[RESPONSE_FORMAT],
+            first_by_default: true,
+        },
         model_required: false,
         default_max_tokens: wire::DEFAULT_MAX_TOKENS,
         stream: Some(text_stream(COMPLETIONS_PATH)),
@@ -79,8 +91,10 @@ impl WireFormat for LmStudioLegacyBackend {
         description: "LM Studio, /v1/chat/completions with the prompt as one user message",
         default_endpoint: DEFAULT_ENDPOINT,
         completion_path: CHAT_PATH,
-        grammar: false,
-        json_schema: false,
+        constraints: BackendConstraints {
+            fields: &[RESPONSE_FORMAT],
+            first_by_default: true,
+        },
         model_required: false,
         default_max_tokens: wire::DEFAULT_MAX_TOKENS,
         stream: Some(chat_stream(CHAT_PATH)),

@@ -40,6 +40,7 @@ pub fn body(request: &BackendRequest<'_>, form: PromptForm, stream: bool) -> Val
             body.insert("messages".into(), prompt_as_user_message(request.prompt))
         }
     };
+    request.write_constraint(&mut body);
     write_stop_sequences(&mut body, request, "stop");
     write_overrides(
         &mut body,

@@ -4,11 +4,11 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // a test fails loudly
 
 use backend_lmstudio::{LmStudioBackend, LmStudioLegacyBackend};
-use conformance::{client, received_bodies, request, settings, CONTEXT_WINDOW, PROMPT};
-use proxy_core::backend::Endpoint;
+use conformance::{client, constraint, received_bodies, request, settings, CONTEXT_WINDOW, PROMPT};
 use proxy_core::backend::{
     BackendAuth, BackendCompletion, BackendError, BackendFinishReason, CompletionBackend,
 };
+use proxy_core::backend::{ConstraintText, Endpoint};
 use proxy_core::settings::SIMPLE_STOP;
 use serde_json::json;
 use wiremock::matchers::{header, method, path};
@@ -37,13 +37,17 @@ async fn lmstudio_sends_its_fixed_fields_and_the_prompt() {
     let endpoint = Endpoint::parse(&server.uri()).unwrap();
     let mut request = request(&endpoint, &settings);
     request.auth = Some(&auth);
-    request.grammar = Some("root ::= \"x\"");
+    let schema = json!({"type": "object"});
+    request.constraint = Some(constraint::<LmStudioBackend>(
+        "response_format",
+        ConstraintText::JsonSchema(&schema),
+    ));
     let room = CONTEXT_WINDOW - request.prompt_tokens;
 
     // Exec
     let completion = LmStudioBackend.complete(&client(), &request).await;
 
-    // Check: the grammar is dropped; the caller's model name is not sent; the
+    // Check: the schema is OpenAI's `response_format`; the caller's model name is not sent; the
     // default limit is the room after the prompt.
     assert_eq!(
         completion,
@@ -65,6 +69,8 @@ async fn lmstudio_sends_its_fixed_fields_and_the_prompt() {
             "model": "local model",
             "max_tokens": room,
             "prompt": PROMPT,
+            "response_format": {"type": "json_schema", "json_schema": {
+                "name": "answer", "strict": true, "schema": {"type": "object"}}},
         })]
     );
 }

@@ -19,7 +19,8 @@ mod wire;
 
 use proxy_core::backend::wire::{ImageInput, ImagePlacement};
 use proxy_core::backend::{
-    BackendCompletion, BackendError, BackendRequest, DefaultMaxTokens, JsonReply, StreamFraming,
+    BackendCompletion, BackendConstraints, BackendError, BackendRequest, ConstraintField,
+    ConstraintLanguage, ConstraintPlacement, DefaultMaxTokens, JsonReply, StreamFraming,
     StreamRoute, WireFormat, WireSpec,
 };
 use proxy_core::image::ImageFormat;
@@ -39,8 +40,15 @@ impl WireFormat for OllamaBackend {
         description: "ollama, /api/generate in raw mode (no grammars; model required)",
         default_endpoint: "http://localhost:11434",
         completion_path: COMPLETION_PATH,
-        grammar: false,
-        json_schema: true,
+        constraints: BackendConstraints {
+            fields: &[ConstraintField {
+                name: "format",
+                language: ConstraintLanguage::JsonSchema,
+                placement: ConstraintPlacement::Field("format"),
+                note: "ollama >= 0.5",
+            }],
+            first_by_default: true,
+        },
         model_required: true,
         default_max_tokens: DefaultMaxTokens::ServerDefault,
         stream: Some(StreamRoute {

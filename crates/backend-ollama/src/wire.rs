@@ -31,12 +31,12 @@ pub fn body(request: &BackendRequest<'_>, stream: bool) -> Value {
         "options": options,
         "raw": true,
     });
-    if !request.images.is_empty() {
-        body["images"] = json!(request.images);
-    }
-    // ollama turns a JSON-Schema `format` into a grammar of its own (raw mode too).
-    if let Some(schema) = request.json_schema {
-        body["format"] = schema.clone();
+    if let Some(object) = body.as_object_mut() {
+        if !request.images.is_empty() {
+            object.insert("images".into(), json!(request.images));
+        }
+        // ollama turns a JSON-Schema `format` into a grammar of its own (raw mode too).
+        request.write_constraint(object);
     }
     body
 }

@@ -4,11 +4,13 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // a test fails loudly
 
 use backend_ollama::OllamaBackend;
-use conformance::{client, received_bodies, request, settings, CONTEXT_WINDOW, MODEL, PROMPT};
-use proxy_core::backend::Endpoint;
+use conformance::{
+    client, constraint, received_bodies, request, settings, CONTEXT_WINDOW, MODEL, PROMPT,
+};
 use proxy_core::backend::{
     BackendAuth, BackendCompletion, BackendError, BackendFinishReason, CompletionBackend,
 };
+use proxy_core::backend::{ConstraintText, Endpoint};
 use proxy_core::settings::SIMPLE_STOP;
 use serde_json::json;
 use wiremock::matchers::{header, method, path};
@@ -35,14 +37,18 @@ async fn sends_model_raw_prompt_and_options_and_reads_response() {
     let endpoint = Endpoint::parse(&server.uri()).unwrap();
     let mut request = request(&endpoint, &settings);
     request.auth = Some(&auth);
-    request.grammar = Some("root ::= \"x\"");
+    let schema = json!({"type": "object", "required": ["a"]});
+    request.constraint = Some(constraint::<OllamaBackend>(
+        "format",
+        ConstraintText::JsonSchema(&schema),
+    ));
     request.overrides.max_tokens = Some(256);
     request.overrides.temperature = Some(0.2);
 
     // Exec
     let completion = OllamaBackend.complete(&client(), &request).await;
 
-    // Check: the grammar is dropped, the overrides go into options.
+    // Check: the schema is `format`, the overrides go into options.
     assert_eq!(
         completion,
         Ok(BackendCompletion {
@@ -65,6 +71,7 @@ async fn sends_model_raw_prompt_and_options_and_reads_response() {
                 "temperature": 0.2,
             },
             "raw": true,
+            "format": {"type": "object", "required": ["a"]},
         })]
     );
 }

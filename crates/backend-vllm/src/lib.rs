@@ -17,8 +17,9 @@ use proxy_core::backend::openai::{
     set_streaming, text_completion, text_stream, StreamUsage, TextCompletionReply,
 };
 use proxy_core::backend::{
-    BackendCompletion, BackendError, BackendRequest, DefaultMaxTokens, JsonReply,
-    TokenCountRequest, TokenizerRoute, WireFormat, WireSpec,
+    BackendCompletion, BackendConstraints, BackendError, BackendRequest, ConstraintField,
+    ConstraintLanguage, ConstraintPlacement, DefaultMaxTokens, JsonReply, TokenCountRequest,
+    TokenizerRoute, WireFormat, WireSpec,
 };
 use serde_json::{json, Value};
 
@@ -51,9 +52,7 @@ pub fn body(request: &BackendRequest<'_>, stream: bool) -> Value {
     if let Some(model) = request.model {
         body.insert("model".into(), json!(model));
     }
-    if let Some(schema) = request.json_schema {
-        body.insert("structured_outputs".into(), json!({ "json": schema }));
-    }
+    request.write_constraint(&mut body);
     write_stop_sequences(&mut body, request, "stop");
     write_overrides(
         &mut body,
@@ -94,8 +93,26 @@ impl WireFormat for VllmBackend {
         description: "vLLM, OpenAI-compatible /v1/completions (model required)",
         default_endpoint: "http://localhost:8000",
         completion_path: COMPLETION_PATH,
-        grammar: false,
-        json_schema: true,
+        constraints: BackendConstraints {
+            fields: &[
+                ConstraintField {
+                    name: "structured_outputs",
+                    language: ConstraintLanguage::JsonSchema,
+                    placement: ConstraintPlacement::Nested {
+                        outer: "structured_outputs",
+                        inner: "json",
+                    },
+                    note: "vLLM >= 0.10.2",
+                },
+                ConstraintField {
+                    name: "guided_json",
+                    language: ConstraintLanguage::JsonSchema,
+                    placement: ConstraintPlacement::Field("guided_json"),
+                    note: "vLLM <= 0.11; 0.12 and later ignore it without an error",
+                },
+            ],
+            first_by_default: true,
+        },
         model_required: true,
         default_max_tokens: DefaultMaxTokens::Fixed(DEFAULT_MAX_TOKENS),
         stream: Some(text_stream(COMPLETION_PATH)),

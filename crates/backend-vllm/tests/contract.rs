@@ -4,11 +4,11 @@
 
 use backend_vllm::VllmBackend;
 use conformance::{client, received_bodies, request, settings, MODEL, PROMPT};
-use proxy_core::backend::Endpoint;
 use proxy_core::backend::{
     BackendAuth, BackendCompletion, BackendError, BackendFinishReason, CompletionBackend,
     TokenCountRequest,
 };
+use proxy_core::backend::{ConstraintText, Endpoint, WireFormat};
 use proxy_core::settings::SIMPLE_STOP;
 use serde_json::json;
 use wiremock::matchers::{header, method, path};
@@ -152,4 +152,44 @@ async fn the_callers_max_tokens_replaces_the_fixed_default() {
     assert_eq!(completion.finish_reason, BackendFinishReason::Length);
     let bodies = received_bodies(&server).await;
     assert_eq!(bodies[0]["max_tokens"], 7, "{}", bodies[0]);
+}
+
+/// The version split: vLLM 0.10.2 and later read `structured_outputs.json` (0.12
+/// removed `guided_json`, and ignores it without an error); servers up to 0.11 read
+/// `guided_json`, picked per model with `constraint = "guided_json"`.
+#[tokio::test]
+async fn the_answer_schema_goes_in_structured_outputs_or_guided_json() {
+    let reply = json!({
+        "id": "cmpl-1", "object": "text_completion", "created": 1750000000, "model": MODEL,
+        "choices": [{"index": 0, "text": "{}", "logprobs": null, "finish_reason": "stop", "stop_reason": null}],
+        "usage": {"prompt_tokens": 12, "total_tokens": 13, "completion_tokens": 1}
+    });
+    let schema = json!({"type": "object", "required": ["function"]});
+
+    let current = conformance::constrained_body::<VllmBackend>(
+        "/v1/completions",
+        reply.clone(),
+        "structured_outputs",
+        ConstraintText::JsonSchema(&schema),
+    )
+    .await;
+    let older = conformance::constrained_body::<VllmBackend>(
+        "/v1/completions",
+        reply,
+        "guided_json",
+        ConstraintText::JsonSchema(&schema),
+    )
+    .await;
+
+    assert_eq!(current["structured_outputs"], json!({"json": schema}));
+    assert!(current.get("guided_json").is_none(), "{current}");
+    assert_eq!(older["guided_json"], schema);
+    assert!(older.get("structured_outputs").is_none(), "{older}");
+    assert_eq!(
+        VllmBackend::SPEC
+            .constraints
+            .default_field()
+            .map(|field| field.name),
+        Some("structured_outputs")
+    );
 }

@@ -6,10 +6,18 @@ use proxy_core::backend::openai::{
     set_streaming, text_completion, text_stream, StreamUsage, TextCompletionReply,
 };
 use proxy_core::backend::{
-    BackendCompletion, BackendError, BackendRequest, DefaultMaxTokens, JsonReply, WireFormat,
-    WireSpec,
+    BackendCompletion, BackendConstraints, BackendError, BackendRequest, ConstraintField,
+    ConstraintLanguage, ConstraintPlacement, DefaultMaxTokens, JsonReply, WireFormat, WireSpec,
 };
 use serde_json::{json, Value};
+
+/// text-generation-webui's GBNF field (`grammar_string`), both its endpoint types.
+pub(crate) const GRAMMAR_STRING: ConstraintField = ConstraintField {
+    name: "grammar_string",
+    language: ConstraintLanguage::Gbnf,
+    placement: ConstraintPlacement::Field("grammar_string"),
+    note: "",
+};
 
 /// The completion path.
 pub const COMPLETION_PATH: &str = "/v1/completions";
@@ -33,9 +41,7 @@ pub fn body(request: &BackendRequest<'_>, stream: bool) -> Value {
         body.insert("max_tokens".into(), json!(room));
         body.insert("max_new_tokens".into(), json!(room));
     }
-    if let Some(grammar) = request.grammar {
-        body.insert("grammar_string".into(), json!(grammar));
-    }
+    request.write_constraint(&mut body);
     write_stop_sequences(&mut body, request, "stop");
     write_overrides(
         &mut body,
@@ -54,8 +60,18 @@ impl WireFormat for WebUiBackend {
         description: "text-generation-webui, OpenAI-compatible /v1/completions (GBNF grammars)",
         default_endpoint: super::DEFAULT_ENDPOINT,
         completion_path: COMPLETION_PATH,
-        grammar: true,
-        json_schema: false,
+        constraints: BackendConstraints {
+            fields: &[
+                GRAMMAR_STRING,
+                ConstraintField {
+                    name: "grammar",
+                    language: ConstraintLanguage::Gbnf,
+                    placement: ConstraintPlacement::Field("grammar"),
+                    note: "what llama.cpp's llama-server reads when it serves this API",
+                },
+            ],
+            first_by_default: true,
+        },
         model_required: false,
         default_max_tokens: DefaultMaxTokens::ContextWindow,
         stream: Some(text_stream(COMPLETION_PATH)),

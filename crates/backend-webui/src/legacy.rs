@@ -2,8 +2,8 @@
 
 use proxy_core::backend::fields::{write_overrides, write_stop_sequences, SamplingFieldNames};
 use proxy_core::backend::{
-    BackendCompletion, BackendError, BackendFinishReason, BackendRequest, DefaultMaxTokens,
-    JsonReply, WireFormat, WireSpec,
+    BackendCompletion, BackendConstraints, BackendError, BackendFinishReason, BackendRequest,
+    DefaultMaxTokens, JsonReply, WireFormat, WireSpec,
 };
 use serde::Deserialize;
 use serde_json::{json, Value};
@@ -38,9 +38,7 @@ pub fn body(request: &BackendRequest<'_>) -> Value {
     }
     body.insert("prompt".into(), json!(request.prompt));
     body.insert("truncation_length".into(), json!(request.context_window));
-    if let Some(grammar) = request.grammar {
-        body.insert("grammar_string".into(), json!(grammar));
-    }
+    request.write_constraint(&mut body);
     write_overrides(
         &mut body,
         &request.overrides,
@@ -78,8 +76,10 @@ impl WireFormat for WebUiLegacyBackend {
         description: "text-generation-webui, legacy /api/v1/generate API (before Nov 2023)",
         default_endpoint: super::DEFAULT_ENDPOINT,
         completion_path: COMPLETION_PATH,
-        grammar: true,
-        json_schema: false,
+        constraints: BackendConstraints {
+            fields: &[crate::current::GRAMMAR_STRING],
+            first_by_default: true,
+        },
         model_required: false,
         default_max_tokens: DefaultMaxTokens::Fixed(DEFAULT_MAX_NEW_TOKENS),
         stream: None,

@@ -4,9 +4,9 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // a test fails loudly
 
 use backend_webui::{WebUiBackend, WebUiLegacyBackend};
-use conformance::{client, received_bodies, request, settings, CONTEXT_WINDOW, PROMPT};
-use proxy_core::backend::Endpoint;
+use conformance::{client, constraint, received_bodies, request, settings, CONTEXT_WINDOW, PROMPT};
 use proxy_core::backend::{BackendAuth, BackendCompletion, BackendFinishReason, CompletionBackend};
+use proxy_core::backend::{ConstraintText, Endpoint};
 use proxy_core::settings::SIMPLE_STOP;
 use serde_json::json;
 use wiremock::matchers::{header, method, path};
@@ -35,7 +35,10 @@ async fn webui_sends_lengths_from_the_context_window_and_grammar_string() {
     let endpoint = Endpoint::parse(&server.uri()).unwrap();
     let mut request = request(&endpoint, &settings);
     request.auth = Some(&auth);
-    request.grammar = Some(GRAMMAR);
+    request.constraint = Some(constraint::<WebUiBackend>(
+        "grammar_string",
+        ConstraintText::Gbnf(GRAMMAR),
+    ));
     request.prompt_tokens = 100;
 
     // Exec
@@ -124,7 +127,10 @@ async fn webui_legacy_sends_stopping_strings_and_fixed_max_new_tokens() {
     let settings = settings();
     let endpoint = Endpoint::parse(&server.uri()).unwrap();
     let mut request = request(&endpoint, &settings);
-    request.grammar = Some(GRAMMAR);
+    request.constraint = Some(constraint::<WebUiLegacyBackend>(
+        "grammar_string",
+        ConstraintText::Gbnf(GRAMMAR),
+    ));
 
     // Exec
     let completion = WebUiLegacyBackend.complete(&client(), &request).await;
@@ -155,4 +161,19 @@ async fn webui_legacy_sends_stopping_strings_and_fixed_max_new_tokens() {
 #[tokio::test]
 async fn streams_openai_text_completion_events() {
     conformance::cases::openai_text_stream(&WebUiBackend, true).await;
+}
+
+/// `constraint = "grammar"` on the webui path: llama-server serves the same
+/// OpenAI-compatible API but reads `grammar`, not webui's `grammar_string`.
+#[tokio::test]
+async fn webui_sends_the_grammar_as_grammar_where_configured() {
+    let body = conformance::constrained_body::<WebUiBackend>(
+        "/v1/completions",
+        json!({"choices": [{"index": 0, "text": "hi", "finish_reason": "stop"}]}),
+        "grammar",
+        ConstraintText::Gbnf(GRAMMAR),
+    )
+    .await;
+    assert_eq!(body["grammar"], GRAMMAR);
+    assert!(body.get("grammar_string").is_none(), "{body}");
 }

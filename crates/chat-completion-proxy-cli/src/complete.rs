@@ -3,10 +3,13 @@
 use std::time::Duration;
 
 use anyhow::{Context, Result};
-use chat_completion_proxy::backend::{available_backends, find_backend, BackendAuth};
+use chat_completion_proxy::backend::{
+    available_backends, find_backend, BackendAuth, ConstraintChoice,
+};
 use chat_completion_proxy::settings::SettingsPreset;
 use chat_completion_proxy::{
     ChatCompletionRequest, ModelTarget, ProxyClient, TokenCounting, WrapperSelection,
+    DEFAULT_MAX_THOUGHT_CHARS,
 };
 use clap::Args;
 
@@ -47,6 +50,14 @@ pub struct CompleteArgs {
     /// has one, else cl100k_base) or `cl100k`.
     #[arg(long, default_value_t = TokenCounting::ServerWhereAvailable)]
     tokenizer: TokenCounting,
+    /// Which of the backend's output constraints to send (see `backends`: `grammar`,
+    /// `json_schema`, `guided_json`, …), or `none`; default: the backend's default.
+    #[arg(long, value_name = "NAME")]
+    constraint: Option<String>,
+    /// The most characters a constrained answer's `inner_thoughts` may have; 0: no
+    /// bound.
+    #[arg(long, value_name = "N", default_value_t = DEFAULT_MAX_THOUGHT_CHARS)]
+    max_thought_chars: u32,
     /// Do not apply MemGPT's heartbeat correction (the request's
     /// `function_correction` field also switches it).
     #[arg(long)]
@@ -54,7 +65,7 @@ pub struct CompleteArgs {
 }
 
 /// `backends`: one endpoint type per line with its default endpoint and its
-/// capabilities (`name<TAB>url<TAB>grammar, streaming, …`).
+/// capabilities (`name<TAB>url<TAB>constraints: default grammar (…), streaming, …`).
 pub fn backends() -> String {
     let mut out = String::new();
     for name in available_backends() {
@@ -87,6 +98,10 @@ pub fn complete(args: &CompleteArgs, stdin: &str) -> Result<String> {
     target.auth = BackendAuth::from_parts(args.auth_type.as_deref(), args.auth_key.as_deref())?;
     target.settings_preset = args.preset.parse::<SettingsPreset>()?;
     target.token_counting = args.tokenizer;
+    if let Some(constraint) = &args.constraint {
+        target.constraint = ConstraintChoice::parse(constraint);
+    }
+    target.max_thought_chars = (args.max_thought_chars > 0).then_some(args.max_thought_chars);
     target.wrapper = match (&args.wrapper.wrapper_file, &args.wrapper.wrapper) {
         (Some(path), _) => WrapperSelection::File(path.clone()),
         (None, Some(name)) => WrapperSelection::Named(name.clone()),

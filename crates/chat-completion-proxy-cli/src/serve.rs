@@ -62,6 +62,14 @@ pub struct ServeArgs {
     /// Without --config: seconds to wait for a whole backend reply (default 600).
     #[arg(long, value_name = "SECONDS")]
     timeout: Option<f64>,
+    /// Without --config: which of the backend's output constraints to send (see
+    /// `backends`), or `none` (default: the backend's default).
+    #[arg(long, value_name = "NAME")]
+    constraint: Option<String>,
+    /// Without --config: the most characters a constrained answer's `inner_thoughts`
+    /// may have; 0: no bound (default 400).
+    #[arg(long, value_name = "N")]
+    max_thought_chars: Option<u32>,
 }
 
 impl ServeArgs {
@@ -77,6 +85,8 @@ impl ServeArgs {
             ("--alias", !self.aliases.is_empty()),
             ("--auth-type", self.auth_type.is_some()),
             ("--timeout", self.timeout.is_some()),
+            ("--constraint", self.constraint.is_some()),
+            ("--max-thought-chars", self.max_thought_chars.is_some()),
         ]
         .into_iter()
         .filter_map(|(flag, given)| given.then_some(flag))
@@ -132,6 +142,8 @@ impl ServeArgs {
         model.auth_type = self.auth_type.clone();
         model.auth_key = self.auth_key.clone().map(Secret::new);
         model.timeout_secs = self.timeout;
+        model.constraint = self.constraint.clone();
+        model.max_thought_chars = self.max_thought_chars;
         Ok(model)
     }
 }

@@ -6,9 +6,109 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // a test fails loudly
 
 use chat_completion_proxy::backend::wire::{ImageInput, ImagePlacement};
-use chat_completion_proxy::backend::{available_backends, find_backend, BackendCapabilities};
+use chat_completion_proxy::backend::{
+    available_backends, find_backend, BackendCapabilities, BackendConstraints, ConstraintField,
+    ConstraintLanguage, ConstraintPlacement,
+};
 use chat_completion_proxy::image::ImageFormat;
 use chat_completion_proxy::ENABLED_PLUGINS;
+
+/// A constraint field with no note.
+const fn field(
+    name: &'static str,
+    language: ConstraintLanguage,
+    placement: ConstraintPlacement,
+) -> ConstraintField {
+    ConstraintField {
+        name,
+        language,
+        placement,
+        note: "",
+    }
+}
+
+const fn by_default(fields: &'static [ConstraintField]) -> BackendConstraints {
+    BackendConstraints {
+        fields,
+        first_by_default: true,
+    }
+}
+
+const GRAMMAR: ConstraintField = field(
+    "grammar",
+    ConstraintLanguage::Gbnf,
+    ConstraintPlacement::Field("grammar"),
+);
+const GRAMMAR_STRING: ConstraintField = field(
+    "grammar_string",
+    ConstraintLanguage::Gbnf,
+    ConstraintPlacement::Field("grammar_string"),
+);
+const RESPONSE_FORMAT: ConstraintField = field(
+    "response_format",
+    ConstraintLanguage::JsonSchema,
+    ConstraintPlacement::ResponseFormat,
+);
+const LLAMACPP: BackendConstraints = by_default(&[
+    GRAMMAR,
+    ConstraintField {
+        note: "the server converts it to a grammar itself",
+        ..field(
+            "json_schema",
+            ConstraintLanguage::JsonSchema,
+            ConstraintPlacement::Field("json_schema"),
+        )
+    },
+]);
+const KOBOLDCPP: BackendConstraints = by_default(&[GRAMMAR]);
+const OLLAMA: BackendConstraints = by_default(&[ConstraintField {
+    note: "ollama >= 0.5",
+    ..field(
+        "format",
+        ConstraintLanguage::JsonSchema,
+        ConstraintPlacement::Field("format"),
+    )
+}]);
+const WEBUI: BackendConstraints = by_default(&[
+    GRAMMAR_STRING,
+    ConstraintField {
+        note: "what llama.cpp's llama-server reads when it serves this API",
+        ..GRAMMAR
+    },
+]);
+const WEBUI_LEGACY: BackendConstraints = by_default(&[GRAMMAR_STRING]);
+const LMSTUDIO: BackendConstraints = by_default(&[RESPONSE_FORMAT]);
+/// vLLM's version split: `structured_outputs` (0.10.2 on; the only one 0.12 reads)
+/// first, `guided_json` for the servers before.
+const VLLM: BackendConstraints = by_default(&[
+    ConstraintField {
+        note: "vLLM >= 0.10.2",
+        ..field(
+            "structured_outputs",
+            ConstraintLanguage::JsonSchema,
+            ConstraintPlacement::Nested {
+                outer: "structured_outputs",
+                inner: "json",
+            },
+        )
+    },
+    ConstraintField {
+        note: "vLLM <= 0.11; 0.12 and later ignore it without an error",
+        ..field(
+            "guided_json",
+            ConstraintLanguage::JsonSchema,
+            ConstraintPlacement::Field("guided_json"),
+        )
+    },
+]);
+/// Groq: only on request (`constraint = "response_format"`), as only some models take it.
+const GROQ: BackendConstraints = BackendConstraints {
+    fields: &[ConstraintField {
+        note: "only the models with structured outputs; set it per model",
+        ..RESPONSE_FORMAT
+    }],
+    first_by_default: false,
+};
 
 /// SPEC §3: (plugin, endpoint type, default endpoint, capabilities).
 const CONTRACT: &[(&str, &str, &str, BackendCapabilities)] = &[
@@ -17,8 +117,7 @@ const CONTRACT: &[(&str, &str, &str, BackendCapabilities)] = &[
         "llamacpp",
         "http://localhost:8080",
         BackendCapabilities {
-            grammar: true,
-            json_schema: false,
+            constraints: LLAMACPP,
             model_required: false,
             tokenizer: true,
             streaming: true,
@@ -38,8 +137,7 @@ const CONTRACT: &[(&str, &str, &str, BackendCapabilities)] = &[
         "koboldcpp",
         "http://localhost:5001",
         BackendCapabilities {
-            grammar: true,
-            json_schema: false,
+            constraints: KOBOLDCPP,
             model_required: false,
             tokenizer: true,
             streaming: true,
@@ -55,8 +153,7 @@ const CONTRACT: &[(&str, &str, &str, BackendCapabilities)] = &[
         "ollama",
         "http://localhost:11434",
         BackendCapabilities {
-            grammar: false,
-            json_schema: true,
+            constraints: OLLAMA,
             model_required: true,
             tokenizer: false,
             streaming: true,
@@ -75,8 +172,7 @@ const CONTRACT: &[(&str, &str, &str, BackendCapabilities)] = &[
         "webui",
         "http://localhost:5000",
         BackendCapabilities {
-            grammar: true,
-            json_schema: false,
+            constraints: WEBUI,
             model_required: false,
             tokenizer: false,
             streaming: true,
@@ -88,8 +184,7 @@ const CONTRACT: &[(&str, &str, &str, BackendCapabilities)] = &[
         "webui-legacy",
         "http://localhost:5000",
         BackendCapabilities {
-            grammar: true,
-            json_schema: false,
+            constraints: WEBUI_LEGACY,
             model_required: false,
             tokenizer: false,
             streaming: false,
@@ -101,8 +196,7 @@ const CONTRACT: &[(&str, &str, &str, BackendCapabilities)] = &[
         "lmstudio",
         "http://localhost:1234",
         BackendCapabilities {
-            grammar: false,
-            json_schema: false,
+            constraints: LMSTUDIO,
             model_required: false,
             tokenizer: false,
             streaming: true,
@@ -114,8 +208,7 @@ const CONTRACT: &[(&str, &str, &str, BackendCapabilities)] = &[
         "lmstudio-legacy",
         "http://localhost:1234",
         BackendCapabilities {
-            grammar: false,
-            json_schema: false,
+            constraints: LMSTUDIO,
             model_required: false,
             tokenizer: false,
             streaming: true,
@@ -127,8 +220,7 @@ const CONTRACT: &[(&str, &str, &str, BackendCapabilities)] = &[
         "vllm",
         "http://localhost:8000",
         BackendCapabilities {
-            grammar: false,
-            json_schema: true,
+            constraints: VLLM,
             model_required: true,
             tokenizer: true,
             streaming: true,
@@ -140,8 +232,7 @@ const CONTRACT: &[(&str, &str, &str, BackendCapabilities)] = &[
         "groq",
         "https://api.groq.com/openai",
         BackendCapabilities {
-            grammar: false,
-            json_schema: false,
+            constraints: GROQ,
             model_required: true,
             tokenizer: false,
             streaming: true,

@@ -17,7 +17,7 @@ fn a_grammar_generator_is_present_iff_its_feature_is_enabled() {
             description: Some("Sends a message.".to_owned()),
             parameters: None,
         }];
-        let grammar = generator.generate(&functions, GrammarStyle::InnerThoughtsInParams);
+        let grammar = generator.generate(&functions, GrammarStyle::InnerThoughtsInParams.into());
         assert!(
             grammar.is_ok_and(|grammar| grammar.gbnf.contains("root ::=")),
             "the generator builds a grammar with a root rule"

@@ -24,7 +24,7 @@ use std::time::Duration;
 
 use proxy_core::backend::{
     BackendAuth, BackendCompletion, BackendError, BackendRequest, BackendStreamEvent,
-    CompletionBackend, Endpoint,
+    CompletionBackend, Constraint, ConstraintText, Endpoint, WireFormat,
 };
 use proxy_core::settings::SettingsPreset;
 use serde_json::{Map, Value};
@@ -65,6 +65,16 @@ pub fn settings() -> Map<String, Value> {
     SettingsPreset::Simple.settings()
 }
 
+/// `W`'s constraint field `name` carrying `text`. Panics (this is a test) when `W`'s
+/// spec states no such field.
+#[allow(clippy::panic)] // a test helper: a wrong name fails the test that gave it
+pub fn constraint<'a, W: WireFormat>(name: &str, text: ConstraintText<'a>) -> Constraint<'a> {
+    let Some(field) = W::SPEC.constraints.find(name) else {
+        panic!("{} states no `{name}` constraint", W::SPEC.name)
+    };
+    Constraint { field, text }
+}
+
 /// A request for [`PROMPT`] to `endpoint`, with [`MODEL`] and the given settings.
 pub fn request<'a>(endpoint: &'a Endpoint, settings: &'a Map<String, Value>) -> BackendRequest<'a> {
     let mut request = BackendRequest::new(
@@ -103,6 +113,38 @@ pub async fn complete(
     let mut request = request(&endpoint, &settings);
     request.auth = auth;
     backend.complete(http, &request).await
+}
+
+/// The body `W` sends to a server on loopback (answering `path` with `reply`) for
+/// [`PROMPT`] constrained by its field `name` with `text`: what the server receives.
+#[allow(clippy::panic)] // a test helper: a failed call fails the test
+pub async fn constrained_body<W: WireFormat>(
+    path: &str,
+    reply: Value,
+    name: &str,
+    text: ConstraintText<'_>,
+) -> Value {
+    use wiremock::matchers::{method, path as path_is};
+    use wiremock::{Mock, ResponseTemplate};
+
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path_is(path))
+        .respond_with(ResponseTemplate::new(200).set_body_json(reply))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let settings = settings();
+    let endpoint = Endpoint::parse(&server.uri())
+        .unwrap_or_else(|error| panic!("a mock server's address is an endpoint: {error}"));
+    let mut request = request(&endpoint, &settings);
+    request.constraint = Some(constraint::<W>(name, text));
+    if let Err(error) = W::default().complete(&client(), &request).await {
+        panic!("{} with the `{name}` constraint: {error}", W::SPEC.name);
+    }
+    let mut bodies = received_bodies(&server).await;
+    assert_eq!(bodies.len(), 1, "one request reached the server");
+    bodies.remove(0)
 }
 
 /// Streams [`PROMPT`] through `backend` from a server on loopback that answers `path`

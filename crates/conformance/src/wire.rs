@@ -4,8 +4,9 @@
 //! ([`capabilities_hold`]).
 
 use proxy_core::backend::{
-    find_backend, BackendCapabilities, BackendError, BackendRequest, CompletionBackend, Endpoint,
-    TokenCountRequest, WireFormat,
+    find_backend, BackendCapabilities, BackendError, BackendRequest, CompletionBackend, Constraint,
+    ConstraintLanguage, ConstraintPlacement, ConstraintText, Endpoint, TokenCountRequest,
+    WireFormat,
 };
 use serde_json::{Map, Value};
 
@@ -16,11 +17,76 @@ fn mentions(body: &Value, text: &str) -> bool {
     body.to_string().contains(text)
 }
 
+/// `W`'s constraint fields each write their text where their placement says.
+fn check_constraints<W: WireFormat>(request: &BackendRequest<'_>, plain: &Value) {
+    let spec = W::SPEC;
+    let schema = serde_json::json!({"type": "object", "title": "conformance-schema"});
+    assert!(
+        !mentions(plain, "conformance-"),
+        "{}: no constraint asked, none sent: {plain}",
+        spec.name
+    );
+    for (index, field) in spec.constraints.fields.iter().enumerate() {
+        assert!(
+            spec.constraints.fields[..index]
+                .iter()
+                .all(|earlier| earlier.name != field.name),
+            "{}: the constraint name `{}` is stated twice",
+            spec.name,
+            field.name
+        );
+        let (text, expected) = match field.language {
+            ConstraintLanguage::Gbnf => (ConstraintText::Gbnf(GRAMMAR), Value::from(GRAMMAR)),
+            ConstraintLanguage::JsonSchema => (ConstraintText::JsonSchema(&schema), schema.clone()),
+        };
+        let constrained = W::body(
+            &BackendRequest {
+                constraint: Some(Constraint { field, text }),
+                ..request.clone()
+            },
+            false,
+        );
+        let found = match field.placement {
+            ConstraintPlacement::Field(name) => constrained.get(name),
+            ConstraintPlacement::Nested { outer, inner } => {
+                constrained.get(outer).and_then(|outer| outer.get(inner))
+            }
+            ConstraintPlacement::ResponseFormat => constrained
+                .get("response_format")
+                .filter(|format| format["type"] == "json_schema")
+                .and_then(|format| format.pointer("/json_schema/schema")),
+        };
+        assert_eq!(
+            found,
+            Some(&expected),
+            "{}: the `{}` constraint goes in {}: {constrained}",
+            spec.name,
+            field.name,
+            field.placement.label()
+        );
+        let mut others = constrained.clone();
+        let top = match field.placement {
+            ConstraintPlacement::Field(name) => name,
+            ConstraintPlacement::Nested { outer, .. } => outer,
+            ConstraintPlacement::ResponseFormat => "response_format",
+        };
+        if let Some(object) = others.as_object_mut() {
+            object.remove(top);
+        }
+        assert_eq!(
+            &others, plain,
+            "{}: the `{}` constraint changes nothing else of the body",
+            spec.name, field.name
+        );
+    }
+}
+
 /// The pure functions and the registration of `W` agree with its spec:
 /// - the registration (name, description, default endpoint, capabilities) is the spec's;
 /// - the body carries the prompt, and the model name when one is given;
-/// - it carries a grammar exactly when the spec says the server takes one, and a JSON
-///   Schema exactly when the spec says it constrains with one;
+/// - a body carries a constraint only when asked, and each constraint field the spec
+///   states puts the grammar or schema where its placement says, changing nothing
+///   else; no name is stated twice;
 /// - a streamed body differs from the plain one when both go to the same path;
 /// - the tokenizer route's body carries the text.
 ///
@@ -45,7 +111,7 @@ pub fn check<W: WireFormat>() {
     let settings = Map::new();
     let endpoint = Endpoint::parse("http://localhost:1")
         .unwrap_or_else(|error| unreachable!("a literal endpoint is well formed: {error}"));
-    let mut request = crate::request(&endpoint, &settings);
+    let request = crate::request(&endpoint, &settings);
     let plain = W::body(&request, false);
     assert!(
         mentions(&plain, "Say hi"),
@@ -58,40 +124,12 @@ pub fn check<W: WireFormat>() {
         spec.name
     );
 
-    let schema = serde_json::json!({"type": "object", "title": "conformance-schema"});
-    let with_schema = W::body(
-        &BackendRequest {
-            json_schema: Some(&schema),
-            ..request.clone()
-        },
-        false,
-    );
-    assert_eq!(
-        mentions(&with_schema, "conformance-schema"),
-        spec.json_schema,
-        "{}: a JSON Schema is sent exactly when the spec says the server constrains with one: {with_schema}",
-        spec.name
-    );
-
-    request.grammar = Some(GRAMMAR);
-    let with_grammar = W::body(&request, false);
-    assert_eq!(
-        mentions(&with_grammar, "conformance-grammar"),
-        spec.grammar,
-        "{}: a grammar is sent exactly when the spec says the server takes one: {with_grammar}",
-        spec.name
-    );
+    check_constraints::<W>(&request, &plain);
 
     if let Some(route) = spec.stream {
         if route.path == spec.completion_path {
             assert_ne!(
-                W::body(
-                    &BackendRequest {
-                        grammar: None,
-                        ..request.clone()
-                    },
-                    true
-                ),
+                W::body(&request, true),
                 plain,
                 "{}: the streamed body asks for a stream",
                 spec.name

@@ -19,7 +19,7 @@
 //! the layout of a text never makes it ambiguous.
 //! Nothing may follow the closing `}`: the backend then ends the reply.
 
-use proxy_core::grammar::GrammarError;
+use proxy_core::grammar::{AnswerShape, GrammarError};
 use proxy_core::inner_monologue::INNER_THOUGHTS_KWARG;
 use proxy_core::{FunctionSchema, GrammarStyle};
 use serde_json::Value;
@@ -27,20 +27,29 @@ use serde_json::Value;
 use crate::names::sanitize;
 use crate::primitives::Primitive;
 use crate::schema::{Builder, Member, UNSUPPORTED};
-use crate::syntax::{json_literal, key_literal};
+use crate::syntax::{json_literal, key_literal, up_to};
 
 /// The names of the rules written by this module.
 const ROOT: &str = "root";
 const CALL: &str = "call";
+/// The bounded `inner_thoughts` string (only when the shape bounds it).
+const THOUGHTS: &str = "thoughts";
 
 /// The GBNF grammar whose sentences are the answers calling one of `functions` in the
-/// shape `style`.
+/// shape `shape`: `inner_thoughts` is at most `shape.max_thought_chars` characters
+/// long (a JSON escape counts as one), written as nested optional characters, which
+/// every GBNF parser reads (llama.cpp's `{m,n}` is newer).
 pub(crate) fn grammar(
     functions: &[FunctionSchema],
-    style: GrammarStyle,
+    shape: AnswerShape,
 ) -> Result<String, GrammarError> {
     check_functions(functions)?;
-    let mut builder = Builder::new(&[ROOT, CALL]);
+    let style = shape.style;
+    let mut builder = Builder::new(&[ROOT, CALL, THOUGHTS]);
+    let thoughts = match shape.max_thought_chars {
+        None => builder.primitive(Primitive::String),
+        Some(_) => THOUGHTS,
+    };
     let ws = builder.primitive(Primitive::Ws);
     let function_key = key_literal("function");
     let root = match style {
@@ -48,17 +57,15 @@ pub(crate) fn grammar(
             format!(r#"{ws} "{{" {ws} {function_key} {ws} {CALL} {ws} "}}""#)
         }
         GrammarStyle::InnerThoughtsTopLevel => {
-            let string = builder.primitive(Primitive::String);
             format!(
-                r#"{ws} "{{" {ws} {} {ws} {string} ( "," {ws} {function_key} {ws} ( {} | {CALL} ) )? {ws} "}}""#,
+                r#"{ws} "{{" {ws} {} {ws} {thoughts} ( "," {ws} {function_key} {ws} ( {} | {CALL} ) )? {ws} "}}""#,
                 key_literal(INNER_THOUGHTS_KWARG),
                 json_literal(&Value::Null),
             )
         }
         GrammarStyle::InnerThoughtsTopLevelCallRequired => {
-            let string = builder.primitive(Primitive::String);
             format!(
-                r#"{ws} "{{" {ws} {} {ws} {string} "," {ws} {function_key} {ws} {CALL} {ws} "}}""#,
+                r#"{ws} "{{" {ws} {} {ws} {thoughts} "," {ws} {function_key} {ws} {CALL} {ws} "}}""#,
                 key_literal(INNER_THOUGHTS_KWARG),
             )
         }
@@ -67,9 +74,14 @@ pub(crate) fn grammar(
     let call_slot = builder.define_fixed(CALL, String::new());
     let calls: Vec<String> = functions
         .iter()
-        .map(|function| call_rule(&mut builder, function, style))
+        .map(|function| call_rule(&mut builder, function, style, thoughts))
         .collect();
     builder.close_rule(call_slot, calls.join(" | "));
+    if let Some(max) = shape.max_thought_chars {
+        let char = builder.primitive(Primitive::Char);
+        let bound = usize::try_from(max).unwrap_or(usize::MAX);
+        builder.define_fixed(THOUGHTS, format!(r#""\"" {} "\"""#, up_to(char, bound)));
+    }
     Ok(builder.finish())
 }
 
@@ -88,11 +100,22 @@ pub(crate) fn check_functions(functions: &[FunctionSchema]) -> Result<(), Gramma
 }
 
 /// The rule for calling `function`: its name, then its params; returns the rule's name.
-fn call_rule(builder: &mut Builder, function: &FunctionSchema, style: GrammarStyle) -> String {
+fn call_rule(
+    builder: &mut Builder,
+    function: &FunctionSchema,
+    style: GrammarStyle,
+    thoughts: &str,
+) -> String {
     builder.set_function(&function.name);
     let base = sanitize(&function.name);
     let (slot, name) = builder.open_rule(&format!("{base}-call"));
-    let params = params_rule(builder, function, style, &format!("{base}-params"));
+    let params = params_rule(
+        builder,
+        function,
+        style,
+        thoughts,
+        &format!("{base}-params"),
+    );
     let ws = builder.primitive(Primitive::Ws);
     let body = format!(
         r#"{} "," {ws} {} {ws} {params}"#,
@@ -108,6 +131,7 @@ fn params_rule(
     builder: &mut Builder,
     function: &FunctionSchema,
     style: GrammarStyle,
+    thoughts: &str,
     base: &str,
 ) -> String {
     let (slot, name) = builder.open_rule(base);
@@ -124,12 +148,11 @@ fn params_rule(
     };
     if style == GrammarStyle::InnerThoughtsInParams {
         members.retain(|member| member.key != INNER_THOUGHTS_KWARG);
-        let string = builder.primitive(Primitive::String);
         members.insert(
             0,
             Member {
                 key: INNER_THOUGHTS_KWARG.to_owned(),
-                value: string.to_owned(),
+                value: thoughts.to_owned(),
                 required: true,
             },
         );

@@ -20,7 +20,7 @@
 //! `5.0` an integer); the schema enforces the narrowing keywords (`minLength`,
 //! `pattern`, …).
 
-use proxy_core::grammar::GrammarError;
+use proxy_core::grammar::{AnswerShape, GrammarError};
 use proxy_core::inner_monologue::INNER_THOUGHTS_KWARG;
 use proxy_core::{FunctionSchema, GrammarStyle};
 use serde_json::{json, Map, Value};
@@ -29,13 +29,19 @@ use crate::answer::{check_functions, is_plain_object};
 use crate::schema::UNSUPPORTED;
 
 /// The JSON Schema whose instances are the answers calling one of `functions` in the
-/// shape `style`. Fails as [`crate::answer::grammar`] does.
+/// shape `shape` (`inner_thoughts` bounded by `maxLength` where the shape bounds it).
+/// Fails as [`crate::answer::grammar`] does.
 pub(crate) fn schema(
     functions: &[FunctionSchema],
-    style: GrammarStyle,
+    shape: AnswerShape,
 ) -> Result<Value, GrammarError> {
     check_functions(functions)?;
-    let thoughts = || json!({"type": "string"});
+    let style = shape.style;
+    let thoughts_schema = match shape.max_thought_chars {
+        Some(max) => json!({"type": "string", "maxLength": max}),
+        None => json!({"type": "string"}),
+    };
+    let thoughts = || thoughts_schema.clone();
     let mut alternatives = Vec::new();
     if style == GrammarStyle::InnerThoughtsTopLevel {
         alternatives.push(closed_object(
@@ -53,7 +59,10 @@ pub(crate) fn schema(
     for function in functions {
         let call = vec![
             ("function".to_owned(), json!({"const": function.name})),
-            ("params".to_owned(), params(function, style)),
+            (
+                "params".to_owned(),
+                params(function, style, &thoughts_schema),
+            ),
         ];
         alternatives.push(match style {
             GrammarStyle::InnerThoughtsInParams => closed_object(call, &["function", "params"]),
@@ -70,7 +79,7 @@ pub(crate) fn schema(
 
 /// `function`'s params object: its own schema, closed, with (in the forced shape) a
 /// required string `inner_thoughts` first in place of any it declares.
-fn params(function: &FunctionSchema, style: GrammarStyle) -> Value {
+fn params(function: &FunctionSchema, style: GrammarStyle, thoughts: &Value) -> Value {
     let in_params = style == GrammarStyle::InnerThoughtsInParams;
     let map = match &function.parameters {
         None => Map::new(),
@@ -79,7 +88,7 @@ fn params(function: &FunctionSchema, style: GrammarStyle) -> Value {
         // object (after the thoughts in the forced shape), and so does the schema.
         Some(_) if in_params => {
             return json!({"type": "object",
-                "properties": {INNER_THOUGHTS_KWARG: {"type": "string"}},
+                "properties": {INNER_THOUGHTS_KWARG: thoughts},
                 "required": [INNER_THOUGHTS_KWARG]});
         }
         Some(_) => return json!({"type": "object"}),
@@ -107,10 +116,7 @@ fn params(function: &FunctionSchema, style: GrammarStyle) -> Value {
         }
     }
     if in_params {
-        members.insert(
-            0,
-            (INNER_THOUGHTS_KWARG.to_owned(), json!({"type": "string"})),
-        );
+        members.insert(0, (INNER_THOUGHTS_KWARG.to_owned(), thoughts.clone()));
         required.insert(0, INNER_THOUGHTS_KWARG.to_owned());
     }
     let required: Vec<&str> = required.iter().map(String::as_str).collect();

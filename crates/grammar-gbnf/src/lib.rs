@@ -52,27 +52,28 @@ mod gbnf_check;
 #[cfg(test)]
 mod tests;
 
-use proxy_core::grammar::{GeneratedGrammar, GrammarError, GrammarGenerator};
-use proxy_core::{FunctionSchema, GrammarStyle};
+use proxy_core::grammar::{AnswerShape, GeneratedGrammar, GrammarError, GrammarGenerator};
+use proxy_core::FunctionSchema;
 
 /// The GBNF grammar generator (registered as `"gbnf"`).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct GbnfGenerator;
 
 impl GbnfGenerator {
-    /// The grammar text for `functions` in the answer shape `style`.
+    /// The grammar text for `functions` in the answer shape `shape` (a
+    /// [`GrammarStyle`](proxy_core::GrammarStyle) alone: thoughts of any length).
     ///
     /// Fails when `functions` is empty or a function's name is empty.
     pub fn gbnf(
         &self,
         functions: &[FunctionSchema],
-        style: GrammarStyle,
+        shape: impl Into<AnswerShape>,
     ) -> Result<String, GrammarError> {
-        answer::grammar(functions, style)
+        answer::grammar(functions, shape.into())
     }
 
     /// The JSON Schema whose instances are the answers of [`gbnf`](Self::gbnf)'s
-    /// grammar for the same `functions` and `style` (see the `answer_schema` module
+    /// grammar for the same `functions` and `shape` (see the `answer_schema` module
     /// for the two differences: member order, and the keywords only a schema can
     /// enforce), for servers that constrain with a JSON Schema instead of a grammar.
     ///
@@ -80,9 +81,9 @@ impl GbnfGenerator {
     pub fn answer_schema(
         &self,
         functions: &[FunctionSchema],
-        style: GrammarStyle,
+        shape: impl Into<AnswerShape>,
     ) -> Result<serde_json::Value, GrammarError> {
-        answer_schema::schema(functions, style)
+        answer_schema::schema(functions, shape.into())
     }
 
     /// The grammar text whose sentences are the JSON values `schema` allows (a
@@ -97,10 +98,10 @@ impl GrammarGenerator for GbnfGenerator {
     fn generate(
         &self,
         functions: &[FunctionSchema],
-        style: GrammarStyle,
+        shape: AnswerShape,
     ) -> Result<GeneratedGrammar, GrammarError> {
         Ok(GeneratedGrammar {
-            gbnf: self.gbnf(functions, style)?,
+            gbnf: self.gbnf(functions, shape)?,
             documentation: None,
         })
     }
@@ -108,9 +109,9 @@ impl GrammarGenerator for GbnfGenerator {
     fn generate_schema(
         &self,
         functions: &[FunctionSchema],
-        style: GrammarStyle,
+        shape: AnswerShape,
     ) -> Result<Option<serde_json::Value>, GrammarError> {
-        self.answer_schema(functions, style).map(Some)
+        self.answer_schema(functions, shape).map(Some)
     }
 
     fn generate_value(&self, schema: &serde_json::Value) -> Result<GeneratedGrammar, GrammarError> {

@@ -31,6 +31,8 @@ pub(crate) enum Primitive {
     Array,
     /// A JSON string with its escapes.
     String,
+    /// One character of a JSON string (an escape counts as one).
+    Char,
     /// A JSON number.
     Number,
     /// A JSON number without fraction or exponent.
@@ -43,11 +45,12 @@ pub(crate) enum Primitive {
 
 impl Primitive {
     /// Every fixed rule, in the order they are written out.
-    const ALL: [Primitive; 8] = [
+    const ALL: [Primitive; 9] = [
         Primitive::Value,
         Primitive::Object,
         Primitive::Array,
         Primitive::String,
+        Primitive::Char,
         Primitive::Number,
         Primitive::Integer,
         Primitive::Boolean,
@@ -61,6 +64,7 @@ impl Primitive {
             Primitive::Object => "object",
             Primitive::Array => "array",
             Primitive::String => "string",
+            Primitive::Char => "char",
             Primitive::Number => "number",
             Primitive::Integer => "integer",
             Primitive::Boolean => "boolean",
@@ -86,7 +90,11 @@ impl Primitive {
             Primitive::Object => &[Primitive::Ws, Primitive::String, Primitive::Value],
             Primitive::Array => &[Primitive::Ws, Primitive::Value],
             Primitive::Number => &[Primitive::Integer],
-            Primitive::String | Primitive::Integer | Primitive::Boolean | Primitive::Ws => &[],
+            Primitive::String
+            | Primitive::Char
+            | Primitive::Integer
+            | Primitive::Boolean
+            | Primitive::Ws => &[],
         }
     }
 
@@ -102,6 +110,11 @@ impl Primitive {
             Primitive::String => concat!(
                 r#""\"" ( [^"\\\x7F\x00-\x1F] | "\\" ( ["\\/bfnrt] | "u" "#,
                 r#"[0-9a-fA-F] [0-9a-fA-F] [0-9a-fA-F] [0-9a-fA-F] ) )* "\"""#
+            )
+            .to_owned(),
+            Primitive::Char => concat!(
+                r#"[^"\\\x7F\x00-\x1F] | "\\" ( ["\\/bfnrt] | "u" "#,
+                r#"[0-9a-fA-F] [0-9a-fA-F] [0-9a-fA-F] [0-9a-fA-F] )"#
             )
             .to_owned(),
             Primitive::Number => format!(

@@ -15,6 +15,27 @@ use crate::chat::FunctionSchema;
 use crate::registry::Registry;
 use crate::wrapper::GrammarStyle;
 
+/// What one call answer must look like: the wrapper's answer shape and the bound on
+/// its inner thoughts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct AnswerShape {
+    /// Where the thoughts go and whether the call is optional.
+    pub style: GrammarStyle,
+    /// The most characters `inner_thoughts` may have (a JSON escape counts as one);
+    /// `None`: any number.
+    pub max_thought_chars: Option<u32>,
+}
+
+impl From<GrammarStyle> for AnswerShape {
+    /// The shape with thoughts of any length.
+    fn from(style: GrammarStyle) -> Self {
+        AnswerShape {
+            style,
+            max_thought_chars: None,
+        }
+    }
+}
+
 /// A generated grammar.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct GeneratedGrammar {
@@ -47,11 +68,11 @@ pub enum GrammarError {
 
 /// Builds a grammar whose every sentence is one answer in a wrapper's answer shape.
 pub trait GrammarGenerator: Send + Sync {
-    /// The grammar for `functions` in the answer shape `style`.
+    /// The grammar for `functions` in the answer shape `shape`.
     fn generate(
         &self,
         functions: &[FunctionSchema],
-        style: GrammarStyle,
+        shape: AnswerShape,
     ) -> Result<GeneratedGrammar, GrammarError>;
 
     /// The grammar whose sentences are the JSON values `schema` allows (whitespace may
@@ -64,9 +85,9 @@ pub trait GrammarGenerator: Send + Sync {
     fn generate_schema(
         &self,
         functions: &[FunctionSchema],
-        style: GrammarStyle,
+        shape: AnswerShape,
     ) -> Result<Option<serde_json::Value>, GrammarError> {
-        let _ = (functions, style);
+        let _ = (functions, shape);
         Ok(None)
     }
 }
@@ -112,13 +133,13 @@ pub fn registered_grammar_generator() -> Option<&'static dyn GrammarGenerator> {
 /// Registers a grammar generator plugin.
 ///
 /// ```
-/// use proxy_core::grammar::{GeneratedGrammar, GrammarError, GrammarGenerator};
+/// use proxy_core::grammar::{AnswerShape, GeneratedGrammar, GrammarError, GrammarGenerator};
 /// use proxy_core::{FunctionSchema, GrammarStyle};
 ///
 /// struct AnyJson;
 ///
 /// impl GrammarGenerator for AnyJson {
-///     fn generate(&self, _: &[FunctionSchema], _: GrammarStyle) -> Result<GeneratedGrammar, GrammarError> {
+///     fn generate(&self, _: &[FunctionSchema], _: AnswerShape) -> Result<GeneratedGrammar, GrammarError> {
 ///         Ok(GeneratedGrammar { gbnf: "root ::= \"{}\"".to_owned(), documentation: None })
 ///     }
 ///     fn generate_value(&self, _: &serde_json::Value) -> Result<GeneratedGrammar, GrammarError> {
@@ -129,7 +150,7 @@ pub fn registered_grammar_generator() -> Option<&'static dyn GrammarGenerator> {
 /// proxy_core::register_grammar_generator! { name: "any-json", build: || Box::new(AnyJson) }
 ///
 /// let generator = proxy_core::grammar::registered_grammar_generator();
-/// let grammar = generator.map(|g| g.generate(&[], GrammarStyle::InnerThoughtsInParams));
+/// let grammar = generator.map(|g| g.generate(&[], GrammarStyle::InnerThoughtsInParams.into()));
 /// assert_eq!(grammar.and_then(Result::ok).map(|g| g.gbnf), Some("root ::= \"{}\"".to_owned()));
 /// ```
 #[macro_export]

@@ -124,6 +124,15 @@ pub struct ModelConfig {
     /// The largest `n` a request may ask for (default 8).
     #[serde(default)]
     pub max_choices: Option<u32>,
+    /// Which of the backend's output constraints to send (`chat-completion-proxy
+    /// backends` lists them: `grammar`, `json_schema`, `guided_json`, …), or `none`;
+    /// default: the backend's default.
+    #[serde(default)]
+    pub constraint: Option<String>,
+    /// The most characters a constrained answer's `inner_thoughts` may have; `0`: no
+    /// bound (default 400).
+    #[serde(default)]
+    pub max_thought_chars: Option<u32>,
 }
 
 impl ModelConfig {

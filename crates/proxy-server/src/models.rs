@@ -9,7 +9,7 @@
 
 use std::time::Duration;
 
-use proxy_core::backend::BackendAuth;
+use proxy_core::backend::{BackendAuth, ConstraintChoice};
 use proxy_core::settings::SettingsPreset;
 use proxy_core::{ModelTarget, ProxyClient, ResolvedTarget, WrapperSelection};
 
@@ -50,6 +50,12 @@ impl ModelEntry {
                 return Err(config.invalid("`max_choices` must be at least 1"));
             }
             target.max_choices = choices;
+        }
+        if let Some(constraint) = &config.constraint {
+            target.constraint = ConstraintChoice::parse(constraint);
+        }
+        if let Some(max) = config.max_thought_chars {
+            target.max_thought_chars = (max > 0).then_some(max);
         }
         let key = config.auth_key()?;
         target.auth = BackendAuth::from_parts(
@@ -247,5 +253,54 @@ mod tests {
         let message = ModelEntry::from_config(&config).unwrap_err().to_string();
         assert!(message.starts_with("model `m`:"), "{message}");
         assert!(message.contains("no-such-server"), "{message}");
+    }
+
+    #[test]
+    fn the_constraint_and_the_thought_bound_come_from_the_entry() {
+        let toml = r#"
+            name = "m"
+            endpoint_type = "llamacpp"
+            context_window = 4096
+            constraint = "json_schema"
+            max_thought_chars = 250
+        "#;
+        let config: ModelConfig = toml::from_str(toml).unwrap();
+        let entry = ModelEntry::from_config(&config).unwrap();
+        assert_eq!(
+            entry.target.constraint().map(|field| field.name),
+            Some("json_schema")
+        );
+        assert_eq!(entry.target.max_thought_chars(), Some(250));
+
+        let defaults = entry_with(|_| {});
+        assert_eq!(
+            defaults.target.constraint().map(|field| field.name),
+            Some("grammar")
+        );
+        assert_eq!(
+            defaults.target.max_thought_chars(),
+            Some(proxy_core::DEFAULT_MAX_THOUGHT_CHARS)
+        );
+        let off = entry_with(|config| {
+            config.constraint = Some("none".into());
+            config.max_thought_chars = Some(0);
+        });
+        assert_eq!(off.target.constraint(), None);
+        assert_eq!(off.target.max_thought_chars(), None);
+
+        let mut wrong = ModelConfig::new("m", "llamacpp", 4096);
+        wrong.constraint = Some("guided_json".into());
+        let message = ModelEntry::from_config(&wrong).unwrap_err().to_string();
+        assert!(message.starts_with("model `m`:"), "{message}");
+        assert!(
+            message.contains("`grammar`, `json_schema` or `none`"),
+            "{message}"
+        );
+    }
+
+    fn entry_with(configure: impl FnOnce(&mut ModelConfig)) -> ModelEntry {
+        let mut config = ModelConfig::new("m", "llamacpp", 4096);
+        configure(&mut config);
+        ModelEntry::from_config(&config).unwrap()
     }
 }

@@ -10,8 +10,9 @@
 //! prompt the server rendered reached the backend.
 
 use proxy_core::backend::{
-    BackendCapabilities, BackendCompletion, BackendError, BackendFinishReason, BackendRequest,
-    CompletionBackend, DefaultMaxTokens, JsonReply, WireFormat, WireSpec,
+    BackendCapabilities, BackendCompletion, BackendConstraints, BackendError, BackendFinishReason,
+    BackendRequest, CompletionBackend, ConstraintField, ConstraintLanguage, ConstraintPlacement,
+    DefaultMaxTokens, JsonReply, WireFormat, WireSpec,
 };
 use serde_json::{json, Value};
 
@@ -45,8 +46,7 @@ proxy_core::register_backend! {
     description: "an in-process echo server (a downstream plugin)",
     default_endpoint: "http://localhost:9",
     capabilities: BackendCapabilities {
-        grammar: false,
-        json_schema: false,
+        constraints: BackendConstraints::NONE,
         model_required: false,
         tokenizer: false,
         streaming: false,
@@ -81,8 +81,15 @@ impl WireFormat for JsonServer {
         description: "a downstream plugin's wire format: POST /generate {prompt} -> {text}",
         default_endpoint: "http://localhost:9",
         completion_path: "/generate",
-        grammar: true,
-        json_schema: false,
+        constraints: BackendConstraints {
+            fields: &[ConstraintField {
+                name: "grammar",
+                language: ConstraintLanguage::Gbnf,
+                placement: ConstraintPlacement::Field("grammar"),
+                note: "",
+            }],
+            first_by_default: true,
+        },
         model_required: false,
         default_max_tokens: DefaultMaxTokens::ServerDefault,
         stream: None,
@@ -93,8 +100,8 @@ impl WireFormat for JsonServer {
 
     fn body(request: &BackendRequest<'_>, _stream: bool) -> Value {
         let mut body = json!({ "prompt": request.prompt });
-        if let (Some(grammar), Some(fields)) = (request.grammar, body.as_object_mut()) {
-            fields.insert("grammar".into(), json!(grammar));
+        if let Some(fields) = body.as_object_mut() {
+            request.write_constraint(fields);
         }
         body
     }

@@ -3,10 +3,10 @@
 //! grammars. Run with `cargo xtask e2e`.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // a test fails loudly
 
-use chat_completion_proxy::grammar::registered_grammar_generator;
+use chat_completion_proxy::grammar::{registered_grammar_generator, AnswerShape};
 use chat_completion_proxy::{
     ChatCompletionEvent, ChatCompletionResponse, FunctionSchema, GrammarStyle, ModelTarget,
-    ProxyClient, ResolvedTarget, WrapperSelection,
+    ProxyClient, ResolvedTarget, WrapperSelection, DEFAULT_MAX_THOUGHT_CHARS,
 };
 use e2e_tests::{check_call, context_size, fixture_conversations, server_url, Conversation};
 use serde_json::{json, Value};
@@ -185,6 +185,19 @@ fn schema_corpus() -> Vec<Vec<FunctionSchema>> {
     memgpt.into_iter().chain([extra]).collect()
 }
 
+/// Each style with thoughts of any length and with the default bound.
+fn shapes(styles: &[GrammarStyle]) -> Vec<AnswerShape> {
+    styles
+        .iter()
+        .flat_map(|&style| {
+            [None, Some(DEFAULT_MAX_THOUGHT_CHARS)].map(|max_thought_chars| AnswerShape {
+                style,
+                max_thought_chars,
+            })
+        })
+        .collect()
+}
+
 /// A short `/completion` at `url` constrained by `constraint` under the field `field`
 /// (`grammar`, `json_schema`): the status and the reply body.
 async fn constrained_completion(
@@ -206,16 +219,16 @@ async fn the_server_accepts_every_generated_grammar() {
     let http = reqwest::Client::new();
     let url = format!("{}/completion", server_url().unwrap());
     for functions in schema_corpus() {
-        for style in [
+        for shape in shapes(&[
             GrammarStyle::InnerThoughtsInParams,
             GrammarStyle::InnerThoughtsTopLevel,
-        ] {
-            let grammar = generator.generate(&functions, style).unwrap();
+        ]) {
+            let grammar = generator.generate(&functions, shape).unwrap();
             let (status, body) =
                 constrained_completion(&http, &url, "grammar", json!(grammar.gbnf)).await;
             assert_eq!(
                 status, 200,
-                "{style:?} grammar refused: {body}\n{}",
+                "{shape:?} grammar refused: {body}\n{}",
                 grammar.gbnf
             );
         }
@@ -232,18 +245,18 @@ async fn the_server_turns_every_answer_schema_into_a_grammar() {
     let http = reqwest::Client::new();
     let url = format!("{}/completion", server_url().unwrap());
     for functions in schema_corpus() {
-        for style in [
+        for shape in shapes(&[
             GrammarStyle::InnerThoughtsInParams,
             GrammarStyle::InnerThoughtsTopLevel,
             GrammarStyle::InnerThoughtsTopLevelCallRequired,
-        ] {
+        ]) {
             let schema = generator
-                .generate_schema(&functions, style)
+                .generate_schema(&functions, shape)
                 .unwrap()
                 .expect("grammar-gbnf builds answer schemas");
             let (status, body) =
                 constrained_completion(&http, &url, "json_schema", schema.clone()).await;
-            assert_eq!(status, 200, "{style:?} schema refused: {body}\n{schema}");
+            assert_eq!(status, 200, "{shape:?} schema refused: {body}\n{schema}");
         }
     }
 }

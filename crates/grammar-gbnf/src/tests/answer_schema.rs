@@ -15,10 +15,11 @@ fn schema_accepts(schema: &Value, text: &str) -> bool {
     serde_json::from_str::<Value>(text).is_ok_and(|answer| validator.is_valid(&answer))
 }
 
-/// Both constraints, built for `functions` in `style`, agree on every text.
-fn assert_agree(functions: &[FunctionSchema], style: GrammarStyle, texts: &[&str]) {
-    let (_, grammar) = generate(functions, style);
-    let schema = GbnfGenerator.answer_schema(functions, style).unwrap();
+/// Both constraints, built for `functions` in `shape`, agree on every text.
+fn assert_agree(functions: &[FunctionSchema], shape: impl Into<AnswerShape>, texts: &[&str]) {
+    let shape = shape.into();
+    let (_, grammar) = generate(functions, shape);
+    let schema = GbnfGenerator.answer_schema(functions, shape).unwrap();
     assert!(jsonschema::meta::is_valid(&schema), "{schema}");
     let mut accepted = 0;
     for text in texts {
@@ -188,4 +189,78 @@ fn no_functions_or_an_empty_name_is_the_same_error_as_the_grammars() {
         GbnfGenerator.answer_schema(&[function("", None)], TOP_LEVEL),
         Err(proxy_core::grammar::GrammarError::UnnamedFunction { index: 0 })
     );
+}
+
+/// Thoughts bounded to `max` characters, in `style`.
+fn bounded(style: GrammarStyle, max: u32) -> AnswerShape {
+    AnswerShape {
+        style,
+        max_thought_chars: Some(max),
+    }
+}
+
+/// With a bound, both refuse thoughts one character longer, in every shape, and count
+/// a JSON escape as one character.
+#[test]
+fn bounded_thoughts_in_every_shape() {
+    let functions = memgpt_functions();
+    let at_bound = "a".repeat(12);
+    let over = "a".repeat(13);
+    let escaped = format!("{}\\n\\u00e9", "a".repeat(10));
+    let forced: Vec<String> = [&at_bound, &over, &escaped, &String::new()]
+        .iter()
+        .map(|thoughts| {
+            format!(
+                r#"{{"function": "send_message", "params": {{"inner_thoughts": "{thoughts}", "message": "m"}}}}"#
+            )
+        })
+        .collect();
+    let texts: Vec<&str> = forced.iter().map(String::as_str).collect();
+    assert_agree(&functions, bounded(IN_PARAMS, 12), &texts);
+    let (_, grammar) = generate(&functions, bounded(IN_PARAMS, 12));
+    assert!(accepts(&grammar, &forced[0]) && accepts(&grammar, &forced[2]));
+    assert!(!accepts(&grammar, &forced[1]));
+
+    let top_level: Vec<String> = [&at_bound, &over, &escaped]
+        .iter()
+        .flat_map(|thoughts| {
+            [
+                format!(r#"{{"inner_thoughts": "{thoughts}"}}"#),
+                format!(
+                    r#"{{"inner_thoughts": "{thoughts}", "function": "send_message", "params": {{"message": "m"}}}}"#
+                ),
+            ]
+        })
+        .collect();
+    let texts: Vec<&str> = top_level.iter().map(String::as_str).collect();
+    assert_agree(&functions, bounded(TOP_LEVEL, 12), &texts);
+    assert_agree(&functions, bounded(REQUIRED_CALL, 12), &texts);
+    let (_, grammar) = generate(&functions, bounded(TOP_LEVEL, 12));
+    assert!(accepts(&grammar, &top_level[0]));
+    assert!(!accepts(&grammar, &top_level[2]) && !accepts(&grammar, &top_level[3]));
+}
+
+/// Params that are not a plain object keep the bound on the thoughts in front of them.
+#[test]
+fn bounded_thoughts_before_open_params() {
+    let functions = [function("f", Some(json!({"anyOf": [{"type": "object"}]})))];
+    let short = r#"{"function": "f", "params": {"inner_thoughts": "abc", "x": 1}}"#;
+    let long = r#"{"function": "f", "params": {"inner_thoughts": "abcd", "x": 1}}"#;
+    assert_agree(&functions, bounded(IN_PARAMS, 3), &[short, long]);
+}
+
+/// The default bound's grammar is one the matcher reads, and it takes long thoughts up
+/// to the bound.
+#[test]
+fn the_default_bound_takes_thoughts_up_to_it() {
+    let max = proxy_core::DEFAULT_MAX_THOUGHT_CHARS;
+    let (_, grammar) = generate(&memgpt_functions(), bounded(IN_PARAMS, max));
+    let answer = |length: u32| {
+        format!(
+            r#"{{"function": "send_message", "params": {{"inner_thoughts": "{}", "message": "m"}}}}"#,
+            "x".repeat(usize::try_from(length).unwrap())
+        )
+    };
+    assert!(accepts(&grammar, &answer(max)));
+    assert!(!accepts(&grammar, &answer(max + 1)));
 }

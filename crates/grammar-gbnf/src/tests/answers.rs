@@ -208,7 +208,7 @@ fn no_functions_or_an_empty_name_is_an_error() {
 #[test]
 fn the_generator_is_registered_and_returns_no_documentation() {
     let generated = GbnfGenerator
-        .generate(&memgpt_functions(), IN_PARAMS)
+        .generate(&memgpt_functions(), IN_PARAMS.into())
         .unwrap();
     assert_eq!(generated.documentation, None);
     assert_eq!(
@@ -216,7 +216,9 @@ fn the_generator_is_registered_and_returns_no_documentation() {
         GbnfGenerator.gbnf(&memgpt_functions(), IN_PARAMS).unwrap()
     );
     let registered = registered_grammar_generator().unwrap();
-    let generated = registered.generate(&memgpt_functions(), TOP_LEVEL).unwrap();
+    let generated = registered
+        .generate(&memgpt_functions(), TOP_LEVEL.into())
+        .unwrap();
     assert_eq!(
         generated.gbnf,
         GbnfGenerator.gbnf(&memgpt_functions(), TOP_LEVEL).unwrap()

@@ -2,6 +2,7 @@
 //! each must parse, define every rule it uses, have `root`, have no left recursion,
 //! accept the answers the wrappers' parsers read and reject the wrong ones.
 
+use proxy_core::grammar::AnswerShape;
 use proxy_core::{FunctionSchema, GrammarStyle};
 use serde_json::{json, Value};
 
@@ -57,8 +58,8 @@ fn memgpt_functions() -> Vec<FunctionSchema> {
     ]
 }
 
-fn generate(functions: &[FunctionSchema], style: GrammarStyle) -> (String, Grammar) {
-    let text = GbnfGenerator.gbnf(functions, style).unwrap();
+fn generate(functions: &[FunctionSchema], shape: impl Into<AnswerShape>) -> (String, Grammar) {
+    let text = GbnfGenerator.gbnf(functions, shape).unwrap();
     let grammar = gbnf_check::parse(&text).unwrap_or_else(|error| panic!("{error}\n{text}"));
     (text, grammar)
 }

@@ -42,6 +42,7 @@
 
 pub mod auth;
 pub mod completion;
+pub mod constraint;
 pub mod endpoint;
 pub mod error;
 pub mod fields;
@@ -55,6 +56,10 @@ pub mod wire;
 
 pub use auth::BackendAuth;
 pub use completion::{BackendCompletion, BackendFinishReason};
+pub use constraint::{
+    BackendConstraints, Constraint, ConstraintChoice, ConstraintField, ConstraintLanguage,
+    ConstraintPlacement, ConstraintText,
+};
 pub use endpoint::Endpoint;
 pub use error::BackendError;
 pub use http::{get_json, post_json, send_json, BackendCall, JsonReply};

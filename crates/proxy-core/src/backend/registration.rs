@@ -105,8 +105,7 @@ pub fn find_backend(name: &str) -> Result<&'static RegisteredBackend, RegistryEr
 ///     description: "My inference server's raw completion API",
 ///     default_endpoint: "http://localhost:9000",
 ///     capabilities: BackendCapabilities {
-///         grammar: false,
-///         json_schema: false,
+///         constraints: proxy_core::backend::BackendConstraints::NONE,
 ///         model_required: false,
 ///         tokenizer: false,
 ///         streaming: false,

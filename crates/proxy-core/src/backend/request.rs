@@ -6,6 +6,7 @@
 use serde_json::{Map, Value};
 
 use super::auth::BackendAuth;
+use super::constraint::Constraint;
 use super::endpoint::Endpoint;
 use crate::completion::ChatCompletionRequest;
 
@@ -146,11 +147,9 @@ pub struct BackendRequest<'a> {
     pub context_window: u64,
     /// Tokens in `prompt` (counted by the caller; webui uses it for `max_tokens`).
     pub prompt_tokens: u64,
-    /// A GBNF grammar to constrain decoding, for backends that support one.
-    pub grammar: Option<&'a str>,
-    /// A JSON Schema the answer must be an instance of, for backends that constrain
-    /// with one and take no grammar (ollama `format`).
-    pub json_schema: Option<&'a Value>,
+    /// The output constraint (a grammar or a JSON Schema, in one of the fields the
+    /// backend's spec states), written with [`write_constraint`](Self::write_constraint).
+    pub constraint: Option<Constraint<'a>>,
     /// The model name (required by ollama, vLLM and Groq).
     pub model: Option<&'a str>,
     /// The end user's id (sent to vLLM).
@@ -167,7 +166,14 @@ pub struct BackendRequest<'a> {
 }
 
 impl<'a> BackendRequest<'a> {
-    /// A request with no auth, grammar, model, user, overrides or images, for a prompt of
+    /// Writes the output constraint, if any, where its field says.
+    pub fn write_constraint(&self, body: &mut Map<String, Value>) {
+        if let Some(constraint) = &self.constraint {
+            constraint.write(body);
+        }
+    }
+
+    /// A request with no auth, constraint, model, user, overrides or images, for a prompt of
     /// `prompt_tokens` tokens (counted by the caller, with whichever tokenizer it chose).
     pub fn new(
         endpoint: &'a Endpoint,
@@ -182,8 +188,7 @@ impl<'a> BackendRequest<'a> {
             prompt,
             context_window,
             prompt_tokens,
-            grammar: None,
-            json_schema: None,
+            constraint: None,
             model: None,
             user: None,
             settings,

@@ -9,6 +9,7 @@ use serde_json::Value;
 
 use super::auth::BackendAuth;
 use super::completion::BackendCompletion;
+use super::constraint::BackendConstraints;
 use super::endpoint::Endpoint;
 use super::error::BackendError;
 use super::http::{get_json, post_json, send_json, BackendCall, JsonReply};
@@ -23,12 +24,10 @@ use crate::image::ImageFormat;
 /// [`WireFormat`], derived from its [`WireSpec`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct BackendCapabilities {
-    /// It accepts a GBNF grammar (elsewhere a grammar wrapper's grammar is not built).
-    pub grammar: bool,
-    /// It constrains the output with a JSON Schema ([`BackendRequest::json_schema`]):
-    /// where it takes no grammar, the answer's JSON Schema is sent instead (a
-    /// `-grammar` wrapper's answer shape, or a `response_format` schema).
-    pub json_schema: bool,
+    /// How it constrains the output (a `-grammar` wrapper's answer shape, a
+    /// `response_format` schema): a GBNF grammar, a JSON Schema, in which field; a
+    /// model entry picks one (`constraint`), else the default is sent.
+    pub constraints: BackendConstraints,
     /// It needs a model name (the target's, else the request's).
     pub model_required: bool,
     /// [`CompletionBackend::count_tokens`] asks the server's own tokenizer.
@@ -44,16 +43,11 @@ pub struct BackendCapabilities {
 
 impl BackendCapabilities {
     /// The capabilities as one line for people (`chat-completion-proxy backends`):
-    /// `grammar, streaming, server tokenizer, model required, images (png, jpeg) at
-    /// <__media__>`, or `none`.
+    /// `constraints: grammar (GBNF in `grammar`) (default), streaming, server tokenizer,
+    /// model required, images (png jpeg) at <__media__>`.
     pub fn summary(&self) -> String {
         let mut items: Vec<String> = Vec::new();
-        if self.grammar {
-            items.push("grammar".into());
-        }
-        if self.json_schema {
-            items.push("json schema".into());
-        }
+        items.push(format!("constraints: {}", self.constraints.summary()));
         if self.streaming {
             items.push("streaming".into());
         }
@@ -190,11 +184,9 @@ pub struct WireSpec {
     pub default_endpoint: &'static str,
     /// The completion path.
     pub completion_path: &'static str,
-    /// Whether the body carries a GBNF grammar.
-    pub grammar: bool,
-    /// Whether the body carries a JSON Schema constraint
-    /// ([`BackendRequest::json_schema`]; used only where `grammar` is false).
-    pub json_schema: bool,
+    /// How the body can carry an output constraint (written with
+    /// [`BackendRequest::write_constraint`]).
+    pub constraints: BackendConstraints,
     /// Whether a model name is required.
     pub model_required: bool,
     /// The token limit the body sends when the caller sets none (write it with
@@ -213,8 +205,7 @@ impl WireSpec {
     /// The capabilities this spec states.
     pub const fn capabilities(&self) -> BackendCapabilities {
         BackendCapabilities {
-            grammar: self.grammar,
-            json_schema: self.json_schema,
+            constraints: self.constraints,
             model_required: self.model_required,
             tokenizer: self.tokenizer.is_some(),
             streaming: self.stream.is_some(),
@@ -351,7 +342,7 @@ fn announced_marker(reply: &Value, field: &str) -> Option<String> {
 ///
 /// ```
 /// use proxy_core::backend::{
-///     BackendCompletion, BackendError, BackendFinishReason, BackendRequest, DefaultMaxTokens,
+///     BackendCompletion, BackendConstraints, BackendError, BackendFinishReason, BackendRequest, DefaultMaxTokens,
 ///     JsonReply, WireFormat, WireSpec,
 /// };
 /// use serde_json::{json, Value};
@@ -366,8 +357,7 @@ fn announced_marker(reply: &Value, field: &str) -> Option<String> {
 ///         description: "an example: POST /echo {prompt} → {text}",
 ///         default_endpoint: "http://localhost:9000",
 ///         completion_path: "/echo",
-///         grammar: false,
-///         json_schema: false,
+///         constraints: BackendConstraints::NONE,
 ///         model_required: false,
 ///         default_max_tokens: DefaultMaxTokens::ServerDefault,
 ///         stream: None,

@@ -1,13 +1,16 @@
-//! Which grammar a request gets: one for `-grammar` wrappers on backends that accept
-//! grammars, built once per function set and answer shape and then reused.
+//! How a request is constrained: the grammar (for `-grammar` wrappers and
+//! `response_format` answers on targets constrained by a grammar) or the answer's JSON
+//! Schema (on targets constrained by one), each built once per function set and answer
+//! shape and then reused.
 
 use std::sync::Arc;
 
 use super::error::ProxyError;
-use crate::backend::{backend_registry, RegisteredBackend};
+use crate::backend::{Constraint, ConstraintField, ConstraintLanguage, ConstraintText};
 use crate::chat::FunctionSchema;
-use crate::grammar::{registered_grammar_generator, GeneratedGrammar, GrammarGenerator};
-use crate::wrapper::GrammarStyle;
+use crate::grammar::{
+    registered_grammar_generator, AnswerShape, GeneratedGrammar, GrammarGenerator,
+};
 
 /// How many distinct grammars a client keeps (an agent uses one or a few function
 /// sets; the least recently used beyond this are dropped).
@@ -17,7 +20,7 @@ const GRAMMAR_CACHE_CAPACITY: usize = 64;
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 enum GrammarKey {
     /// A call answer: the shape and the function schemas' JSON text.
-    Call(GrammarStyle, String),
+    Call(AnswerShape, String),
     /// A `response_format` answer: the schema's JSON text.
     Value(String),
 }
@@ -27,6 +30,40 @@ type GrammarCache = quick_cache::sync::Cache<GrammarKey, Arc<GeneratedGrammar>>;
 
 /// Answer JSON Schemas by what they were built from.
 type SchemaCache = quick_cache::sync::Cache<GrammarKey, Arc<serde_json::Value>>;
+
+/// One request's output constraint, built: the field it goes in and the grammar or
+/// schema (shared with the cache), which the backend request borrows.
+pub(super) struct PreparedConstraint {
+    field: &'static ConstraintField,
+    text: PreparedText,
+}
+
+/// The built text of a [`PreparedConstraint`].
+enum PreparedText {
+    Grammar(Arc<GeneratedGrammar>),
+    Schema(Arc<serde_json::Value>),
+}
+
+impl PreparedConstraint {
+    /// The constraint as the backend request carries it.
+    pub(super) fn as_constraint(&self) -> Constraint<'_> {
+        Constraint {
+            field: self.field,
+            text: match &self.text {
+                PreparedText::Grammar(grammar) => ConstraintText::Gbnf(&grammar.gbnf),
+                PreparedText::Schema(schema) => ConstraintText::JsonSchema(schema),
+            },
+        }
+    }
+
+    /// The grammar's description of the functions, for the prompt, if it has one.
+    pub(super) fn documentation(&self) -> Option<&str> {
+        match &self.text {
+            PreparedText::Grammar(grammar) => grammar.documentation.as_deref(),
+            PreparedText::Schema(_) => None,
+        }
+    }
+}
 
 /// A client's grammar choice: its generator (given to the builder, else the
 /// registered one) and the grammars it has built.
@@ -59,32 +96,55 @@ impl GrammarSelector {
         }
     }
 
-    /// The grammar in answer shape `style` (a `-grammar` wrapper's, adjusted to the
-    /// request's tool choice) on a backend that accepts one; `None` (with a warning
-    /// saying why) otherwise, and for no style.
-    pub(super) fn grammar_for(
+    /// The constraint of one request on a target constrained by `field` (none: `None`):
+    /// for a `response_format` answer (`value_schema`), the grammar of its values or the
+    /// schema itself; for a call answer in `shape` (a `-grammar` wrapper's), the
+    /// grammar or the answer's JSON Schema; `None` where there is nothing to constrain.
+    pub(super) fn constraint_for(
         &self,
-        style: Option<GrammarStyle>,
-        backend: &RegisteredBackend,
+        field: Option<&'static ConstraintField>,
+        shape: Option<AnswerShape>,
         functions: &[FunctionSchema],
-    ) -> Result<Option<Arc<GeneratedGrammar>>, ProxyError> {
-        let Some(style) = style else {
+        value_schema: Option<&serde_json::Value>,
+    ) -> Result<Option<PreparedConstraint>, ProxyError> {
+        let Some(field) = field else {
+            if shape.is_some() || value_schema.is_some() {
+                tracing::debug!(
+                    "the target sends no output constraint; the answer is checked after the call"
+                );
+            }
             return Ok(None);
         };
-        let endpoint_type = backend.registration.name;
-        if !backend.registration.capabilities.grammar
-            && backend.registration.capabilities.json_schema
-        {
-            // The answer's JSON Schema constrains it instead (`schema_for`).
+        let text = match (field.language, value_schema) {
+            (ConstraintLanguage::Gbnf, Some(schema)) => {
+                self.value_grammar_for(schema)?.map(PreparedText::Grammar)
+            }
+            (ConstraintLanguage::Gbnf, None) => self
+                .grammar_for(shape, functions)?
+                .map(PreparedText::Grammar),
+            // A `response_format` schema is its own constraint.
+            (ConstraintLanguage::JsonSchema, Some(schema)) => {
+                Some(PreparedText::Schema(Arc::new(schema.clone())))
+            }
+            (ConstraintLanguage::JsonSchema, None) => {
+                self.schema_for(shape, functions)?.map(PreparedText::Schema)
+            }
+        };
+        Ok(text.map(|text| PreparedConstraint { field, text }))
+    }
+
+    /// The grammar in answer shape `shape` (a `-grammar` wrapper's, adjusted to the
+    /// request's tool choice), for a target whose constraint is a grammar, built once
+    /// per function set and shape; `None` for no style or no functions, and (with a
+    /// warning) when no generator is linked in.
+    fn grammar_for(
+        &self,
+        shape: Option<AnswerShape>,
+        functions: &[FunctionSchema],
+    ) -> Result<Option<Arc<GeneratedGrammar>>, ProxyError> {
+        let Some(shape) = shape else {
             return Ok(None);
-        }
-        if !backend.registration.capabilities.grammar {
-            tracing::warn!(
-                "grammars are not supported by the `{endpoint_type}` backend (supported: {}); sending the prompt without one",
-                grammar_backends().join(", ")
-            );
-            return Ok(None);
-        }
+        };
         if functions.is_empty() {
             tracing::debug!("grammar wrapper but no functions in the request; no grammar");
             return Ok(None);
@@ -96,31 +156,28 @@ impl GrammarSelector {
             return Ok(None);
         };
         let key = match serde_json::to_string(functions) {
-            Ok(text) => GrammarKey::Call(style, text),
+            Ok(text) => GrammarKey::Call(shape, text),
             // Not reachable for schemas that came from JSON; build without caching.
-            Err(_) => return Ok(Some(Arc::new(generator.generate(functions, style)?))),
+            Err(_) => return Ok(Some(Arc::new(generator.generate(functions, shape)?))),
         };
         if let Some(grammar) = self.cache.get(&key) {
             return Ok(Some(grammar));
         }
-        let grammar = Arc::new(generator.generate(functions, style)?);
+        let grammar = Arc::new(generator.generate(functions, shape)?);
         self.cache.insert(key, Arc::clone(&grammar));
         Ok(Some(grammar))
     }
 
-    /// The answer's JSON Schema in shape `style` (a `-grammar` wrapper's, adjusted to
-    /// the request's tool choice) on a backend that constrains with a JSON Schema and
-    /// takes no grammar, built once per function set and shape; `None` otherwise, for
-    /// no style or no functions, and when the generator builds no schema.
-    pub(super) fn schema_for(
+    /// The answer's JSON Schema in shape `shape` (a `-grammar` wrapper's, adjusted to
+    /// the request's tool choice), for a target whose constraint is a JSON Schema,
+    /// built once per function set and shape; `None` for no style or no functions, and
+    /// when the generator builds no schema.
+    fn schema_for(
         &self,
-        style: Option<GrammarStyle>,
-        backend: &RegisteredBackend,
+        shape: Option<AnswerShape>,
         functions: &[FunctionSchema],
     ) -> Result<Option<Arc<serde_json::Value>>, ProxyError> {
-        let capabilities = &backend.registration.capabilities;
-        let (Some(style), false, true) = (style, capabilities.grammar, capabilities.json_schema)
-        else {
+        let Some(shape) = shape else {
             return Ok(None);
         };
         if functions.is_empty() {
@@ -132,11 +189,11 @@ impl GrammarSelector {
             );
             return Ok(None);
         };
-        let key = serde_json::to_string(functions).map(|text| GrammarKey::Call(style, text));
+        let key = serde_json::to_string(functions).map(|text| GrammarKey::Call(shape, text));
         if let Some(schema) = key.as_ref().ok().and_then(|key| self.schemas.get(key)) {
             return Ok(Some(schema));
         }
-        let Some(schema) = generator.generate_schema(functions, style)? else {
+        let Some(schema) = generator.generate_schema(functions, shape)? else {
             return Ok(None);
         };
         let schema = Arc::new(schema);
@@ -146,21 +203,13 @@ impl GrammarSelector {
         Ok(Some(schema))
     }
 
-    /// The grammar of one JSON value of `schema` (a `response_format` answer) on a
-    /// backend that accepts grammars and with a generator linked in; `None` otherwise
-    /// (the answer is then checked after the call only).
-    pub(super) fn value_grammar_for(
+    /// The grammar of one JSON value of `schema` (a `response_format` answer), for a
+    /// target whose constraint is a grammar, with a generator linked in; `None`
+    /// otherwise (the answer is then checked after the call only).
+    fn value_grammar_for(
         &self,
-        backend: &RegisteredBackend,
         schema: &serde_json::Value,
     ) -> Result<Option<Arc<GeneratedGrammar>>, ProxyError> {
-        if !backend.registration.capabilities.grammar {
-            tracing::debug!(
-                "the `{}` backend takes no grammar; the response_format answer is checked after the call",
-                backend.registration.name
-            );
-            return Ok(None);
-        }
         let Some(generator) = self.generator() else {
             tracing::debug!(
                 "this build has no grammar generator; the response_format answer is checked after the call"
@@ -177,21 +226,13 @@ impl GrammarSelector {
     }
 }
 
-/// The endpoint types whose backends accept a grammar.
-fn grammar_backends() -> Vec<&'static str> {
-    backend_registry()
-        .iter()
-        .filter(|(_, backend)| backend.registration.capabilities.grammar)
-        .map(|(name, _)| name)
-        .collect()
-}
-
 #[cfg(test)]
 mod tests {
     use std::sync::atomic::{AtomicUsize, Ordering};
 
     use super::*;
     use crate::grammar::{GrammarError, GrammarGenerator};
+    use crate::wrapper::GrammarStyle;
 
     /// Counts how often it is asked for a grammar.
     #[derive(Default)]
@@ -201,11 +242,11 @@ mod tests {
         fn generate(
             &self,
             functions: &[FunctionSchema],
-            style: GrammarStyle,
+            shape: AnswerShape,
         ) -> Result<GeneratedGrammar, GrammarError> {
             self.0.fetch_add(1, Ordering::SeqCst);
             Ok(GeneratedGrammar {
-                gbnf: format!("root ::= \"{}-{style:?}\"", functions.len()),
+                gbnf: format!("root ::= \"{}-{shape:?}\"", functions.len()),
                 documentation: None,
             })
         }
@@ -246,40 +287,6 @@ mod tests {
         }
     }
 
-    /// A backend registration that accepts grammars (never called here).
-    static GRAMMAR_BACKEND: crate::backend::BackendRegistration =
-        crate::backend::BackendRegistration {
-            plugin: "proxy-core",
-            name: "grammar-test",
-            description: "accepts grammars",
-            default_endpoint: "http://localhost:1",
-            capabilities: crate::backend::BackendCapabilities {
-                grammar: true,
-                json_schema: false,
-                model_required: false,
-                tokenizer: false,
-                streaming: false,
-                images: None,
-            },
-            build: || Box::new(Unused),
-        };
-
-    struct Unused;
-
-    #[async_trait::async_trait]
-    impl crate::backend::CompletionBackend for Unused {
-        async fn complete(
-            &self,
-            _: &reqwest::Client,
-            _: &crate::backend::BackendRequest<'_>,
-        ) -> Result<crate::backend::BackendCompletion, crate::backend::BackendError> {
-            Err(crate::backend::BackendError::InvalidRequest {
-                backend: "grammar-test",
-                reason: "not called".into(),
-            })
-        }
-    }
-
     fn function(name: &str) -> FunctionSchema {
         serde_json::from_value(serde_json::json!({"name": name, "parameters": {"type": "object"}}))
             .unwrap()
@@ -289,10 +296,6 @@ mod tests {
     fn one_grammar_per_function_set_and_style() {
         let generator = Arc::new(Counting::default());
         let client = GrammarSelector::new(Some(generator.clone()));
-        let backend = RegisteredBackend {
-            registration: &GRAMMAR_BACKEND,
-            backend: (GRAMMAR_BACKEND.build)(),
-        };
         let forced = GrammarWrapper(GrammarStyle::InnerThoughtsInParams);
         let optional = GrammarWrapper(GrammarStyle::InnerThoughtsTopLevel);
         let one = [function("a")];
@@ -300,16 +303,14 @@ mod tests {
 
         let first = client
             .grammar_for(
-                crate::wrapper::PromptWrapper::grammar_style(&forced),
-                &backend,
+                crate::wrapper::PromptWrapper::grammar_style(&forced).map(AnswerShape::from),
                 &one,
             )
             .unwrap()
             .unwrap();
         let again = client
             .grammar_for(
-                crate::wrapper::PromptWrapper::grammar_style(&forced),
-                &backend,
+                crate::wrapper::PromptWrapper::grammar_style(&forced).map(AnswerShape::from),
                 &one,
             )
             .unwrap()
@@ -322,16 +323,14 @@ mod tests {
 
         let other_set = client
             .grammar_for(
-                crate::wrapper::PromptWrapper::grammar_style(&forced),
-                &backend,
+                crate::wrapper::PromptWrapper::grammar_style(&forced).map(AnswerShape::from),
                 &two,
             )
             .unwrap()
             .unwrap();
         let other_style = client
             .grammar_for(
-                crate::wrapper::PromptWrapper::grammar_style(&optional),
-                &backend,
+                crate::wrapper::PromptWrapper::grammar_style(&optional).map(AnswerShape::from),
                 &one,
             )
             .unwrap()

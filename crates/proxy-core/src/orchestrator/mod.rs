@@ -54,6 +54,7 @@ pub use response::{ResponseHeader, SYSTEM_FINGERPRINT};
 pub use stream::{ChatCompletionEvent, ChatCompletionStream};
 pub use target::{
     ModelTarget, ResolvedTarget, WrapperSelection, DEFAULT_MAX_CHOICES, DEFAULT_MAX_RETRIES,
+    DEFAULT_MAX_THOUGHT_CHARS,
 };
 pub use token_counting::TokenCounting;
 

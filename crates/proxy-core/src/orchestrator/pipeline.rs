@@ -16,6 +16,7 @@ use super::call_policy::{
 };
 use super::client::ProxyClient;
 use super::error::ProxyError;
+use super::grammar_selection::PreparedConstraint;
 use super::images::prompt_images;
 use super::response::{build_response, ResponseHeader};
 use super::response_format::JsonAnswer;
@@ -29,7 +30,7 @@ use crate::backend::{
 use crate::chat::{AssistantMessage, FunctionSchema};
 use crate::completion::{ChatCompletionRequest, ChatCompletionResponse};
 use crate::function_correction::{add_heartbeat, answers_user_message};
-use crate::grammar::GeneratedGrammar;
+use crate::grammar::AnswerShape;
 use crate::registry::wrapper_registry;
 use crate::wrapper::{text_answer, AnswerMode, GrammarStyle, RenderRequest};
 use crate::wrapper_choice::{is_summarizer_request, SUMMARY_WRAPPER};
@@ -64,9 +65,8 @@ pub(super) struct PreparedCall {
     target: ResolvedTarget,
     pub(super) wrapper: TargetWrapper,
     pub(super) first_message: bool,
-    grammar: Option<Arc<GeneratedGrammar>>,
-    /// The answer's JSON Schema, for a backend that constrains with one instead.
-    json_schema: Option<Arc<Value>>,
+    /// The grammar or JSON Schema the reply is held to, if any.
+    constraint: Option<PreparedConstraint>,
     prompt: String,
     /// The prompt's tokens; `None` when the prompt clearly fits and was not counted.
     prompt_tokens: Option<u64>,
@@ -136,8 +136,10 @@ impl PreparedCall {
             prompt_tokens: self
                 .prompt_tokens
                 .unwrap_or_else(|| token_bound(&self.prompt)),
-            grammar: self.grammar.as_ref().map(|g| g.gbnf.as_str()),
-            json_schema: self.json_schema.as_deref(),
+            constraint: self
+                .constraint
+                .as_ref()
+                .map(PreparedConstraint::as_constraint),
             model: self.backend_model.as_deref(),
             user: self.user.as_deref(),
             settings: &self.settings,
@@ -385,25 +387,16 @@ impl ProxyClient {
             }
             (_, style) => style,
         };
-        let grammar = match &json_answer {
-            Some(json_answer) => self
-                .grammars
-                .value_grammar_for(target.backend(), json_answer.schema())?,
-            None => self
-                .grammars
-                .grammar_for(style, target.backend(), &functions)?,
-        };
-        let capabilities = &target.backend().registration.capabilities;
-        let json_schema = match &json_answer {
-            // A `response_format` schema is its own constraint.
-            Some(json_answer) if capabilities.json_schema && !capabilities.grammar => {
-                Some(Arc::new(json_answer.schema().clone()))
-            }
-            Some(_) => None,
-            None => self
-                .grammars
-                .schema_for(style, target.backend(), &functions)?,
-        };
+        let shape = style.map(|style| AnswerShape {
+            style,
+            max_thought_chars: target.max_thought_chars(),
+        });
+        let constraint = self.grammars.constraint_for(
+            target.constraint(),
+            shape,
+            &functions,
+            json_answer.as_ref().map(JsonAnswer::schema),
+        )?;
         let images = prompt_images(&self.http, target, &request.messages).await?;
         let messages = images
             .as_ref()
@@ -415,7 +408,9 @@ impl ProxyClient {
         let mut render = RenderRequest::new(messages, &functions);
         render.first_message = first_message;
         render.answer = answer;
-        render.function_documentation = grammar.as_ref().and_then(|g| g.documentation.as_deref());
+        render.function_documentation = constraint
+            .as_ref()
+            .and_then(PreparedConstraint::documentation);
         let prompt = wrapper_ref.render_prompt(&render)?;
         if let Some(images) = &images {
             images.check_prompt(&prompt, target.endpoint_type(), wrapper.name())?;
@@ -467,8 +462,7 @@ impl ProxyClient {
             settings: self.settings_shared(target.settings_preset()),
             target: target.clone(),
             first_message,
-            grammar,
-            json_schema,
+            constraint,
             prompt,
             prompt_tokens,
             header: ResponseHeader::new(model.public),

@@ -8,7 +8,9 @@ use std::sync::Arc;
 
 use super::error::ProxyError;
 use super::token_counting::TokenCounting;
-use crate::backend::{backend_registry, BackendAuth, Endpoint, RegisteredBackend};
+use crate::backend::{
+    backend_registry, BackendAuth, ConstraintChoice, ConstraintField, Endpoint, RegisteredBackend,
+};
 use crate::registry::{find_wrapper, load_wrapper_file, wrapper_registry};
 use crate::settings::SettingsPreset;
 use crate::wrapper::PromptWrapper;
@@ -81,7 +83,19 @@ pub struct ModelTarget {
     /// The largest `n` (choices per request, each its own backend call, run
     /// concurrently) a request may ask for ([`DEFAULT_MAX_CHOICES`] by default).
     pub max_choices: u32,
+    /// Which of the backend's output constraints answers are held to (a grammar, a
+    /// JSON Schema; see `chat-completion-proxy backends`): its default unless set.
+    pub constraint: ConstraintChoice,
+    /// The most characters a constrained answer's `inner_thoughts` may have (both
+    /// constraint languages say so), so a reply finishes its JSON before `max_tokens`;
+    /// `None`: no bound. [`DEFAULT_MAX_THOUGHT_CHARS`] unless set.
+    pub max_thought_chars: Option<u32>,
 }
+
+/// [`ModelTarget::max_thought_chars`] unless set: MemGPT's system prompt asks for inner
+/// monologue "under 50 words", about 300 characters; 400 leaves room for that and
+/// stays near 100 tokens, well inside the smallest default token limit.
+pub const DEFAULT_MAX_THOUGHT_CHARS: u32 = 400;
 
 /// [`ModelTarget::max_retries`] unless set.
 pub const DEFAULT_MAX_RETRIES: u32 = 1;
@@ -116,6 +130,8 @@ impl ModelTarget {
             token_counting: TokenCounting::default(),
             max_retries: DEFAULT_MAX_RETRIES,
             max_choices: DEFAULT_MAX_CHOICES,
+            constraint: ConstraintChoice::Default,
+            max_thought_chars: Some(DEFAULT_MAX_THOUGHT_CHARS),
         }
     }
 
@@ -165,6 +181,20 @@ impl ModelTarget {
                 TargetWrapper::Custom(Arc::from(name.as_str()), Arc::clone(wrapper))
             }
         };
+        let constraint = backend
+            .registration
+            .capabilities
+            .constraints
+            .resolve(&self.constraint, backend.registration.name)
+            .map_err(ProxyError::invalid)?;
+        if constraint.is_none() && wrapper.get().grammar_style().is_some() {
+            tracing::warn!(
+                "the `{}` backend is sent no output constraint ({}); answers of the `{}` wrapper are checked after the call and asked for again when invalid",
+                backend.registration.name,
+                backend.registration.capabilities.constraints.summary(),
+                wrapper.name()
+            );
+        }
         if self.token_counting == TokenCounting::Cl100k
             || !backend.registration.capabilities.tokenizer
         {
@@ -184,6 +214,8 @@ impl ModelTarget {
             token_counting: self.token_counting,
             max_retries: self.max_retries,
             max_choices: self.max_choices,
+            constraint,
+            max_thought_chars: self.max_thought_chars,
         })))
     }
 }
@@ -234,6 +266,8 @@ struct Resolved {
     token_counting: TokenCounting,
     max_retries: u32,
     max_choices: u32,
+    constraint: Option<&'static ConstraintField>,
+    max_thought_chars: Option<u32>,
 }
 
 impl fmt::Debug for ResolvedTarget {
@@ -250,6 +284,8 @@ impl fmt::Debug for ResolvedTarget {
             .field("token_counting", &self.0.token_counting)
             .field("max_retries", &self.0.max_retries)
             .field("max_choices", &self.0.max_choices)
+            .field("constraint", &self.constraint().map(|field| field.name))
+            .field("max_thought_chars", &self.0.max_thought_chars)
             .finish()
     }
 }
@@ -301,6 +337,17 @@ impl ResolvedTarget {
     /// The largest `n` a request may ask for.
     pub fn max_choices(&self) -> u32 {
         self.0.max_choices
+    }
+
+    /// The output constraint requests are sent with; `None`: none (answers are checked
+    /// after the call only).
+    pub fn constraint(&self) -> Option<&'static ConstraintField> {
+        self.0.constraint
+    }
+
+    /// The bound on a constrained answer's `inner_thoughts`, in characters.
+    pub fn max_thought_chars(&self) -> Option<u32> {
+        self.0.max_thought_chars
     }
 
     pub(super) fn backend(&self) -> &'static RegisteredBackend {

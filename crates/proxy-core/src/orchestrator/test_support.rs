@@ -36,8 +36,7 @@ crate::register_backend! {
     description: "proxy-core's unit tests only",
     default_endpoint: "http://localhost:9",
     capabilities: crate::backend::BackendCapabilities {
-        grammar: false,
-        json_schema: false,
+        constraints: crate::backend::BackendConstraints::NONE,
         model_required: false,
         tokenizer: false,
         streaming: false,
