@@ -3,6 +3,7 @@
 //! grammars. Run with `cargo xtask e2e`.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // a test fails loudly
 
+use chat_completion_proxy::backend::ConstraintChoice;
 use chat_completion_proxy::grammar::{registered_grammar_generator, AnswerShape};
 use chat_completion_proxy::{
     ChatCompletionEvent, ChatCompletionResponse, FunctionSchema, GrammarStyle, ModelTarget,
@@ -12,10 +13,20 @@ use e2e_tests::{check_call, context_size, fixture_conversations, server_url, Con
 use serde_json::{json, Value};
 
 fn target(endpoint_type: &str, wrapper: &str) -> ResolvedTarget {
+    constrained_target(endpoint_type, wrapper, ConstraintChoice::Default)
+}
+
+/// [`target`] sending the output constraint `constraint`.
+fn constrained_target(
+    endpoint_type: &str,
+    wrapper: &str,
+    constraint: ConstraintChoice,
+) -> ResolvedTarget {
     let url = server_url().unwrap();
     let mut target = ModelTarget::new(endpoint_type, url, context_size());
     target.wrapper = WrapperSelection::Named(wrapper.to_owned());
     target.model = Some("smollm2".to_owned());
+    target.constraint = constraint;
     target.resolve().unwrap()
 }
 
@@ -37,38 +48,73 @@ async fn complete(target: &ResolvedTarget, conversation: &Conversation) -> ChatC
         })
 }
 
+/// Every way llama-server takes a constraint, as the proxy sends it: (endpoint type,
+/// constraint field, the wrappers run through it). `/completion` takes a GBNF `grammar`
+/// and a `json_schema` it converts itself; its OpenAI-compatible `/v1/completions` (the
+/// webui path) takes `grammar`; `/v1/chat/completions` (the lmstudio-legacy path) takes
+/// `response_format`. (Its `/v1/completions` ignores `response_format`, so the lmstudio
+/// path pointed at llama-server is not constrained: measured, build 11434.)
+const CONSTRAINT_PATHS: [(&str, &str, &[&str]); 4] = [
+    (
+        "llamacpp",
+        "grammar",
+        &["chatml-grammar", "chatml-noforce-grammar"],
+    ),
+    (
+        "llamacpp",
+        "json_schema",
+        &["chatml-grammar", "chatml-noforce-grammar"],
+    ),
+    ("webui", "grammar", &["chatml-grammar"]),
+    ("lmstudio-legacy", "response_format", &["chatml-grammar"]),
+];
+
 #[tokio::test]
-async fn grammar_wrappers_on_llamacpp_always_call_a_given_function_with_valid_arguments() {
-    for wrapper in ["chatml-grammar", "chatml-noforce-grammar"] {
-        let target = target("llamacpp", wrapper);
-        for conversation in fixture_conversations().unwrap() {
-            let response = complete(&target, &conversation).await;
-            let message = &response.choices[0].message;
-            let forced = !wrapper.contains("noforce");
-            if forced || message.tool_calls.is_some() {
-                check_call(message, &conversation.functions).unwrap_or_else(|problem| {
-                    panic!("{wrapper} on {}: {problem}", conversation.case)
-                });
-                // `length` only when the model spent its whole token budget (a long
-                // inner monologue); the call was then closed by repair and still validates.
-                let finish = serde_json::to_value(response.choices[0].finish_reason).unwrap();
-                let budget = conversation.request.max_tokens.unwrap();
-                assert!(
-                    finish == "tool_calls"
-                        || (finish == "length" && response.usage.completion_tokens >= budget),
-                    "{wrapper} on {}: finish_reason {finish} after {} tokens",
-                    conversation.case,
-                    response.usage.completion_tokens
-                );
-            } else {
-                assert!(
-                    message.content.is_some(),
-                    "noforce without a call must think: {message:?}"
-                );
+async fn every_constraint_path_of_llama_server_gives_a_valid_call_on_every_fixture() {
+    for (endpoint_type, constraint, wrappers) in CONSTRAINT_PATHS {
+        for wrapper in wrappers {
+            let target =
+                constrained_target(endpoint_type, wrapper, ConstraintChoice::parse(constraint));
+            let path = format!("{wrapper} via {endpoint_type} `{constraint}`");
+            for conversation in fixture_conversations().unwrap() {
+                let response = complete(&target, &conversation).await;
+                check_constrained_answer(&path, wrapper, &conversation, &response);
             }
-            assert!(response.usage.prompt_tokens > 0 && response.usage.completion_tokens > 0);
         }
     }
+}
+
+/// A constrained reply is a valid call (for `noforce`, or thoughts alone), cut at the
+/// token limit only when the model spent the whole budget.
+fn check_constrained_answer(
+    path: &str,
+    wrapper: &str,
+    conversation: &Conversation,
+    response: &ChatCompletionResponse,
+) {
+    let message = &response.choices[0].message;
+    let forced = !wrapper.contains("noforce");
+    if forced || message.tool_calls.is_some() {
+        check_call(message, &conversation.functions)
+            .unwrap_or_else(|problem| panic!("{path} on {}: {problem}", conversation.case));
+        // `length` only when the model spent its whole token budget; the call was then
+        // closed by repair and still validates.
+        let finish = serde_json::to_value(response.choices[0].finish_reason).unwrap();
+        let budget = conversation.request.max_tokens.unwrap();
+        assert!(
+            finish == "tool_calls"
+                || (finish == "length" && response.usage.completion_tokens >= budget),
+            "{path} on {}: finish_reason {finish} after {} tokens",
+            conversation.case,
+            response.usage.completion_tokens
+        );
+    } else {
+        assert!(
+            message.content.is_some(),
+            "{path}: noforce without a call must think: {message:?}"
+        );
+    }
+    assert!(response.usage.prompt_tokens > 0 && response.usage.completion_tokens > 0);
 }
 
 /// The conversation a MemGPT agent starts with, sent with `first_message` so the
