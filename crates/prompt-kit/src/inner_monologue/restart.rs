@@ -1,0 +1,154 @@
+//! Answers the model started over after the prompt's pre-seeded opening.
+//!
+//! A pre-seeded prompt ends with the opening of the answer (`{\n  "inner_thoughts":`
+//! for the `noforce` formats, `{\n  "function":` for the forced ones), and the model
+//! is meant to continue it. Two ways a model fails to, and how each is read back:
+//!
+//! - **It repeats the opening**: it writes a whole answer object where the seed wants
+//!   the thoughts' value, so seed and reply read
+//!   `{"inner_thoughts": {"inner_thoughts": "…", "function": …}`.
+//!   [`restarted_answer`] finds the answer object inside (the JSON step, run by
+//!   [`optional_call`](super::optional_call); a forced answer's nested call is
+//!   already unwrapped by [`forced_call`](super::forced_call)).
+//! - **It opens a markdown code fence** right after the seed, then writes a whole
+//!   answer or the rest of the seeded one. [`unfenced_reply`] takes the fence away
+//!   (the text step, run by [`read_seeded_reply`]).
+//!
+//! Both apply only where the text as written holds no answer of the right shape (an
+//! object where the thoughts' string belongs; a backtick where a JSON value
+//! belongs), so a reply that is an answer, whatever its thoughts say, is read as
+//! before, and so is every reply the reference reads.
+
+use serde_json::{Map, Value};
+
+use super::bodies::INNER_THOUGHTS_KWARG;
+use super::parse::attach_prefix;
+use crate::wrapper::WrapperError;
+
+/// A markdown code fence.
+const FENCE: &str = "```";
+
+/// The answer object a `noforce` answer holds in its `inner_thoughts` when the model
+/// repeated the seeded opening (the innermost one, if it repeated it more than once);
+/// `None` when the answer is not such a repeat.
+///
+/// The answer format's thoughts are a string, so an object there is not an answer
+/// of the right shape; it is read as a restarted answer when the outer object has no
+/// call of its own and the inner object is empty or its first key is
+/// `inner_thoughts` (or the start of it: a restart cut off, as a streamed reply is
+/// while it is written, whose reading is then the missing-field error, not the
+/// object's text as content). Any other object-valued thoughts are left as they are.
+pub fn restarted_answer(json: &Value) -> Option<&Value> {
+    let mut answer = None;
+    let mut current = json;
+    while let Some(inner) = repeated_opening(current) {
+        answer = Some(inner);
+        current = inner;
+    }
+    answer
+}
+
+/// The object in `json`'s `inner_thoughts`, when it is one level of a repeated opening.
+fn repeated_opening(json: &Value) -> Option<&Value> {
+    let object = json.as_object()?;
+    let inner = object.get(INNER_THOUGHTS_KWARG)?;
+    let restarts = match inner.as_object()?.keys().next() {
+        None => true,
+        Some(key) => INNER_THOUGHTS_KWARG.starts_with(key.as_str()),
+    };
+    (restarts && !has_call(object)).then_some(inner)
+}
+
+/// Whether a top-level answer names a function (not absent, `null` or `"none"`).
+fn has_call(object: &Map<String, Value>) -> bool {
+    match object.get("function") {
+        None | Some(Value::Null) => false,
+        Some(Value::String(name)) => name.trim().to_lowercase() != "none",
+        Some(_) => true,
+    }
+}
+
+/// The reply without the markdown code fence the model opened right after the seed
+/// (`prefix`), as an answer to read: `None` when the reply (after the seed, if it
+/// repeats it, and any whitespace) does not open a fence.
+///
+/// The fence's language tag (`json`, or none) and line feed are dropped, and so is
+/// everything from the closing fence on (a fence inside a JSON string does not close
+/// it); without a closing fence the answer runs to the end. When what the fence holds
+/// starts with `{`, the model wrote a whole answer, which is the text to read;
+/// otherwise it continued the seeded one, and the text is the seed, a space, and what
+/// the fence holds (`None` when there is no seed to continue).
+pub fn unfenced_reply(raw_output: &str, prefix: &str) -> Option<String> {
+    let after_seed = raw_output.strip_prefix(prefix).unwrap_or(raw_output);
+    let fenced = after_seed.trim_start().strip_prefix(FENCE)?;
+    let tag_end = fenced
+        .find(|c: char| !(c.is_ascii_alphanumeric() || "_+-.".contains(c)))
+        .unwrap_or(fenced.len());
+    let body = fenced.get(tag_end..)?;
+    let body = body
+        .get(..closing_fence(body).unwrap_or(body.len()))?
+        .trim();
+    if body.starts_with('{') {
+        Some(body.to_owned())
+    } else if prefix.is_empty() {
+        None
+    } else {
+        Some(format!("{prefix} {body}"))
+    }
+}
+
+/// Where the first code fence outside a JSON string starts in `text` (a string runs
+/// from `"` to the next `"` not escaped with `\`).
+fn closing_fence(text: &str) -> Option<usize> {
+    let bytes = text.as_bytes();
+    let mut in_string = false;
+    let mut escaped = false;
+    for (index, &byte) in bytes.iter().enumerate() {
+        if in_string {
+            match byte {
+                _ if escaped => escaped = false,
+                b'\\' => escaped = true,
+                b'"' => in_string = false,
+                _ => {}
+            }
+        } else if byte == b'"' {
+            in_string = true;
+        } else if bytes.get(index..)?.starts_with(FENCE.as_bytes()) {
+            return Some(index);
+        }
+    }
+    None
+}
+
+/// Reads a reply that continues a prompt ending with `prefix` with `read` (a format's
+/// reading: the end token, the JSON repair, the answer).
+///
+/// Normally that is `read` of the reply with the prefix put back ([`attach_prefix`]).
+/// When the model opened a code fence right after the seed, the text as written holds
+/// no answer (no JSON value starts with a backtick, so whatever the repair makes of
+/// the seed and the fence is a guess: the fence's first word as the thoughts, or a
+/// `send_message` pattern), and `read` of the [`unfenced_reply`] comes first; only if
+/// that fails is the normal reading returned (its error, if any, carries the whole
+/// text). A reply that opens no fence is read exactly as before.
+pub fn read_seeded_reply<T>(
+    raw_output: &str,
+    prefix: &str,
+    read: impl Fn(&str) -> Result<T, WrapperError>,
+) -> Result<T, WrapperError> {
+    if let Some(unfenced) = unfenced_reply(raw_output, prefix) {
+        match read(&unfenced) {
+            Ok(answer) => {
+                tracing::debug!("read the answer inside the code fence the model opened");
+                return Ok(answer);
+            }
+            Err(error) => {
+                tracing::debug!("the code fence the model opened holds no answer: {error}")
+            }
+        }
+    }
+    read(&attach_prefix(raw_output, prefix))
+}
+
+#[cfg(test)]
+#[path = "restart_tests.rs"]
+mod tests;

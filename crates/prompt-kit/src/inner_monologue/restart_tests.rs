@@ -1,0 +1,270 @@
+//! Tests of the restarted-answer recovery, through a whole format's parse.
+
+use super::*;
+use crate::chat::AssistantMessage;
+use crate::inner_monologue::{InnerMonologueFormat, InnerMonologueOptions, TurnTemplate};
+use serde_json::json;
+
+/// A ChatML-like template (the reply may end with `<|im_end|>`).
+fn template() -> TurnTemplate {
+    TurnTemplate {
+        prompt_start: String::new(),
+        role_start: "<|im_start|>".into(),
+        role_end: "\n".into(),
+        function_reply_role_end: "\n".into(),
+        turn_end: "<|im_end|>".into(),
+        turn_separator: "\n".into(),
+        assistant_cue_end: "\n".into(),
+        reply_end_token: "<|im_end|>".into(),
+    }
+}
+
+fn noforce() -> InnerMonologueFormat {
+    InnerMonologueFormat::new(template(), InnerMonologueOptions::noforce())
+}
+
+fn forced() -> InnerMonologueFormat {
+    InnerMonologueFormat::new(template(), InnerMonologueOptions::forced())
+}
+
+/// `(content, [(name, arguments)])` of a parsed reply, or the error's text.
+fn parts(parsed: Result<AssistantMessage, WrapperError>) -> (Option<String>, Vec<(String, Value)>) {
+    match parsed {
+        Ok(message) => (
+            message.content,
+            message
+                .function_calls
+                .into_iter()
+                .map(|call| (call.name, call.arguments))
+                .collect(),
+        ),
+        Err(error) => panic!("the reply did not parse: {error}"),
+    }
+}
+
+fn greeting() -> (Option<String>, Vec<(String, Value)>) {
+    (
+        Some("I should greet.".to_owned()),
+        vec![("send_message".to_owned(), json!({"message": "hi"}))],
+    )
+}
+
+#[test]
+fn a_repeated_opening_is_read_as_the_answer_it_holds() {
+    let raw = " {\n  \"inner_thoughts\": \"I should greet.\", \"function\": \"send_message\", \"params\": {\"message\": \"hi\"}}";
+    assert_eq!(parts(noforce().parse(raw, false)), greeting());
+}
+
+#[test]
+fn the_repeat_is_found_whatever_its_whitespace_and_ending() {
+    let answer = r#""I should greet.", "function": "send_message", "params": {"message": "hi", "request_heartbeat": true}}"#;
+    for opening in [
+        "{\"inner_thoughts\":",
+        " {\"inner_thoughts\": ",
+        "\n{\n  \"inner_thoughts\":",
+        "\n\n{\n    \"inner_thoughts\" :\n",
+        "{ \"inner_thoughts\"\t:",
+    ] {
+        for ending in ["", "}", "\n}", "<|im_end|>", "}\n<|im_end|>\n"] {
+            let raw = format!("{opening} {answer}{ending}");
+            assert_eq!(
+                parts(noforce().parse(&raw, false)),
+                greeting(),
+                "reply {raw:?}"
+            );
+        }
+    }
+}
+
+#[test]
+fn a_reply_that_repeats_the_whole_seed_and_then_the_opening_again() {
+    // The reply starts with the seed itself (so it is not put back), then repeats it.
+    let raw = "\n{\n  \"inner_thoughts\": {\n  \"inner_thoughts\": \"I should greet.\", \"function\": \"send_message\", \"params\": {\"message\": \"hi\"}}}";
+    assert_eq!(parts(noforce().parse(raw, false)), greeting());
+    // Twice over.
+    let raw = " {\"inner_thoughts\": {\"inner_thoughts\": \"I should greet.\", \"function\": \"send_message\", \"params\": {\"message\": \"hi\"}}}";
+    assert_eq!(parts(noforce().parse(raw, false)), greeting());
+}
+
+#[test]
+fn a_repeat_without_a_call_is_thoughts_alone() {
+    let raw = " {\"inner_thoughts\": \"Nothing to do.\", \"function\": null}";
+    assert_eq!(
+        parts(noforce().parse(raw, false)),
+        (Some("Nothing to do.".to_owned()), Vec::new())
+    );
+}
+
+#[test]
+fn a_repeat_cut_off_is_read_as_far_as_it_goes_and_never_as_its_json_text() {
+    // As a streamed reply is parsed while it is written: no `{}` as content.
+    assert!(matches!(
+        noforce().parse(" {", false),
+        Err(WrapperError::MissingField { ref field, .. }) if field == "inner_thoughts"
+    ));
+    assert!(noforce().parse(" {\n  \"inner_th", false).is_err());
+    let partial = noforce().parse(" {\n  \"inner_thoughts\": \"I sh", false);
+    assert_eq!(parts(partial), (Some("I sh".to_owned()), Vec::new()));
+}
+
+#[test]
+fn object_thoughts_that_are_no_restart_stay_as_they_are() {
+    let raw = r#" {"mood": "calm"}, "function": null}"#;
+    assert_eq!(
+        parts(noforce().parse(raw, false)),
+        (Some(r#"{"mood": "calm"}"#.to_owned()), Vec::new())
+    );
+    // An outer call wins: the object is not read as an answer.
+    let json = json!({"inner_thoughts": {"inner_thoughts": "x"}, "function": "f", "params": {}});
+    assert_eq!(restarted_answer(&json), None);
+}
+
+#[test]
+fn a_fenced_whole_answer_is_read_with_or_without_its_language_tag() {
+    let object = "{\n  \"inner_thoughts\": \"I should greet.\", \"function\": \"send_message\", \"params\": {\"message\": \"hi\"}}";
+    for fence in [
+        "```json\n",
+        "```\n",
+        " ```JSON\n",
+        "\n```json",
+        "```javascript \n",
+    ] {
+        for after in [
+            "\n```",
+            "\n```<|im_end|>",
+            "\n```\nI hope this helps! {\"not\": \"this\"}",
+            "",
+        ] {
+            let raw = format!("{fence}{object}{after}");
+            assert_eq!(
+                parts(noforce().parse(&raw, false)),
+                greeting(),
+                "reply {raw:?}"
+            );
+        }
+    }
+}
+
+#[test]
+fn a_fence_then_the_rest_of_the_seeded_answer() {
+    let raw = "```json\n \"I should greet.\", \"function\": \"send_message\", \"params\": {\"message\": \"hi\"}}\n```\nDone.";
+    assert_eq!(parts(noforce().parse(raw, false)), greeting());
+}
+
+#[test]
+fn a_fence_inside_a_string_does_not_close_the_fenced_answer() {
+    let raw = "```json\n{\"inner_thoughts\": \"Use ```json fences```.\", \"function\": \"send_message\", \"params\": {\"message\": \"a \\\" and ```\"}}\n```";
+    assert_eq!(
+        parts(noforce().parse(raw, false)),
+        (
+            Some("Use ```json fences```.".to_owned()),
+            vec![(
+                "send_message".to_owned(),
+                json!({"message": "a \" and ```"})
+            )]
+        )
+    );
+}
+
+#[test]
+fn thoughts_that_mention_inner_thoughts_or_a_fence_are_read_as_written() {
+    let thoughts = r#"I recall {"inner_thoughts": "x"} and ```json fences```"#;
+    let raw = format!(
+        " {}, \"function\": \"send_message\", \"params\": {{\"message\": \"hi\"}}}}",
+        serde_json::Value::String(thoughts.to_owned())
+    );
+    assert_eq!(
+        parts(noforce().parse(&raw, false)),
+        (
+            Some(thoughts.to_owned()),
+            vec![("send_message".to_owned(), json!({"message": "hi"}))]
+        )
+    );
+    // A string that starts with a fence is a string, not a fence.
+    let raw = r#" "```json is a fence", "function": null}"#;
+    assert_eq!(
+        parts(noforce().parse(raw, false)),
+        (Some("```json is a fence".to_owned()), Vec::new())
+    );
+}
+
+#[test]
+fn a_forced_answer_in_a_fence_is_read_too() {
+    let raw = "```json\n{\"function\": \"send_message\", \"params\": {\"inner_thoughts\": \"I should greet.\", \"message\": \"hi\", \"request_heartbeat\": true}}\n```";
+    assert_eq!(parts(forced().parse(raw, false)), greeting());
+    // The fence then the rest of the call.
+    let raw = "```\n \"send_message\", \"params\": {\"inner_thoughts\": \"I should greet.\", \"message\": \"hi\"}}\n```";
+    assert_eq!(parts(forced().parse(raw, false)), greeting());
+}
+
+#[test]
+fn several_fenced_answers_are_read_as_parallel_calls() {
+    let raw = "```json\n{\"inner_thoughts\": \"One.\", \"function\": \"a\", \"params\": {\"x\": 1}}\n{\"inner_thoughts\": \"Two.\", \"function\": \"b\", \"params\": {}}\n```";
+    assert_eq!(
+        parts(noforce().parse_parallel(raw, false)),
+        (
+            Some("One.\nTwo.".to_owned()),
+            vec![
+                ("a".to_owned(), json!({"x": 1})),
+                ("b".to_owned(), json!({}))
+            ]
+        )
+    );
+    let raw = " {\"inner_thoughts\": \"I should greet.\", \"function\": \"send_message\", \"params\": {\"message\": \"hi\"}}";
+    assert_eq!(parts(noforce().parse_parallel(raw, false)), greeting());
+}
+
+#[test]
+fn a_fenced_call_of_any_function_is_read() {
+    // The repair's guess at the seed and the fence would be `"```json"` as the thoughts.
+    let raw = "```json\n{\"inner_thoughts\": \"Remember it.\", \"function\": \"core_memory_append\", \"params\": {\"name\": \"human\", \"content\": \"Likes tea.\"}}\n```";
+    assert_eq!(
+        parts(noforce().parse(raw, false)),
+        (
+            Some("Remember it.".to_owned()),
+            vec![(
+                "core_memory_append".to_owned(),
+                json!({"name": "human", "content": "Likes tea."})
+            )]
+        )
+    );
+}
+
+#[test]
+fn a_fence_that_holds_no_answer_object_is_read_as_before() {
+    let raw = "```json\n{\"no\": \"answer\"}\n```";
+    let before = format!("{:?}", read_answer_as_before(raw));
+    assert_eq!(format!("{:?}", noforce().parse(raw, false)), before);
+    // Prose in the fence continues the seed: the repair reads it as the thoughts
+    // (before, the thoughts were the fence's first word, "```json").
+    let raw = "```json\nnot an answer at all\n```";
+    assert_eq!(
+        parts(noforce().parse(raw, false)),
+        (Some("not an answer at all".to_owned()), Vec::new())
+    );
+}
+
+/// The reading without the fence step: the seed put back, then the format's reading.
+fn read_answer_as_before(raw: &str) -> Result<AssistantMessage, WrapperError> {
+    let text = attach_prefix(raw, NOFORCE_SEED);
+    let json = crate::inner_monologue::reply_json(&text)?;
+    crate::inner_monologue::optional_message(&json, &text, true)
+}
+
+const NOFORCE_SEED: &str = crate::inner_monologue::NOFORCE_PREFIX_EXTRA;
+
+#[test]
+fn unfenced_reply_needs_a_fence_right_after_the_seed() {
+    assert_eq!(unfenced_reply(" \"x\"}", NOFORCE_SEED), None);
+    assert_eq!(unfenced_reply("{\"a\": 1} ```", NOFORCE_SEED), None);
+    assert_eq!(
+        unfenced_reply("```json\n{\"a\": 1}\n```", NOFORCE_SEED).as_deref(),
+        Some("{\"a\": 1}")
+    );
+    assert_eq!(
+        unfenced_reply(&format!("{NOFORCE_SEED}```\n\"x\"}}```"), NOFORCE_SEED).as_deref(),
+        Some(format!("{NOFORCE_SEED} \"x\"}}").as_str())
+    );
+    // No seed to continue.
+    assert_eq!(unfenced_reply("```\n\"x\"}", ""), None);
+}
