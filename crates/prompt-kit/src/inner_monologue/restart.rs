@@ -9,7 +9,9 @@
 //!   `{"inner_thoughts": {"inner_thoughts": "…", "function": …}`.
 //!   [`restarted_answer`] finds the answer object inside (the JSON step, run by
 //!   [`optional_call`](super::optional_call); a forced answer's nested call is
-//!   already unwrapped by [`forced_call`](super::forced_call)).
+//!   already unwrapped by [`forced_call`](super::forced_call)). When seed and reply
+//!   do not repair as one object (text after the repeat, say), the reply is read on
+//!   its own ([`repeated_reply`], the text step, run by [`read_seeded_reply`]).
 //! - **It opens a markdown code fence** right after the seed, then writes a whole
 //!   answer or the rest of the seeded one. [`unfenced_reply`] takes the fence away
 //!   (the text step, run by [`read_seeded_reply`]).
@@ -120,16 +122,35 @@ fn closing_fence(text: &str) -> Option<usize> {
     None
 }
 
+/// The reply after the seed (`prefix`), when the model started a whole answer object
+/// there instead of continuing the seeded one: the text from its `{` on. `None` when
+/// there is no seed, or the reply (after the seed, if it repeats it, and any
+/// whitespace) does not open an object.
+pub fn repeated_reply<'a>(raw_output: &'a str, prefix: &str) -> Option<&'a str> {
+    if prefix.is_empty() {
+        return None;
+    }
+    let after_seed = raw_output.strip_prefix(prefix).unwrap_or(raw_output);
+    let answer = after_seed.trim_start();
+    answer.starts_with('{').then_some(answer)
+}
+
 /// Reads a reply that continues a prompt ending with `prefix` with `read` (a format's
 /// reading: the end token, the JSON repair, the answer).
 ///
 /// Normally that is `read` of the reply with the prefix put back ([`attach_prefix`]).
-/// When the model opened a code fence right after the seed, the text as written holds
-/// no answer (no JSON value starts with a backtick, so whatever the repair makes of
-/// the seed and the fence is a guess: the fence's first word as the thoughts, or a
-/// `send_message` pattern), and `read` of the [`unfenced_reply`] comes first; only if
-/// that fails is the normal reading returned (its error, if any, carries the whole
-/// text). A reply that opens no fence is read exactly as before.
+/// Two replies are read otherwise:
+/// - When the model opened a code fence right after the seed, the text as written
+///   holds no answer (no JSON value starts with a backtick, so whatever the repair
+///   makes of the seed and the fence is a guess: the fence's first word as the
+///   thoughts, or a `send_message` pattern), and `read` of the [`unfenced_reply`]
+///   comes first; only if that fails is the normal reading returned.
+/// - When the normal reading fails and the model started a whole answer object after
+///   the seed ([`repeated_reply`]; the repeat whose seed and reply repair as one
+///   object is read by [`restarted_answer`] instead), that object is read on its own.
+///
+/// If every reading fails, the error is the normal reading's (it carries the whole
+/// text). A reply that opens neither a fence nor an object is read exactly as before.
 pub fn read_seeded_reply<T>(
     raw_output: &str,
     prefix: &str,
@@ -146,7 +167,16 @@ pub fn read_seeded_reply<T>(
             }
         }
     }
-    read(&attach_prefix(raw_output, prefix))
+    let error = match read(&attach_prefix(raw_output, prefix)) {
+        Ok(answer) => return Ok(answer),
+        Err(error) => error,
+    };
+    let Some(repeated) = repeated_reply(raw_output, prefix) else {
+        return Err(error);
+    };
+    let answer = read(repeated).map_err(|_| error)?;
+    tracing::debug!("read the answer the model started over after the seed");
+    Ok(answer)
 }
 
 #[cfg(test)]

@@ -268,3 +268,70 @@ fn unfenced_reply_needs_a_fence_right_after_the_seed() {
     // No seed to continue.
     assert_eq!(unfenced_reply("```\n\"x\"}", ""), None);
 }
+
+#[test]
+fn a_legacy_format_reads_a_fenced_answer_after_its_seed() {
+    use crate::legacy_format::{parse_answer, parse_answers_in};
+    let raw = "```json\n{\"function\": \"send_message\", \"params\": {\"inner_thoughts\": \"I should greet.\", \"message\": \"hi\"}}\n```";
+    for seed in ["{", "{\n  \"function\":", "\n{\n  \"function\":"] {
+        assert_eq!(
+            parts(parse_answer(raw, seed, true)),
+            greeting(),
+            "seed {seed:?}"
+        );
+        assert_eq!(parts(parse_answers_in(raw, seed, true)), greeting());
+    }
+    // Without inner monologue (dolphin) the thoughts stay an argument.
+    assert_eq!(
+        parts(parse_answer(raw, "{", false)),
+        (
+            None,
+            vec![(
+                "send_message".to_owned(),
+                json!({"inner_thoughts": "I should greet.", "message": "hi"})
+            )]
+        )
+    );
+}
+
+/// [`noforce`] without an end token to strip (as ChatML's template).
+fn noforce_without_end_token() -> InnerMonologueFormat {
+    let template = TurnTemplate {
+        reply_end_token: String::new(),
+        ..template()
+    };
+    InnerMonologueFormat::new(template, InnerMonologueOptions::noforce())
+}
+
+#[test]
+fn a_repeat_followed_by_text_is_read_on_its_own() {
+    // Seed and reply do not repair as one object: the reply's answer is read alone.
+    let answer = "{\n  \"inner_thoughts\": \"I should greet.\", \"function\": \"send_message\", \"params\": {\"message\": \"hi\"}}";
+    for after in ["<|im_end|>", "\nI greeted them.", " }\n<|im_end|>"] {
+        let raw = format!(" {answer}{after}");
+        assert_eq!(
+            parts(noforce_without_end_token().parse(&raw, false)),
+            greeting(),
+            "reply {raw:?}"
+        );
+    }
+}
+
+#[test]
+fn a_forced_first_message_answer_written_whole_after_its_seed() {
+    // The seed already names send_message; the model wrote the whole call again.
+    let raw = " {\"function\": \"send_message\", \"params\": {\"inner_thoughts\": \"I should greet.\", \"message\": \"hi\"}}";
+    assert_eq!(parts(forced().parse(raw, true)), greeting());
+}
+
+#[test]
+fn repeated_reply_needs_a_seed_and_an_object_after_it() {
+    assert_eq!(repeated_reply(" {\"a\": 1}", ""), None);
+    assert_eq!(repeated_reply(" \"x\"}", NOFORCE_SEED), None);
+    assert_eq!(
+        repeated_reply("\n {\"a\": 1} x", NOFORCE_SEED),
+        Some("{\"a\": 1} x")
+    );
+    let raw = format!("{NOFORCE_SEED} {{\"a\": 1}}");
+    assert_eq!(repeated_reply(&raw, NOFORCE_SEED), Some("{\"a\": 1}"));
+}
