@@ -72,7 +72,8 @@ fn has_call(object: &Map<String, Value>) -> bool {
 
 /// The reply without the markdown code fence the model opened right after the seed
 /// (`prefix`), as an answer to read: `None` when the reply (after the seed, if it
-/// repeats it, and any whitespace) does not open a fence.
+/// repeats it, and any whitespace) does not open a fence (one or two backticks, all
+/// the reply holds, are a fence being written).
 ///
 /// The fence's language tag (`json`, or none) and line feed are dropped, and so is
 /// everything from the closing fence on (a fence inside a JSON string does not close
@@ -81,8 +82,16 @@ fn has_call(object: &Map<String, Value>) -> bool {
 /// otherwise it continued the seeded one, and the text is the seed, a space, and what
 /// the fence holds (`None` when there is no seed to continue).
 pub fn unfenced_reply(raw_output: &str, prefix: &str) -> Option<String> {
-    let after_seed = raw_output.strip_prefix(prefix).unwrap_or(raw_output);
-    let fenced = after_seed.trim_start().strip_prefix(FENCE)?;
+    let after_seed = raw_output
+        .strip_prefix(prefix)
+        .unwrap_or(raw_output)
+        .trim_start();
+    let fenced = match after_seed.strip_prefix(FENCE) {
+        Some(fenced) => fenced,
+        // A fence still being written (a streamed reply): nothing inside it yet.
+        None if !after_seed.is_empty() && FENCE.starts_with(after_seed) => "",
+        None => return None,
+    };
     let tag_end = fenced
         .find(|c: char| !(c.is_ascii_alphanumeric() || "_+-.".contains(c)))
         .unwrap_or(fenced.len());
@@ -140,34 +149,29 @@ pub fn repeated_reply<'a>(raw_output: &'a str, prefix: &str) -> Option<&'a str> 
 ///
 /// Normally that is `read` of the reply with the prefix put back ([`attach_prefix`]).
 /// Two replies are read otherwise:
-/// - When the model opened a code fence right after the seed, the text as written
-///   holds no answer (no JSON value starts with a backtick, so whatever the repair
-///   makes of the seed and the fence is a guess: the fence's first word as the
-///   thoughts, or a `send_message` pattern), and `read` of the [`unfenced_reply`]
-///   comes first; only if that fails is the normal reading returned.
+/// - When the model opened a code fence right after the seed (or is writing one: a
+///   reply of one or two backticks), the answer is read from inside the fence only
+///   ([`unfenced_reply`]). The text as written holds no answer there (no JSON value
+///   starts with a backtick), and what the repair would make of the seed and the
+///   fence is a guess (the fence's first word as the thoughts, or a `send_message`
+///   pattern). An error carries the whole text, seed included.
 /// - When the normal reading fails and the model started a whole answer object after
 ///   the seed ([`repeated_reply`]; the repeat whose seed and reply repair as one
-///   object is read by [`restarted_answer`] instead), that object is read on its own.
+///   object is read by [`restarted_answer`] instead), that object is read on its own;
+///   if that fails too, the error is the normal reading's.
 ///
-/// If every reading fails, the error is the normal reading's (it carries the whole
-/// text). A reply that opens neither a fence nor an object is read exactly as before.
+/// A reply that opens neither a fence nor an object is read exactly as before.
 pub fn read_seeded_reply<T>(
     raw_output: &str,
     prefix: &str,
     read: impl Fn(&str) -> Result<T, WrapperError>,
 ) -> Result<T, WrapperError> {
+    let prefixed = attach_prefix(raw_output, prefix);
     if let Some(unfenced) = unfenced_reply(raw_output, prefix) {
-        match read(&unfenced) {
-            Ok(answer) => {
-                tracing::debug!("read the answer inside the code fence the model opened");
-                return Ok(answer);
-            }
-            Err(error) => {
-                tracing::debug!("the code fence the model opened holds no answer: {error}")
-            }
-        }
+        tracing::debug!("reading the answer inside the code fence the model opened");
+        return read(&unfenced).map_err(|error| with_raw_output(error, &prefixed));
     }
-    let error = match read(&attach_prefix(raw_output, prefix)) {
+    let error = match read(&prefixed) {
         Ok(answer) => return Ok(answer),
         Err(error) => error,
     };
@@ -177,6 +181,21 @@ pub fn read_seeded_reply<T>(
     let answer = read(repeated).map_err(|_| error)?;
     tracing::debug!("read the answer the model started over after the seed");
     Ok(answer)
+}
+
+/// `error` with `text` as the raw output it carries, where it carries one.
+fn with_raw_output(error: WrapperError, text: &str) -> WrapperError {
+    match error {
+        WrapperError::UnparseableOutput { source, .. } => WrapperError::UnparseableOutput {
+            source,
+            raw_output: text.to_owned(),
+        },
+        WrapperError::MissingField { field, .. } => WrapperError::MissingField {
+            field,
+            raw_output: text.to_owned(),
+        },
+        other => other,
+    }
 }
 
 #[cfg(test)]

@@ -231,12 +231,16 @@ fn a_fenced_call_of_any_function_is_read() {
 }
 
 #[test]
-fn a_fence_that_holds_no_answer_object_is_read_as_before() {
+fn a_fence_that_holds_no_answer_is_an_error_with_the_whole_text() {
     let raw = "```json\n{\"no\": \"answer\"}\n```";
-    let before = format!("{:?}", read_answer_as_before(raw));
-    assert_eq!(format!("{:?}", noforce().parse(raw, false)), before);
+    let expected = format!("{NOFORCE_SEED}{raw}");
+    assert!(matches!(
+        noforce().parse(raw, false),
+        Err(WrapperError::MissingField { ref field, ref raw_output })
+            if field == "inner_thoughts" && *raw_output == expected
+    ));
     // Prose in the fence continues the seed: the repair reads it as the thoughts
-    // (before, the thoughts were the fence's first word, "```json").
+    // (the reading of seed and fence together gave the fence's first word, "```json").
     let raw = "```json\nnot an answer at all\n```";
     assert_eq!(
         parts(noforce().parse(raw, false)),
@@ -244,11 +248,12 @@ fn a_fence_that_holds_no_answer_object_is_read_as_before() {
     );
 }
 
-/// The reading without the fence step: the seed put back, then the format's reading.
-fn read_answer_as_before(raw: &str) -> Result<AssistantMessage, WrapperError> {
-    let text = attach_prefix(raw, NOFORCE_SEED);
-    let json = crate::inner_monologue::reply_json(&text)?;
-    crate::inner_monologue::optional_message(&json, &text, true)
+#[test]
+fn a_fence_being_written_gives_no_content() {
+    for raw in ["`", " ``", "```", "```js", "```json\n", "```json\n{"] {
+        let content = noforce().parse(raw, false).ok().and_then(|m| m.content);
+        assert_eq!(content, None, "reply {raw:?}");
+    }
 }
 
 const NOFORCE_SEED: &str = crate::inner_monologue::NOFORCE_PREFIX_EXTRA;
@@ -334,4 +339,44 @@ fn repeated_reply_needs_a_seed_and_an_object_after_it() {
     );
     let raw = format!("{NOFORCE_SEED} {{\"a\": 1}}");
     assert_eq!(repeated_reply(&raw, NOFORCE_SEED), Some("{\"a\": 1}"));
+}
+
+#[test]
+fn a_restarted_reply_read_while_it_is_written_only_ever_extends_its_content() {
+    // The streamed path parses each partial reply with the same reader and sends
+    // what the content gains; a partial reading that is not a start of the final
+    // content could not be taken back.
+    let answer = "{\n  \"inner_thoughts\": \"I should greet.\", \"function\": \"send_message\", \"params\": {\"message\": \"hi\"}}";
+    for format in [noforce(), noforce_without_end_token()] {
+        for raw in [
+            format!(" {answer}"),
+            format!("```json\n{answer}\n```"),
+            format!(
+                "```\n {}",
+                answer.trim_start_matches("{\n  \"inner_thoughts\":")
+            ),
+        ] {
+            let Ok(AssistantMessage {
+                content: Some(last),
+                ..
+            }) = format.parse(&raw, false)
+            else {
+                panic!("the whole reply {raw:?} did not parse to content");
+            };
+            assert_eq!(last, "I should greet.");
+            for (end, _) in raw.char_indices() {
+                let partial = &raw[..end];
+                if let Ok(AssistantMessage {
+                    content: Some(content),
+                    ..
+                }) = format.parse(partial, false)
+                {
+                    assert!(
+                        last.starts_with(&content),
+                        "partial {partial:?} reads as {content:?}"
+                    );
+                }
+            }
+        }
+    }
 }
