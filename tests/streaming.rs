@@ -148,6 +148,43 @@ async fn noforce_thoughts_stream_too() {
 }
 
 #[tokio::test]
+async fn noforce_replies_that_restart_the_seeded_answer_stream_their_thoughts() {
+    // Setup: the model repeats the seeded `{"inner_thoughts":`, or opens a code fence
+    // after it, then writes the whole answer, token by token.
+    let answer = [
+        "{\n  \"inner",
+        "_thoughts\": \"I should",
+        " greet.\", \"function\": \"send_message\",",
+        " \"params\": {\"message\": \"hi\"}}",
+    ];
+    for opening in [&[" "][..], &["`", "``json\n"], &["```\n"]] {
+        let server = MockServer::start().await;
+        let mut pieces = opening.to_vec();
+        pieces.extend(answer);
+        if opening != [" "] {
+            pieces.push("\n```");
+        }
+        mock_stream(&server, llamacpp_events(&pieces)).await;
+
+        // Exec
+        let (content, response, _) = run(&target(&server, "llamacpp", "chatml-noforce")).await;
+
+        // Check: only the thoughts were streamed, and the call was read.
+        assert_eq!(content.concat(), "I should greet.", "opening {opening:?}");
+        let message = &response["choices"][0]["message"];
+        assert_eq!(message["content"], "I should greet.");
+        assert_eq!(message["tool_calls"][0]["function"]["name"], "send_message");
+        let arguments: Value = serde_json::from_str(
+            message["tool_calls"][0]["function"]["arguments"]
+                .as_str()
+                .unwrap(),
+        )
+        .unwrap();
+        assert_eq!(arguments["message"], "hi");
+    }
+}
+
+#[tokio::test]
 async fn an_error_in_the_stream_ends_it() {
     let server = MockServer::start().await;
     let body = format!(

@@ -28,8 +28,8 @@ use serde_json::{Map, Value};
 
 use crate::chat::{AssistantMessage, ChatMessage, FunctionCall, ParsedFunctionCall, Role};
 use crate::inner_monologue::{
-    attach_prefix, call_arguments, forced_call, forced_message, function_call_json,
-    function_description, prompt_capacity, reply_json, ForcedCall, ThoughtsPlacement,
+    call_arguments, forced_call, forced_message, function_call_json, function_description,
+    prompt_capacity, read_seeded_reply, reply_json, ForcedCall, ThoughtsPlacement,
     AVAILABLE_FUNCTIONS_HEADING, SELECT_FUNCTION_INSTRUCTION,
 };
 use crate::parallel_calls::parse_answers;
@@ -281,7 +281,8 @@ impl AnswerFormat {
 /// message.
 ///
 /// `prefix` is the assistant-prefix text the prompt ended with, put back in front of
-/// the text unless it already starts with it ([`attach_prefix`]); the JSON is
+/// the text unless it already starts with it ([`attach_prefix`](crate::inner_monologue::attach_prefix)), and a markdown code
+/// fence the model opened right after it is taken away ([`read_seeded_reply`]); the JSON is
 /// recovered with [`reply_json`]; the call is read with [`forced_call`] (a nested
 /// `{"function": {"function": …}}` is unwrapped, `params: null` counts as `{}`).
 /// `request_heartbeat` is dropped from `send_message`. With `inner_monologue`,
@@ -297,11 +298,14 @@ pub fn parse_answer(
     prefix: &str,
     inner_monologue: bool,
 ) -> Result<AssistantMessage, WrapperError> {
-    read_answer(&attach_prefix(raw_output, prefix), inner_monologue)
+    read_seeded_reply(raw_output, prefix, |text| {
+        read_answer(text, inner_monologue)
+    })
 }
 
 /// Parses a reply that may hold several answers one after another (parallel tool
-/// calls): the prefix put back as in [`parse_answer`], then each answer object read
+/// calls): the prefix put back (and a fence after it taken away) as in
+/// [`parse_answer`], then each answer object read
 /// as `parse_answer` reads one ([`parse_answers`]); one answer reads exactly as
 /// `parse_answer` reads it.
 pub fn parse_answers_in(
@@ -309,8 +313,8 @@ pub fn parse_answers_in(
     prefix: &str,
     inner_monologue: bool,
 ) -> Result<AssistantMessage, WrapperError> {
-    parse_answers(&attach_prefix(raw_output, prefix), |answer| {
-        read_answer(answer, inner_monologue)
+    read_seeded_reply(raw_output, prefix, |text| {
+        parse_answers(text, |answer| read_answer(answer, inner_monologue))
     })
 }
 

@@ -259,3 +259,32 @@ fn a_json_array_of_answers_is_read_too() {
     assert_eq!(names(&message), ["send_message", "send_message"]);
     assert_eq!(message.content.as_deref(), Some("a\nb"));
 }
+
+#[test]
+fn noforce_replies_that_restart_the_seeded_answer_are_read_as_the_answer() {
+    let answer = "{\n  \"inner_thoughts\": \"I should greet.\", \"function\": \"send_message\", \"params\": {\"message\": \"hi\", \"request_heartbeat\": true}}";
+    for name in [
+        "chatml-noforce",
+        "chatml-noforce-roles",
+        "chatml-noforce-hints",
+    ] {
+        for raw in [
+            format!(" {answer}<|im_end|>"),
+            format!("```json\n{answer}\n```<|im_end|>"),
+            format!("```\n{answer}\n```\nHope that helps."),
+        ] {
+            let message = wrapper(name).parse_output(&raw, false).unwrap();
+            assert_eq!(
+                message,
+                AssistantMessage::with_call(
+                    Some("I should greet.".into()),
+                    ParsedFunctionCall {
+                        name: "send_message".into(),
+                        arguments: json!({"message": "hi"}),
+                    }
+                ),
+                "{name}: {raw:?}"
+            );
+        }
+    }
+}

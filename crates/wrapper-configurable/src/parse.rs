@@ -1,8 +1,8 @@
 //! Reading the model's reply (the reference's `output_to_chat_completion_response`).
 
 use prompt_kit::inner_monologue::{
-    attach_prefix, clean_function_args, forced_call, optional_call, reply_json, thoughts_text,
-    ForcedCall, OptionalCall, INNER_THOUGHTS_KWARG,
+    clean_function_args, forced_call, optional_call, read_seeded_reply, reply_json,
+    restarted_answer, thoughts_text, ForcedCall, OptionalCall, INNER_THOUGHTS_KWARG,
 };
 use prompt_kit::parallel_calls::parse_answers;
 use prompt_kit::{AssistantMessage, ParsedFunctionCall, WrapperError};
@@ -14,7 +14,10 @@ use crate::definition::WrapperDefinition;
 /// or, failing that, inside `params`.
 ///
 /// - The assistant prefix the prompt ended with is put back first, and malformed JSON
-///   is repaired.
+///   is repaired. A markdown code fence the model opened right after the prefix is
+///   taken away ([`read_seeded_reply`]), and an answer object written where the
+///   top-level thoughts belong (the model repeated a seeded `{"inner_thoughts":`) is
+///   read as the answer ([`restarted_answer`]).
 /// - A `function` that is itself an object (the model nested the call) is unwrapped.
 /// - With `clean_function_args`, `request_heartbeat` is dropped from `send_message`
 ///   and `inner_thoughts` removed from the arguments. The reference then took the
@@ -29,8 +32,8 @@ pub(crate) fn parse_output(
     raw_output: &str,
     first_message: bool,
 ) -> Result<AssistantMessage, WrapperError> {
-    let text = attach_prefix(raw_output, definition.assistant_prefix(first_message));
-    read_answer(definition, &text)
+    let prefix = definition.assistant_prefix(first_message);
+    read_seeded_reply(raw_output, prefix, |text| read_answer(definition, text))
 }
 
 /// Parses a reply that may hold several answers one after another (parallel tool
@@ -41,8 +44,10 @@ pub(crate) fn parse_parallel_output(
     raw_output: &str,
     first_message: bool,
 ) -> Result<AssistantMessage, WrapperError> {
-    let text = attach_prefix(raw_output, definition.assistant_prefix(first_message));
-    parse_answers(&text, |answer| read_answer(definition, answer))
+    let prefix = definition.assistant_prefix(first_message);
+    read_seeded_reply(raw_output, prefix, |text| {
+        parse_answers(text, |answer| read_answer(definition, answer))
+    })
 }
 
 /// One answer, its prefix already in place (see [`parse_output`]).
@@ -50,14 +55,15 @@ fn read_answer(
     definition: &WrapperDefinition,
     text: &str,
 ) -> Result<AssistantMessage, WrapperError> {
-    let json = reply_json(text)?;
+    let repaired = reply_json(text)?;
+    let json = restarted_answer(&repaired).unwrap_or(&repaired);
     let ForcedCall {
         object,
         name,
         mut params,
-    } = match forced_call(&json, text) {
+    } = match forced_call(json, text) {
         Ok(call) => call,
-        Err(error) => return thoughts_only(&json, text).ok_or(error),
+        Err(error) => return thoughts_only(json, text).ok_or(error),
     };
     let top_level = object.get(INNER_THOUGHTS_KWARG).cloned();
     let thoughts = if definition.clean_function_args {
@@ -251,5 +257,41 @@ mod tests {
                 .len(),
             1
         );
+    }
+
+    /// A definition that seeds the answer as the `noforce` formats do.
+    fn noforce_seeded() -> ConfigurableWrapper {
+        ConfigurableWrapper::new(WrapperDefinition {
+            clean_function_args: true,
+            assistant_prefix_extra: "\n{\n  \"inner_thoughts\":".into(),
+            ..WrapperDefinition::default()
+        })
+        .unwrap()
+    }
+
+    #[test]
+    fn a_repeated_seed_or_a_code_fence_is_read_as_the_answer_inside() {
+        let wrapper = noforce_seeded();
+        let answer = r#"{"inner_thoughts": "Greet.", "function": "send_message", "params": {"message": "hi", "request_heartbeat": true}}"#;
+        for raw in [
+            format!(" {answer}"),
+            format!("\n{{\n  \"inner_thoughts\": {answer}}}"),
+            format!("```json\n{answer}\n```\nMore text."),
+            format!("```\n{answer}"),
+        ] {
+            let message = parse(&wrapper, &raw);
+            assert_eq!(message.content.as_deref(), Some("Greet."), "reply {raw:?}");
+            let call = message.function_calls.into_iter().next().unwrap();
+            assert_eq!(call.name, "send_message");
+            assert_eq!(call.arguments, json!({"message": "hi"}));
+        }
+        // Thoughts that only mention the seed and a fence are read as written.
+        let raw = r#" "I wrote {\"inner_thoughts\": ```json```", "function": null}"#;
+        let message = parse(&wrapper, raw);
+        assert_eq!(
+            message.content.as_deref(),
+            Some(r#"I wrote {"inner_thoughts": ```json```"#)
+        );
+        assert!(message.function_calls.is_empty());
     }
 }

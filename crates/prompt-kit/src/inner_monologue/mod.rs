@@ -25,7 +25,10 @@
 //!   [`python_rstrip`];
 //! - parsing: [`attach_prefix`], [`strip_trailing_token`], [`reply_json`], then
 //!   [`forced_call`] / [`forced_message`] or [`optional_call`] /
-//!   [`optional_message`], and [`clean_function_args`], [`thoughts_text`].
+//!   [`optional_message`], and [`clean_function_args`], [`thoughts_text`];
+//! - answers the model started over after the seed: [`restarted_answer`] and
+//!   [`repeated_reply`] (a repeated opening), [`unfenced_reply`] (a code fence),
+//!   [`read_seeded_reply`] (the reading with both as fallbacks).
 //!
 //! Where the reference crashed on valid input (a missing description, empty
 //! arguments, `content: null`, a second system message, `"params": null`) these do the
@@ -35,6 +38,7 @@ mod bodies;
 mod functions;
 mod parse;
 mod render;
+mod restart;
 
 pub use bodies::{
     assistant_body, call_arguments, function_call_json, function_response_body, is_system_event,
@@ -50,6 +54,7 @@ pub use parse::{
 };
 pub(crate) use render::prompt_capacity;
 pub use render::{InnerMonologueFormat, TurnTemplate};
+pub use restart::{read_seeded_reply, repeated_reply, restarted_answer, unfenced_reply};
 
 use crate::wrapper::GrammarStyle;
 #[cfg(doc)]

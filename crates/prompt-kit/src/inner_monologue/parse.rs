@@ -8,6 +8,7 @@ use std::borrow::Cow;
 use serde_json::{Map, Value};
 
 use super::bodies::{python_rstrip, INNER_THOUGHTS_KWARG};
+use super::restart::restarted_answer;
 use crate::chat::{AssistantMessage, ParsedFunctionCall};
 use crate::python_json;
 use crate::repair::repair_json;
@@ -108,7 +109,11 @@ pub struct OptionalCall {
 /// Reads a reply whose call is optional. A missing `inner_thoughts`, a `function`
 /// that is neither a string nor `null`, or a call without `params`, is
 /// [`WrapperError::MissingField`] with `raw_output`.
+///
+/// When the model repeated the seeded opening, so that the thoughts are themselves an
+/// answer object, that answer is read instead ([`restarted_answer`]).
 pub fn optional_call(json: &Value, raw_output: &str) -> Result<OptionalCall, WrapperError> {
+    let json = restarted_answer(json).unwrap_or(json);
     let object = json
         .as_object()
         .ok_or_else(|| missing(INNER_THOUGHTS_KWARG, raw_output))?;

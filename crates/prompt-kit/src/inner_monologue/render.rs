@@ -5,9 +5,8 @@ use super::bodies::{
     assistant_body, function_response_body, is_system_event, python_strip, speaker_role, user_body,
 };
 use super::functions::system_block;
-use super::parse::{
-    attach_prefix, forced_message, optional_message, reply_json, strip_trailing_token,
-};
+use super::parse::{forced_message, optional_message, reply_json, strip_trailing_token};
+use super::restart::read_seeded_reply;
 use super::{InnerMonologueOptions, ThoughtsPlacement};
 use crate::chat::{AssistantMessage, ChatMessage, MessageContent, Role};
 use crate::parallel_calls::parse_answers;
@@ -203,28 +202,34 @@ impl InnerMonologueFormat {
 
     /// Parses a reply (see [`PromptWrapper::parse_output`]): the assistant prefix is
     /// put back, the format's end token dropped, the JSON repaired and read as a
-    /// forced or an optional call.
+    /// forced or an optional call; failing that, a code fence the model opened after
+    /// the prefix is taken away and the answer inside read ([`read_seeded_reply`]).
     pub fn parse(
         &self,
         raw_output: &str,
         first_message: bool,
     ) -> Result<AssistantMessage, WrapperError> {
-        let prefixed = attach_prefix(raw_output, self.options.assistant_prefix(first_message));
-        self.read_answer(self.without_end_token(&prefixed))
+        let prefix = self.options.assistant_prefix(first_message);
+        read_seeded_reply(raw_output, prefix, |text| {
+            self.read_answer(self.without_end_token(text))
+        })
     }
 
     /// Parses a reply that may hold several answers
-    /// ([`PromptWrapper::parse_parallel_output`]): the prefix put back and the
-    /// end-of-turn token dropped as in [`parse`](Self::parse), then each answer object
-    /// read as `parse` reads one ([`parse_answers`]).
+    /// ([`PromptWrapper::parse_parallel_output`]): the prefix put back, the
+    /// end-of-turn token dropped and a code fence after the prefix handled as in
+    /// [`parse`](Self::parse), then each answer object read as `parse` reads one
+    /// ([`parse_answers`]).
     pub fn parse_parallel(
         &self,
         raw_output: &str,
         first_message: bool,
     ) -> Result<AssistantMessage, WrapperError> {
-        let prefixed = attach_prefix(raw_output, self.options.assistant_prefix(first_message));
-        parse_answers(self.without_end_token(&prefixed), |answer| {
-            self.read_answer(answer)
+        let prefix = self.options.assistant_prefix(first_message);
+        read_seeded_reply(raw_output, prefix, |text| {
+            parse_answers(self.without_end_token(text), |answer| {
+                self.read_answer(answer)
+            })
         })
     }
 
