@@ -128,7 +128,8 @@ fn cargo_e2e(root: &Path, extra: &[&str], url: Option<&str>) -> Result<()> {
 /// `cargo xtask fidelity [--runs N] [--max-tokens N] [--wrappers a,b,native]`: starts
 /// the server with `--jinja` (its own tool calling on `/v1/chat/completions`, which the
 /// `native` row measures; the proxy's raw-prompt `/completion` does not use the chat
-/// template, so its rows are unaffected) and runs the fidelity measurement (valid calls
+/// template, so its rows are unaffected; the pinned build has `--jinja` on by default
+/// anyway, it is passed so the row does not depend on that) and runs the fidelity measurement (valid calls
 /// per wrapper and for llama.cpp's own tool calling, with the real model).
 pub fn fidelity(root: &Path, args: &[String]) -> Result<()> {
     cargo(

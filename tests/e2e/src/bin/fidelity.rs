@@ -328,6 +328,11 @@ fn run() -> Result<(), String> {
         "tok/reply",
         "tok/valid"
     );
+    if options.paths.contains(&Path::Native) {
+        if let Some(note) = template_note(&setup) {
+            println!("{note}");
+        }
+    }
     for path in &options.paths {
         let mut tally = Tally::default();
         let target = match path {
@@ -369,6 +374,32 @@ fn run() -> Result<(), String> {
          (proxy errors have none); tok/valid: mean completion tokens per valid call"
     );
     Ok(())
+}
+
+/// A warning when llama-server says (`/props`, `chat_template_caps.supports_tools`) that
+/// the model's chat template takes no tools: the server then leaves `tools` out of the
+/// prompt and constrains nothing, so the native row measures plain text.
+fn template_note(setup: &Setup) -> Option<String> {
+    let props = setup.runtime.block_on(async {
+        let url = format!("{}/props", setup.url.trim_end_matches('/'));
+        setup.http.get(url).send().await?.json::<Value>().await
+    });
+    let props = match props {
+        Ok(props) => props,
+        Err(error) => return Some(format!("note: cannot read llama-server's /props ({error})")),
+    };
+    match props
+        .pointer("/chat_template_caps/supports_tools")
+        .and_then(Value::as_bool)
+    {
+        Some(false) => Some(
+            "note: llama-server reports chat_template_caps.supports_tools = false for this model's \
+             template: it leaves `tools` out of the prompt and constrains nothing, so native answers \
+             are plain text"
+                .to_owned(),
+        ),
+        _ => None,
+    }
 }
 
 /// One request through the proxy's library with `row`'s backend and wrapper.
