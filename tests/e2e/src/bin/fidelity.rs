@@ -183,7 +183,7 @@ enum Verdict {
     /// native: a reply without `tool_calls`).
     Unparsable,
     /// A call that is not exactly one call to an offered function with valid
-    /// arguments.
+    /// arguments (proxy: or an invalid-tool-call error, its own check of the same).
     Schema,
     /// Any other error (HTTP, backend, a reply of the wrong shape).
     Other,
@@ -420,6 +420,11 @@ fn through_proxy(
         Ok(response) => response,
         Err(error) if error.kind() == ErrorKind::OutputParsingError => {
             return Outcome::failed(Verdict::Unparsable)
+        }
+        // The proxy checked the call against its function's schema itself.
+        Err(error) if error.kind() == ErrorKind::InvalidToolCall => {
+            eprintln!("{} on {}: {error}", row.label, conversation.case);
+            return Outcome::failed(Verdict::Schema);
         }
         Err(error) => {
             eprintln!("{} on {}: {error}", row.label, conversation.case);
