@@ -314,6 +314,11 @@ fn run() -> Result<(), String> {
         options.max_tokens,
         setup.url
     );
+    if options.paths.contains(&Path::Native) {
+        if let Some(note) = template_note(&setup) {
+            println!("{note}");
+        }
+    }
     println!(
         "{:<24} {:>11} {:>8} {:>8} {:>10} {:>7} {:>7} {:>8} {:>8} {:>10} {:>10}",
         "row",
@@ -328,11 +333,6 @@ fn run() -> Result<(), String> {
         "tok/reply",
         "tok/valid"
     );
-    if options.paths.contains(&Path::Native) {
-        if let Some(note) = template_note(&setup) {
-            println!("{note}");
-        }
-    }
     for path in &options.paths {
         let mut tally = Tally::default();
         let target = match path {
