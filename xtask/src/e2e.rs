@@ -125,14 +125,18 @@ fn cargo_e2e(root: &Path, extra: &[&str], url: Option<&str>) -> Result<()> {
     Ok(())
 }
 
-/// `cargo xtask fidelity [--runs N]`: starts the server and runs the fidelity
-/// measurement (valid calls per wrapper with the real model).
+/// `cargo xtask fidelity [--runs N] [--max-tokens N] [--wrappers a,b,native]`: starts
+/// the server with `--jinja` (its own tool calling on `/v1/chat/completions`, which the
+/// `native` row measures; the proxy's raw-prompt `/completion` does not use the chat
+/// template, so its rows are unaffected; the pinned build has `--jinja` on by default
+/// anyway, it is passed so the row does not depend on that) and runs the fidelity measurement (valid calls
+/// per wrapper and for llama.cpp's own tool calling, with the real model).
 pub fn fidelity(root: &Path, args: &[String]) -> Result<()> {
     cargo(
         root,
         &["build", "--release", "-p", E2E_PACKAGE, "--bin", "fidelity"],
     )?;
-    let server = llama_server::start()?;
+    let server = llama_server::start_with(&["--jinja"])?;
     let status = Command::new(target_dir(root).join("release/fidelity"))
         .args(args)
         .env("CCP_E2E_LLAMA_URL", &server.url)

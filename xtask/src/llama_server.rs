@@ -278,6 +278,11 @@ fn find_file(dir: &Path, name: &str) -> Result<Option<PathBuf>> {
 /// Provides the server and model and starts `llama-server` on a free loopback port
 /// with [`CONTEXT_SIZE`]; it stops when the returned [`Service`] is dropped.
 pub fn start() -> Result<Service> {
+    start_with(&[])
+}
+
+/// [`start`], with `extra` appended to the server's command line (e.g. `--jinja`).
+pub fn start_with(extra: &[&str]) -> Result<Service> {
     let cache = cache_dir()?;
     let binary = ensure_server(&cache)?;
     let model = ensure_model(&cache)?;
@@ -295,7 +300,8 @@ pub fn start() -> Result<Service> {
             "1",
             "--threads",
             "2",
-        ]);
+        ])
+        .args(extra);
     Service::start(
         "llama-server",
         &mut command,

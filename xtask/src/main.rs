@@ -7,7 +7,8 @@
 //! - `e2e-clients`: only the third-party client suites of `e2e` (OpenAI's Python and
 //!   Node SDKs, LangChain, LiteLLM, MemGPT).
 //! - `e2e-memgpt`: only MemGPT's suite.
-//! - `fidelity`: valid-call rates per wrapper on that model.
+//! - `fidelity`: valid-call rates, latency and tokens on that model, per wrapper through
+//!   the proxy and for llama.cpp's own tool calling (`--jinja`, `tools`).
 //! - `bench`: the end-to-end load benchmark (stub backend: direct, through a
 //!   pass-through floor and through `serve`).
 
@@ -67,7 +68,11 @@ tasks:
              OpenAI's Python and Node SDKs, LangChain, LiteLLM and MemGPT against `serve`
   e2e-clients  only those client suites (their environments are cached the same way)
   e2e-memgpt   only MemGPT (pymemgpt 0.3.25) stepping agents through `serve`
-  fidelity   [--runs N] valid-call rates per wrapper on the real model (a measurement)
+  fidelity   [--runs N] [--max-tokens N] [--wrappers chatml,...,native] on the real model
+             (a measurement): each fixture conversation through the proxy with each
+             wrapper and through llama-server's own tool calling (--jinja, tools,
+             tool_choice \"required\"); per row valid calls, failures, cut-offs, median
+             and max latency, completion tokens
   test-all   fmt check, clippy -D warnings, docs -D warnings, all tests with all features, the facade with
              each plugin feature alone and with none, the CLI's forwarded features, and the
              reference fixtures through the release binary, then e2e";

@@ -1,36 +1,278 @@
-//! `fidelity`: how often a real model answers with a valid function call, per wrapper.
+//! `fidelity`: how often a real model answers with a valid function call, through the
+//! proxy with each wrapper and through llama.cpp's own tool calling.
 //!
-//! Sends every public fixture conversation `--runs` times (default 5) through the
-//! `llamacpp` backend with each wrapper, with the server's default sampling (no fixed
-//! seed or temperature), and prints a table. A measurement, not a test: run it with
-//! `cargo xtask fidelity`, which starts the real server and sets `CCP_E2E_LLAMA_URL`.
+//! Sends every public fixture conversation `--runs` times (default 5) down each row and
+//! prints one table line per row:
+//!
+//! - a proxy row (see [`PROXY_ROWS`]) is `ProxyClient::get_chat_completion` with one
+//!   endpoint type (backend) and one wrapper, in front of the server;
+//! - the `native` row is llama-server's own `POST /v1/chat/completions` with the
+//!   conversation's functions as OpenAI `tools` and `tool_choice: "required"` (the
+//!   server must run with `--jinja`; legacy `function_call`/`function` messages are
+//!   sent in the `tool_calls`/`tool` form it reads).
+//!
+//! Every request has the same `max_tokens` (`--max-tokens`, default 512) and the
+//! server's default sampling (no fixed seed or temperature). Per row: valid calls, the
+//! failures by kind, answers cut off at `max_tokens`, median and maximum latency, and
+//! completion tokens (from the response's `usage`). A measurement, not a test: run it
+//! with `cargo xtask fidelity`, which starts the real server with `--jinja` and sets
+//! `CCP_E2E_LLAMA_URL`.
 
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
-use chat_completion_proxy::{ModelTarget, ProxyClient, WrapperSelection};
-use e2e_tests::{check_call, context_size, fixture_conversations, server_url};
+use chat_completion_proxy::{
+    ChatMessage, ErrorKind, FunctionSchema, ModelTarget, ProxyClient, ResponseMessage,
+    WrapperSelection,
+};
+use e2e_tests::{check_call, context_size, fixture_conversations, server_url, Conversation};
+use serde_json::{json, Value};
 
-const WRAPPERS: [&str; 4] = [
-    "chatml",
-    "chatml-noforce",
-    "chatml-grammar",
-    "chatml-noforce-grammar",
+/// One way through the proxy: a label for the table, the endpoint type (backend
+/// registration name) pointed at the llama-server, and the wrapper.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Row {
+    label: &'static str,
+    endpoint_type: &'static str,
+    wrapper: &'static str,
+}
+
+/// The proxy rows, in table order. A new constraint path (another backend pointed at
+/// the same llama-server, another wrapper) is one more line here.
+const PROXY_ROWS: [Row; 4] = [
+    Row {
+        label: "chatml",
+        endpoint_type: "llamacpp",
+        wrapper: "chatml",
+    },
+    Row {
+        label: "chatml-noforce",
+        endpoint_type: "llamacpp",
+        wrapper: "chatml-noforce",
+    },
+    Row {
+        label: "chatml-grammar",
+        endpoint_type: "llamacpp",
+        wrapper: "chatml-grammar",
+    },
+    Row {
+        label: "chatml-noforce-grammar",
+        endpoint_type: "llamacpp",
+        wrapper: "chatml-noforce-grammar",
+    },
 ];
 
-/// Room for a whole answer: a 135M model's inner thoughts can run long.
-const MAX_TOKENS: u64 = 512;
+/// The label of llama.cpp's own tool calling.
+const NATIVE: &str = "native";
+
+/// One selected line of the table.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Path {
+    Proxy(Row),
+    Native,
+}
+
+impl Path {
+    fn label(self) -> &'static str {
+        match self {
+            Path::Proxy(row) => row.label,
+            Path::Native => NATIVE,
+        }
+    }
+}
+
+/// The command line.
+#[derive(Debug, PartialEq)]
+struct Options {
+    runs: u32,
+    max_tokens: u64,
+    paths: Vec<Path>,
+}
+
+const USAGE: &str = "usage: fidelity [--runs N] [--max-tokens N] [--wrappers a,b,native]";
+
+/// `--runs N` (default 5), `--max-tokens N` (default 512: room for a whole answer, a
+/// 135M model's inner thoughts can run long) and `--wrappers a,b` (row labels, `native`
+/// among them; default: every proxy row, then native).
+fn parse_args(args: impl IntoIterator<Item = String>) -> Result<Options, String> {
+    let mut args = args.into_iter();
+    let mut options = Options {
+        runs: 5,
+        max_tokens: 512,
+        paths: PROXY_ROWS
+            .into_iter()
+            .map(Path::Proxy)
+            .chain([Path::Native])
+            .collect(),
+    };
+    while let Some(arg) = args.next() {
+        match arg.as_str() {
+            "--runs" => {
+                options.runs = args
+                    .next()
+                    .and_then(|value| value.parse().ok())
+                    .filter(|runs| *runs > 0)
+                    .ok_or("--runs needs a positive number")?;
+            }
+            "--max-tokens" => {
+                options.max_tokens = args
+                    .next()
+                    .and_then(|value| value.parse().ok())
+                    .filter(|tokens| *tokens > 0)
+                    .ok_or("--max-tokens needs a positive number")?;
+            }
+            "--wrappers" => {
+                let list = args
+                    .next()
+                    .ok_or("--wrappers needs a comma-separated list")?;
+                options.paths = list
+                    .split(',')
+                    .map(str::trim)
+                    .filter(|name| !name.is_empty())
+                    .map(path_named)
+                    .collect::<Result<_, _>>()?;
+                if options.paths.is_empty() {
+                    return Err("--wrappers needs at least one name".to_owned());
+                }
+            }
+            other => return Err(format!("unknown argument `{other}`; {USAGE}")),
+        }
+    }
+    Ok(options)
+}
+
+fn path_named(name: &str) -> Result<Path, String> {
+    if name == NATIVE {
+        return Ok(Path::Native);
+    }
+    PROXY_ROWS
+        .into_iter()
+        .find(|row| row.label == name)
+        .map(Path::Proxy)
+        .ok_or_else(|| {
+            let known: Vec<&str> = PROXY_ROWS
+                .iter()
+                .map(|row| row.label)
+                .chain([NATIVE])
+                .collect();
+            format!("unknown row `{name}`; available: {}", known.join(", "))
+        })
+}
+
+/// The median of `values` (the mean of the two middle ones for an even count); `None`
+/// when there are none.
+fn median(values: &[f64]) -> Option<f64> {
+    let mut sorted = values.to_vec();
+    sorted.sort_by(f64::total_cmp);
+    let middle = sorted.len() / 2;
+    match sorted.len() {
+        0 => None,
+        len if len % 2 == 1 => Some(sorted[middle]),
+        _ => Some((sorted[middle - 1] + sorted[middle]) / 2.0),
+    }
+}
+
+/// How one request ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Verdict {
+    /// A call to an offered function with schema-valid arguments.
+    Valid,
+    /// A noforce wrapper's answer with inner thoughts and no call (counted as valid).
+    ThoughtsOnly,
+    /// No call could be read from the model's text (proxy: an output parsing error;
+    /// native: a reply without `tool_calls`).
+    Unparsable,
+    /// A call that is not exactly one call to an offered function with valid
+    /// arguments (proxy: or an invalid-tool-call error, its own check of the same).
+    Schema,
+    /// Any other error (HTTP, backend, a reply of the wrong shape).
+    Other,
+}
+
+/// One request's result.
+struct Outcome {
+    verdict: Verdict,
+    cut_at_limit: bool,
+    completion_tokens: Option<u64>,
+}
+
+impl Outcome {
+    fn failed(verdict: Verdict) -> Self {
+        Outcome {
+            verdict,
+            cut_at_limit: false,
+            completion_tokens: None,
+        }
+    }
+}
 
 #[derive(Default)]
 struct Tally {
     total: u32,
     valid_calls: u32,
     thoughts_only: u32,
-    unparseable: u32,
+    unparsable: u32,
     schema_violations: u32,
     cut_at_limit: u32,
     other_errors: u32,
-    latency: Duration,
+    latencies: Vec<f64>,
+    /// Completion tokens of each reply that reported `usage`.
+    reply_tokens: Vec<f64>,
+    /// Completion tokens of the valid calls (thoughts-only answers excluded).
+    valid_call_tokens: Vec<f64>,
+}
+
+impl Tally {
+    fn add(&mut self, outcome: &Outcome, latency: Duration) {
+        self.total += 1;
+        self.latencies.push(latency.as_secs_f64());
+        if outcome.cut_at_limit {
+            self.cut_at_limit += 1;
+        }
+        let tokens = outcome.completion_tokens.map(|tokens| tokens as f64);
+        self.reply_tokens.extend(tokens);
+        match outcome.verdict {
+            Verdict::Valid => {
+                self.valid_calls += 1;
+                self.valid_call_tokens.extend(tokens);
+            }
+            Verdict::ThoughtsOnly => {
+                self.valid_calls += 1;
+                self.thoughts_only += 1;
+            }
+            Verdict::Unparsable => self.unparsable += 1,
+            Verdict::Schema => self.schema_violations += 1,
+            Verdict::Other => self.other_errors += 1,
+        }
+    }
+
+    fn print(&self, label: &str) {
+        let seconds = |value: Option<f64>| value.map_or("-".to_owned(), |s| format!("{s:.2}s"));
+        let tokens = |value: Option<f64>| value.map_or("-".to_owned(), |t| format!("{t:.0}"));
+        let max_latency = self.latencies.iter().copied().reduce(f64::max);
+        let mean_valid = (!self.valid_call_tokens.is_empty()).then(|| {
+            self.valid_call_tokens.iter().sum::<f64>() / self.valid_call_tokens.len() as f64
+        });
+        println!(
+            "{:<24} {:>11} {:>7.1}% {:>8} {:>10} {:>7} {:>7} {:>8} {:>8} {:>10} {:>10}{}",
+            label,
+            format!("{}/{}", self.valid_calls, self.total),
+            100.0 * f64::from(self.valid_calls) / f64::from(self.total.max(1)),
+            self.thoughts_only,
+            self.unparsable,
+            self.schema_violations,
+            self.cut_at_limit,
+            seconds(median(&self.latencies)),
+            seconds(max_latency),
+            tokens(median(&self.reply_tokens)),
+            tokens(mean_valid),
+            if self.other_errors > 0 {
+                format!("  ({} other errors)", self.other_errors)
+            } else {
+                String::new()
+            }
+        );
+    }
 }
 
 fn main() -> ExitCode {
@@ -43,131 +285,411 @@ fn main() -> ExitCode {
     }
 }
 
-/// `--runs N` (default 5) and `--wrappers a,b` (default: all four).
-fn args() -> Result<(u32, Vec<String>), String> {
-    let mut args = std::env::args().skip(1);
-    let mut runs = 5;
-    let mut wrappers: Vec<String> = WRAPPERS.iter().map(|w| (*w).to_owned()).collect();
-    while let Some(arg) = args.next() {
-        match arg.as_str() {
-            "--runs" => {
-                runs = args
-                    .next()
-                    .and_then(|value| value.parse().ok())
-                    .ok_or("--runs needs a positive number")?;
-            }
-            "--wrappers" => {
-                wrappers = args
-                    .next()
-                    .ok_or("--wrappers needs a comma-separated list")?
-                    .split(',')
-                    .map(str::to_owned)
-                    .collect();
-            }
-            other => {
-                return Err(format!(
-                    "unknown argument `{other}`; usage: fidelity [--runs N] [--wrappers a,b]"
-                ))
-            }
-        }
-    }
-    Ok((runs, wrappers))
+/// What every request needs.
+struct Setup {
+    url: String,
+    max_tokens: u64,
+    proxy: ProxyClient,
+    http: reqwest::Client,
+    runtime: tokio::runtime::Runtime,
 }
 
 fn run() -> Result<(), String> {
-    let (runs, wrappers) = args()?;
-    let url = server_url()?;
+    let options = parse_args(std::env::args().skip(1))?;
     let conversations = fixture_conversations()?;
-    let client = ProxyClient::builder()
-        .settings_file(None)
-        .build()
-        .map_err(|error| error.to_string())?;
-    let runtime = tokio::runtime::Runtime::new().map_err(|error| error.to_string())?;
+    let setup = Setup {
+        url: server_url()?,
+        max_tokens: options.max_tokens,
+        proxy: ProxyClient::builder()
+            .settings_file(None)
+            .build()
+            .map_err(|error| error.to_string())?,
+        http: reqwest::Client::new(),
+        runtime: tokio::runtime::Runtime::new().map_err(|error| error.to_string())?,
+    };
     println!(
-        "fidelity: {} conversations x {runs} runs per wrapper, llamacpp at {url}",
-        conversations.len()
+        "fidelity: {} conversations x {} runs per row, max_tokens {}, llama-server at {}",
+        conversations.len(),
+        options.runs,
+        options.max_tokens,
+        setup.url
     );
+    if options.paths.contains(&Path::Native) {
+        if let Some(note) = template_note(&setup) {
+            println!("{note}");
+        }
+    }
     println!(
-        "{:<24} {:>12} {:>8} {:>13} {:>10} {:>8} {:>9} {:>13}",
-        "wrapper",
+        "{:<24} {:>11} {:>8} {:>8} {:>10} {:>7} {:>7} {:>8} {:>8} {:>10} {:>10}",
+        "row",
         "valid/total",
         "valid%",
-        "thoughts-only",
+        "thoughts",
         "unparsable",
         "schema",
         "cut-off",
-        "mean latency"
+        "med lat",
+        "max lat",
+        "tok/reply",
+        "tok/valid"
     );
-    for wrapper in wrappers.iter().map(String::as_str) {
-        let mut target = ModelTarget::new("llamacpp", url.clone(), context_size());
-        target.wrapper = WrapperSelection::Named(wrapper.to_owned());
-        let target = target.resolve().map_err(|error| error.to_string())?;
+    for path in &options.paths {
         let mut tally = Tally::default();
+        let target = match path {
+            Path::Proxy(row) => {
+                let mut target =
+                    ModelTarget::new(row.endpoint_type, setup.url.clone(), context_size());
+                target.wrapper = WrapperSelection::Named(row.wrapper.to_owned());
+                Some(target.resolve().map_err(|error| error.to_string())?)
+            }
+            Path::Native => None,
+        };
         for conversation in &conversations {
-            let mut request = conversation.request.clone();
-            request.seed = None;
-            request.temperature = None;
-            request.max_tokens = Some(MAX_TOKENS);
-            for _ in 0..runs {
-                tally.total += 1;
+            for _ in 0..options.runs {
                 let started = Instant::now();
-                let result = runtime.block_on(client.get_chat_completion(&target, &request));
-                tally.latency += started.elapsed();
-                match result {
-                    Ok(response) => {
-                        let message = &response.choices[0].message;
-                        let finish = serde_json::to_value(response.choices[0].finish_reason)
-                            .unwrap_or_default();
-                        if finish == "length" {
-                            tally.cut_at_limit += 1;
-                        }
-                        if message.tool_calls.is_none() && wrapper.contains("noforce") {
-                            tally.thoughts_only += 1;
-                            tally.valid_calls += 1;
-                        } else {
-                            match check_call(message, &conversation.functions) {
-                                Ok(()) => tally.valid_calls += 1,
-                                Err(problem) => {
-                                    eprintln!(
-                                        "{wrapper} on {} (finish_reason {finish}): {problem}",
-                                        conversation.case
-                                    );
-                                    tally.schema_violations += 1;
-                                }
-                            }
-                        }
+                let outcome = match (&target, path) {
+                    (Some(target), Path::Proxy(row)) => {
+                        through_proxy(&setup, target, row, conversation)
                     }
-                    Err(error)
-                        if error.kind() == chat_completion_proxy::ErrorKind::OutputParsingError =>
-                    {
-                        tally.unparseable += 1
-                    }
-                    Err(error) => {
-                        eprintln!("{wrapper} on {}: {error}", conversation.case);
-                        tally.other_errors += 1;
-                    }
-                }
+                    _ => native(&setup, conversation),
+                };
+                tally.add(&outcome, started.elapsed());
             }
         }
-        let mean = tally.latency / tally.total.max(1);
-        println!(
-            "{:<24} {:>12} {:>7.1}% {:>13} {:>10} {:>8} {:>9} {:>11.0?}{}",
-            wrapper,
-            format!("{}/{}", tally.valid_calls, tally.total),
-            100.0 * f64::from(tally.valid_calls) / f64::from(tally.total.max(1)),
-            tally.thoughts_only,
-            tally.unparseable,
-            tally.schema_violations,
-            tally.cut_at_limit,
-            mean,
-            if tally.other_errors > 0 {
-                format!("  ({} other errors)", tally.other_errors)
+        tally.print(path.label());
+    }
+    println!(
+        "valid: exactly one call to an offered function whose arguments validate against its schema \
+         (noforce: or inner thoughts alone, counted in thoughts)"
+    );
+    println!(
+        "unparsable: the proxy found no call in the model's text; native: the reply had no tool_calls"
+    );
+    println!(
+        "cut-off: the server stopped at max_tokens ({}); the proxy repairs such answers' JSON and says finish_reason \"length\"",
+        options.max_tokens
+    );
+    println!(
+        "latency: median and maximum per request; tok/reply: median completion tokens per reply with usage \
+         (proxy errors have none); tok/valid: mean completion tokens per valid call"
+    );
+    Ok(())
+}
+
+/// A warning when llama-server says (`/props`, `chat_template_caps.supports_tools`) that
+/// the model's chat template takes no tools: the server then leaves `tools` out of the
+/// prompt and constrains nothing, so the native row measures plain text.
+fn template_note(setup: &Setup) -> Option<String> {
+    let props = setup.runtime.block_on(async {
+        let url = format!("{}/props", setup.url.trim_end_matches('/'));
+        setup.http.get(url).send().await?.json::<Value>().await
+    });
+    let props = match props {
+        Ok(props) => props,
+        Err(error) => return Some(format!("note: cannot read llama-server's /props ({error})")),
+    };
+    match props
+        .pointer("/chat_template_caps/supports_tools")
+        .and_then(Value::as_bool)
+    {
+        Some(false) => Some(
+            "note: llama-server reports chat_template_caps.supports_tools = false for this model's \
+             template: it leaves `tools` out of the prompt and constrains nothing, so native answers \
+             are plain text"
+                .to_owned(),
+        ),
+        _ => None,
+    }
+}
+
+/// One request through the proxy's library with `row`'s backend and wrapper.
+fn through_proxy(
+    setup: &Setup,
+    target: &chat_completion_proxy::ResolvedTarget,
+    row: &Row,
+    conversation: &Conversation,
+) -> Outcome {
+    let mut request = conversation.request.clone();
+    request.seed = None;
+    request.temperature = None;
+    request.max_tokens = Some(setup.max_tokens);
+    let response = match setup
+        .runtime
+        .block_on(setup.proxy.get_chat_completion(target, &request))
+    {
+        Ok(response) => response,
+        Err(error) if error.kind() == ErrorKind::OutputParsingError => {
+            return Outcome::failed(Verdict::Unparsable)
+        }
+        // The proxy checked the call against its function's schema itself.
+        Err(error) if error.kind() == ErrorKind::InvalidToolCall => {
+            eprintln!("{} on {}: {error}", row.label, conversation.case);
+            return Outcome::failed(Verdict::Schema);
+        }
+        Err(error) => {
+            eprintln!("{} on {}: {error}", row.label, conversation.case);
+            return Outcome::failed(Verdict::Other);
+        }
+    };
+    let Some(choice) = response.choices.first() else {
+        eprintln!(
+            "{} on {}: a response without choices",
+            row.label, conversation.case
+        );
+        return Outcome::failed(Verdict::Other);
+    };
+    let finish = serde_json::to_value(choice.finish_reason).unwrap_or_default();
+    let verdict = if choice.message.tool_calls.is_none() && row.wrapper.contains("noforce") {
+        Verdict::ThoughtsOnly
+    } else {
+        judge(row.label, conversation, &choice.message, &finish)
+    };
+    Outcome {
+        verdict,
+        cut_at_limit: finish == "length",
+        completion_tokens: Some(response.usage.completion_tokens),
+    }
+}
+
+fn judge(
+    label: &str,
+    conversation: &Conversation,
+    message: &ResponseMessage,
+    finish: &Value,
+) -> Verdict {
+    match check_call(message, &conversation.functions) {
+        Ok(()) => Verdict::Valid,
+        Err(problem) => {
+            eprintln!(
+                "{label} on {} (finish_reason {finish}): {problem}",
+                conversation.case
+            );
+            Verdict::Schema
+        }
+    }
+}
+
+/// One request to llama-server's own tool calling.
+fn native(setup: &Setup, conversation: &Conversation) -> Outcome {
+    let body = native_body(
+        &conversation.request.messages,
+        &conversation.functions,
+        setup.max_tokens,
+    );
+    let reply = setup.runtime.block_on(async {
+        let response = setup
+            .http
+            .post(format!(
+                "{}/v1/chat/completions",
+                setup.url.trim_end_matches('/')
+            ))
+            .json(&body)
+            .send()
+            .await?;
+        let status = response.status();
+        Ok::<_, reqwest::Error>((status, response.text().await?))
+    });
+    let reply = match reply {
+        Ok((status, text)) if status.is_success() => text,
+        Ok((status, text)) => {
+            eprintln!("{NATIVE} on {}: HTTP {status}: {text}", conversation.case);
+            return Outcome::failed(Verdict::Other);
+        }
+        Err(error) => {
+            eprintln!("{NATIVE} on {}: {error}", conversation.case);
+            return Outcome::failed(Verdict::Other);
+        }
+    };
+    match read_native_reply(&reply) {
+        Ok((message, finish, completion_tokens)) => {
+            let verdict = if message.tool_calls.as_ref().is_none_or(Vec::is_empty) {
+                eprintln!(
+                    "{NATIVE} on {} (finish_reason {finish}): no tool_calls; content {:?}",
+                    conversation.case, message.content
+                );
+                Verdict::Unparsable
             } else {
-                String::new()
+                judge(NATIVE, conversation, &message, &finish)
+            };
+            Outcome {
+                verdict,
+                cut_at_limit: finish == "length",
+                completion_tokens,
             }
+        }
+        Err(problem) => {
+            eprintln!("{NATIVE} on {}: {problem}: {reply}", conversation.case);
+            Outcome::failed(Verdict::Other)
+        }
+    }
+}
+
+/// The OpenAI request for llama-server's own tool calling: the conversation, its
+/// functions as `tools`, `tool_choice: "required"` and `max_tokens`.
+fn native_body(messages: &[ChatMessage], functions: &[FunctionSchema], max_tokens: u64) -> Value {
+    let tools: Vec<Value> = functions
+        .iter()
+        .map(|function| json!({"type": "function", "function": function}))
+        .collect();
+    json!({
+        "messages": tool_form(messages),
+        "tools": tools,
+        "tool_choice": "required",
+        "max_tokens": max_tokens,
+    })
+}
+
+/// `messages` as JSON, with each legacy assistant `function_call` written as a one-entry
+/// `tool_calls` (id `call_<n>`) and each `function` message as the `tool` message that
+/// answers the latest such call (llama-server's chat templates read that form).
+fn tool_form(messages: &[ChatMessage]) -> Vec<Value> {
+    let mut calls = 0;
+    let mut latest_call = None;
+    messages
+        .iter()
+        .map(|message| {
+            let mut value = serde_json::to_value(message).unwrap_or_default();
+            let Some(object) = value.as_object_mut() else {
+                return value;
+            };
+            if let Some(call) = object.remove("function_call") {
+                calls += 1;
+                let id = format!("call_{calls}");
+                object.insert(
+                    "tool_calls".to_owned(),
+                    json!([{"id": id, "type": "function", "function": call}]),
+                );
+                latest_call = Some(id);
+            }
+            if object.get("role").and_then(Value::as_str) == Some("function") {
+                object.insert("role".to_owned(), json!("tool"));
+                if let Some(id) = &latest_call {
+                    object.insert("tool_call_id".to_owned(), json!(id));
+                }
+            }
+            value
+        })
+        .collect()
+}
+
+/// The first choice's message, its `finish_reason` and the reply's completion tokens
+/// (when it states `usage`).
+fn read_native_reply(reply: &str) -> Result<(ResponseMessage, Value, Option<u64>), String> {
+    let reply: Value =
+        serde_json::from_str(reply).map_err(|error| format!("the reply is not JSON ({error})"))?;
+    let choice = reply
+        .pointer("/choices/0")
+        .ok_or("the reply has no choices")?;
+    let message = choice
+        .get("message")
+        .cloned()
+        .ok_or("the choice has no message")?;
+    let message: ResponseMessage = serde_json::from_value(message)
+        .map_err(|error| format!("the message does not read as an OpenAI message ({error})"))?;
+    let finish = choice.get("finish_reason").cloned().unwrap_or(Value::Null);
+    let tokens = reply
+        .pointer("/usage/completion_tokens")
+        .and_then(Value::as_u64);
+    Ok((message, finish, tokens))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(args: &[&str]) -> Result<Options, String> {
+        parse_args(args.iter().map(|arg| (*arg).to_owned()))
+    }
+
+    #[test]
+    fn medians_of_odd_even_and_empty_lists() {
+        assert_eq!(median(&[3.0, 1.0, 2.0]), Some(2.0));
+        assert_eq!(median(&[4.0, 1.0, 3.0, 2.0]), Some(2.5));
+        assert_eq!(median(&[7.0]), Some(7.0));
+        assert_eq!(median(&[]), None);
+    }
+
+    #[test]
+    fn arguments_select_rows_runs_and_max_tokens() {
+        let defaults = parse(&[]).unwrap();
+        assert_eq!((defaults.runs, defaults.max_tokens), (5, 512));
+        let labels: Vec<&str> = defaults.paths.iter().map(|path| path.label()).collect();
+        assert_eq!(
+            labels,
+            [
+                "chatml",
+                "chatml-noforce",
+                "chatml-grammar",
+                "chatml-noforce-grammar",
+                "native"
+            ]
+        );
+        let chosen = parse(&[
+            "--runs",
+            "2",
+            "--max-tokens",
+            "256",
+            "--wrappers",
+            "native,chatml-grammar",
+        ])
+        .unwrap();
+        assert_eq!((chosen.runs, chosen.max_tokens), (2, 256));
+        assert_eq!(chosen.paths, [Path::Native, Path::Proxy(PROXY_ROWS[2])]);
+        assert_eq!(
+            parse(&["--wrappers", "native"]).unwrap().paths,
+            [Path::Native]
+        );
+        let unknown = parse(&["--wrappers", "llama9"]).unwrap_err();
+        assert!(
+            unknown.contains("available: chatml, ") && unknown.ends_with("native"),
+            "{unknown}"
+        );
+        assert!(parse(&["--runs", "0"]).is_err());
+        assert!(parse(&["--max-tokens"]).is_err());
+        assert!(parse(&["--tool-choice", "auto"])
+            .unwrap_err()
+            .contains("usage"));
+    }
+
+    #[test]
+    fn legacy_function_messages_are_sent_in_the_tool_form() {
+        let messages: Vec<ChatMessage> = serde_json::from_value(json!([
+            {"role": "user", "content": "hi"},
+            {"role": "assistant", "content": null,
+             "function_call": {"name": "f", "arguments": "{\"a\":1}"}},
+            {"role": "function", "name": "f", "content": "{\"ok\":true}"},
+        ]))
+        .unwrap();
+        let sent = tool_form(&messages);
+        assert_eq!(sent[0], json!({"role": "user", "content": "hi"}));
+        assert_eq!(
+            sent[1]["tool_calls"],
+            json!([{"id": "call_1", "type": "function",
+                    "function": {"name": "f", "arguments": "{\"a\":1}"}}])
+        );
+        assert!(sent[1].get("function_call").is_none());
+        assert_eq!(sent[2]["role"], "tool");
+        assert_eq!(sent[2]["tool_call_id"], "call_1");
+        let body = native_body(&messages, &[], 64);
+        assert_eq!(
+            (body["tool_choice"].clone(), body["max_tokens"].clone()),
+            (json!("required"), json!(64))
         );
     }
-    println!("cut-off: the server stopped at max_tokens ({MAX_TOKENS}); such answers are repaired JSON, reported with finish_reason \"length\"");
-    println!("valid: a call to an offered function whose arguments validate against its schema (noforce: or inner thoughts alone, counted in thoughts-only)");
-    Ok(())
+
+    #[test]
+    fn a_native_reply_gives_its_message_finish_reason_and_tokens() {
+        let reply = json!({
+            "choices": [{"index": 0, "finish_reason": "tool_calls", "message": {
+                "role": "assistant", "content": null,
+                "tool_calls": [{"id": "x", "type": "function",
+                                "function": {"name": "f", "arguments": "{}"}}]}}],
+            "usage": {"completion_tokens": 12, "prompt_tokens": 3, "total_tokens": 15}
+        });
+        let (message, finish, tokens) = read_native_reply(&reply.to_string()).unwrap();
+        assert_eq!(message.tool_calls.map(|calls| calls.len()), Some(1));
+        assert_eq!((finish, tokens), (json!("tool_calls"), Some(12)));
+        assert!(read_native_reply("{\"choices\": []}").is_err());
+        assert!(read_native_reply("not json").is_err());
+    }
 }
