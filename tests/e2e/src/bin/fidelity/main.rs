@@ -5,7 +5,9 @@
 //! prints one table line per row:
 //!
 //! - a proxy row (see [`PROXY_ROWS`]) is `ProxyClient::get_chat_completion` with one
-//!   endpoint type (backend) and one wrapper, in front of the server;
+//!   endpoint type (backend), one wrapper, one output constraint and the thoughts
+//!   bounded or not, in front of the server (every constraint path llama-server
+//!   offers);
 //! - the `native` row is llama-server's own `POST /v1/chat/completions` with the
 //!   conversation's functions as OpenAI `tools` and `tool_choice: "required"` (the
 //!   server must run with `--jinja`; legacy `function_call`/`function` messages are
@@ -21,12 +23,15 @@
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
+mod native;
+
+use chat_completion_proxy::backend::ConstraintChoice;
 use chat_completion_proxy::{
-    ChatMessage, ErrorKind, FunctionSchema, ModelTarget, ProxyClient, ResponseMessage,
-    WrapperSelection,
+    ErrorKind, ModelTarget, ProxyClient, ResponseMessage, WrapperSelection,
 };
 use e2e_tests::{check_call, context_size, fixture_conversations, server_url, Conversation};
-use serde_json::{json, Value};
+use native::{native, template_note};
+use serde_json::Value;
 
 /// One way through the proxy: a label for the table, the endpoint type (backend
 /// registration name) pointed at the llama-server, and the wrapper.
@@ -35,30 +40,88 @@ struct Row {
     label: &'static str,
     endpoint_type: &'static str,
     wrapper: &'static str,
+    /// The output constraint sent (`None`: the backend's default).
+    constraint: Option<&'static str>,
+    /// Whether `inner_thoughts` has the default bound (`false`: any length, as before
+    /// thoughts were bounded).
+    bounded_thoughts: bool,
 }
 
-/// The proxy rows, in table order. A new constraint path (another backend pointed at
-/// the same llama-server, another wrapper) is one more line here.
-const PROXY_ROWS: [Row; 4] = [
+/// The proxy rows, in table order: the wrappers on llamacpp's default grammar, the
+/// grammar wrappers with unbounded thoughts, then every other constraint path
+/// llama-server offers (its own `json_schema`, the webui path's `grammar` on
+/// `/v1/completions`, the lmstudio-legacy path's `response_format` on
+/// `/v1/chat/completions`). A new path is one more line here.
+const PROXY_ROWS: [Row; 10] = [
     Row {
         label: "chatml",
         endpoint_type: "llamacpp",
         wrapper: "chatml",
+        constraint: None,
+        bounded_thoughts: true,
     },
     Row {
         label: "chatml-noforce",
         endpoint_type: "llamacpp",
         wrapper: "chatml-noforce",
+        constraint: None,
+        bounded_thoughts: true,
     },
     Row {
         label: "chatml-grammar",
         endpoint_type: "llamacpp",
         wrapper: "chatml-grammar",
+        constraint: None,
+        bounded_thoughts: true,
     },
     Row {
         label: "chatml-noforce-grammar",
         endpoint_type: "llamacpp",
         wrapper: "chatml-noforce-grammar",
+        constraint: None,
+        bounded_thoughts: true,
+    },
+    Row {
+        label: "chatml-grammar/unbounded",
+        endpoint_type: "llamacpp",
+        wrapper: "chatml-grammar",
+        constraint: None,
+        bounded_thoughts: false,
+    },
+    Row {
+        label: "chatml-noforce-grammar/unbounded",
+        endpoint_type: "llamacpp",
+        wrapper: "chatml-noforce-grammar",
+        constraint: None,
+        bounded_thoughts: false,
+    },
+    Row {
+        label: "chatml-grammar/json_schema",
+        endpoint_type: "llamacpp",
+        wrapper: "chatml-grammar",
+        constraint: Some("json_schema"),
+        bounded_thoughts: true,
+    },
+    Row {
+        label: "chatml-noforce-grammar/json_schema",
+        endpoint_type: "llamacpp",
+        wrapper: "chatml-noforce-grammar",
+        constraint: Some("json_schema"),
+        bounded_thoughts: true,
+    },
+    Row {
+        label: "chatml-grammar/webui-grammar",
+        endpoint_type: "webui",
+        wrapper: "chatml-grammar",
+        constraint: Some("grammar"),
+        bounded_thoughts: true,
+    },
+    Row {
+        label: "chatml-grammar/response_format",
+        endpoint_type: "lmstudio-legacy",
+        wrapper: "chatml-grammar",
+        constraint: Some("response_format"),
+        bounded_thoughts: true,
     },
 ];
 
@@ -254,7 +317,7 @@ impl Tally {
             self.valid_call_tokens.iter().sum::<f64>() / self.valid_call_tokens.len() as f64
         });
         println!(
-            "{:<24} {:>11} {:>7.1}% {:>8} {:>10} {:>7} {:>7} {:>8} {:>8} {:>10} {:>10}{}",
+            "{:<36} {:>11} {:>7.1}% {:>8} {:>10} {:>7} {:>7} {:>8} {:>8} {:>10} {:>10}{}",
             label,
             format!("{}/{}", self.valid_calls, self.total),
             100.0 * f64::from(self.valid_calls) / f64::from(self.total.max(1)),
@@ -320,7 +383,7 @@ fn run() -> Result<(), String> {
         }
     }
     println!(
-        "{:<24} {:>11} {:>8} {:>8} {:>10} {:>7} {:>7} {:>8} {:>8} {:>10} {:>10}",
+        "{:<36} {:>11} {:>8} {:>8} {:>10} {:>7} {:>7} {:>8} {:>8} {:>10} {:>10}",
         "row",
         "valid/total",
         "valid%",
@@ -340,6 +403,12 @@ fn run() -> Result<(), String> {
                 let mut target =
                     ModelTarget::new(row.endpoint_type, setup.url.clone(), context_size());
                 target.wrapper = WrapperSelection::Named(row.wrapper.to_owned());
+                if let Some(constraint) = row.constraint {
+                    target.constraint = ConstraintChoice::parse(constraint);
+                }
+                if !row.bounded_thoughts {
+                    target.max_thought_chars = None;
+                }
                 Some(target.resolve().map_err(|error| error.to_string())?)
             }
             Path::Native => None,
@@ -374,32 +443,6 @@ fn run() -> Result<(), String> {
          (proxy errors have none); tok/valid: mean completion tokens per valid call"
     );
     Ok(())
-}
-
-/// A warning when llama-server says (`/props`, `chat_template_caps.supports_tools`) that
-/// the model's chat template takes no tools: the server then leaves `tools` out of the
-/// prompt and constrains nothing, so the native row measures plain text.
-fn template_note(setup: &Setup) -> Option<String> {
-    let props = setup.runtime.block_on(async {
-        let url = format!("{}/props", setup.url.trim_end_matches('/'));
-        setup.http.get(url).send().await?.json::<Value>().await
-    });
-    let props = match props {
-        Ok(props) => props,
-        Err(error) => return Some(format!("note: cannot read llama-server's /props ({error})")),
-    };
-    match props
-        .pointer("/chat_template_caps/supports_tools")
-        .and_then(Value::as_bool)
-    {
-        Some(false) => Some(
-            "note: llama-server reports chat_template_caps.supports_tools = false for this model's \
-             template: it leaves `tools` out of the prompt and constrains nothing, so native answers \
-             are plain text"
-                .to_owned(),
-        ),
-        _ => None,
-    }
 }
 
 /// One request through the proxy's library with `row`'s backend and wrapper.
@@ -469,130 +512,6 @@ fn judge(
     }
 }
 
-/// One request to llama-server's own tool calling.
-fn native(setup: &Setup, conversation: &Conversation) -> Outcome {
-    let body = native_body(
-        &conversation.request.messages,
-        &conversation.functions,
-        setup.max_tokens,
-    );
-    let reply = setup.runtime.block_on(async {
-        let response = setup
-            .http
-            .post(format!(
-                "{}/v1/chat/completions",
-                setup.url.trim_end_matches('/')
-            ))
-            .json(&body)
-            .send()
-            .await?;
-        let status = response.status();
-        Ok::<_, reqwest::Error>((status, response.text().await?))
-    });
-    let reply = match reply {
-        Ok((status, text)) if status.is_success() => text,
-        Ok((status, text)) => {
-            eprintln!("{NATIVE} on {}: HTTP {status}: {text}", conversation.case);
-            return Outcome::failed(Verdict::Other);
-        }
-        Err(error) => {
-            eprintln!("{NATIVE} on {}: {error}", conversation.case);
-            return Outcome::failed(Verdict::Other);
-        }
-    };
-    match read_native_reply(&reply) {
-        Ok((message, finish, completion_tokens)) => {
-            let verdict = if message.tool_calls.as_ref().is_none_or(Vec::is_empty) {
-                eprintln!(
-                    "{NATIVE} on {} (finish_reason {finish}): no tool_calls; content {:?}",
-                    conversation.case, message.content
-                );
-                Verdict::Unparsable
-            } else {
-                judge(NATIVE, conversation, &message, &finish)
-            };
-            Outcome {
-                verdict,
-                cut_at_limit: finish == "length",
-                completion_tokens,
-            }
-        }
-        Err(problem) => {
-            eprintln!("{NATIVE} on {}: {problem}: {reply}", conversation.case);
-            Outcome::failed(Verdict::Other)
-        }
-    }
-}
-
-/// The OpenAI request for llama-server's own tool calling: the conversation, its
-/// functions as `tools`, `tool_choice: "required"` and `max_tokens`.
-fn native_body(messages: &[ChatMessage], functions: &[FunctionSchema], max_tokens: u64) -> Value {
-    let tools: Vec<Value> = functions
-        .iter()
-        .map(|function| json!({"type": "function", "function": function}))
-        .collect();
-    json!({
-        "messages": tool_form(messages),
-        "tools": tools,
-        "tool_choice": "required",
-        "max_tokens": max_tokens,
-    })
-}
-
-/// `messages` as JSON, with each legacy assistant `function_call` written as a one-entry
-/// `tool_calls` (id `call_<n>`) and each `function` message as the `tool` message that
-/// answers the latest such call (llama-server's chat templates read that form).
-fn tool_form(messages: &[ChatMessage]) -> Vec<Value> {
-    let mut calls = 0;
-    let mut latest_call = None;
-    messages
-        .iter()
-        .map(|message| {
-            let mut value = serde_json::to_value(message).unwrap_or_default();
-            let Some(object) = value.as_object_mut() else {
-                return value;
-            };
-            if let Some(call) = object.remove("function_call") {
-                calls += 1;
-                let id = format!("call_{calls}");
-                object.insert(
-                    "tool_calls".to_owned(),
-                    json!([{"id": id, "type": "function", "function": call}]),
-                );
-                latest_call = Some(id);
-            }
-            if object.get("role").and_then(Value::as_str) == Some("function") {
-                object.insert("role".to_owned(), json!("tool"));
-                if let Some(id) = &latest_call {
-                    object.insert("tool_call_id".to_owned(), json!(id));
-                }
-            }
-            value
-        })
-        .collect()
-}
-
-/// The first choice's message, its `finish_reason` and the reply's completion tokens
-/// (when it states `usage`).
-fn read_native_reply(reply: &str) -> Result<(ResponseMessage, Value, Option<u64>), String> {
-    let reply: Value =
-        serde_json::from_str(reply).map_err(|error| format!("the reply is not JSON ({error})"))?;
-    let choice = reply
-        .pointer("/choices/0")
-        .ok_or("the reply has no choices")?;
-    let message = choice
-        .get("message")
-        .cloned()
-        .ok_or("the choice has no message")?;
-    let message: ResponseMessage = serde_json::from_value(message)
-        .map_err(|error| format!("the message does not read as an OpenAI message ({error})"))?;
-    let finish = choice.get("finish_reason").cloned().unwrap_or(Value::Null);
-    let tokens = reply
-        .pointer("/usage/completion_tokens")
-        .and_then(Value::as_u64);
-    Ok((message, finish, tokens))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -621,9 +540,18 @@ mod tests {
                 "chatml-noforce",
                 "chatml-grammar",
                 "chatml-noforce-grammar",
+                "chatml-grammar/unbounded",
+                "chatml-noforce-grammar/unbounded",
+                "chatml-grammar/json_schema",
+                "chatml-noforce-grammar/json_schema",
+                "chatml-grammar/webui-grammar",
+                "chatml-grammar/response_format",
                 "native"
             ]
         );
+        let path = parse(&["--wrappers", "chatml-grammar/json_schema"]).unwrap();
+        assert_eq!(path.paths, [Path::Proxy(PROXY_ROWS[6])]);
+        assert_eq!(PROXY_ROWS[6].constraint, Some("json_schema"));
         let chosen = parse(&[
             "--runs",
             "2",
@@ -649,47 +577,5 @@ mod tests {
         assert!(parse(&["--tool-choice", "auto"])
             .unwrap_err()
             .contains("usage"));
-    }
-
-    #[test]
-    fn legacy_function_messages_are_sent_in_the_tool_form() {
-        let messages: Vec<ChatMessage> = serde_json::from_value(json!([
-            {"role": "user", "content": "hi"},
-            {"role": "assistant", "content": null,
-             "function_call": {"name": "f", "arguments": "{\"a\":1}"}},
-            {"role": "function", "name": "f", "content": "{\"ok\":true}"},
-        ]))
-        .unwrap();
-        let sent = tool_form(&messages);
-        assert_eq!(sent[0], json!({"role": "user", "content": "hi"}));
-        assert_eq!(
-            sent[1]["tool_calls"],
-            json!([{"id": "call_1", "type": "function",
-                    "function": {"name": "f", "arguments": "{\"a\":1}"}}])
-        );
-        assert!(sent[1].get("function_call").is_none());
-        assert_eq!(sent[2]["role"], "tool");
-        assert_eq!(sent[2]["tool_call_id"], "call_1");
-        let body = native_body(&messages, &[], 64);
-        assert_eq!(
-            (body["tool_choice"].clone(), body["max_tokens"].clone()),
-            (json!("required"), json!(64))
-        );
-    }
-
-    #[test]
-    fn a_native_reply_gives_its_message_finish_reason_and_tokens() {
-        let reply = json!({
-            "choices": [{"index": 0, "finish_reason": "tool_calls", "message": {
-                "role": "assistant", "content": null,
-                "tool_calls": [{"id": "x", "type": "function",
-                                "function": {"name": "f", "arguments": "{}"}}]}}],
-            "usage": {"completion_tokens": 12, "prompt_tokens": 3, "total_tokens": 15}
-        });
-        let (message, finish, tokens) = read_native_reply(&reply.to_string()).unwrap();
-        assert_eq!(message.tool_calls.map(|calls| calls.len()), Some(1));
-        assert_eq!((finish, tokens), (json!("tool_calls"), Some(12)));
-        assert!(read_native_reply("{\"choices\": []}").is_err());
-        assert!(read_native_reply("not json").is_err());
     }
 }
