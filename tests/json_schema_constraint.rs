@@ -11,18 +11,7 @@ use serde_json::{json, Value};
 use wiremock::matchers::{method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 use workspace_tests::llamacpp_mock::{bodies, llamacpp};
-use workspace_tests::pipeline::{client, target};
-
-fn tools_request() -> ChatCompletionRequest {
-    serde_json::from_value(json!({
-        "messages": [{"role": "system", "content": "You are an agent."},
-                     {"role": "user", "content": "Say hi to Ada."}],
-        "tools": [{"type": "function", "function": {"name": "send_message",
-            "description": "Sends a message.", "parameters": {"type": "object",
-            "properties": {"message": {"type": "string"}}, "required": ["message"]}}}]
-    }))
-    .unwrap()
-}
+use workspace_tests::pipeline::{client, target, tools_request};
 
 /// A fake ollama answering `/api/generate` with `response`.
 async fn ollama(response: &str) -> MockServer {

@@ -2,8 +2,10 @@
 //! mock server on loopback.
 
 use chat_completion_proxy::{
-    ModelTarget, ProxyClient, ResolvedTarget, TokenCounting, WrapperSelection,
+    ChatCompletionRequest, ModelTarget, ProxyClient, ResolvedTarget, TokenCounting,
+    WrapperSelection,
 };
+use serde_json::json;
 use wiremock::MockServer;
 
 /// A client that reads no completion settings file.
@@ -35,5 +37,20 @@ pub fn configured_target(
     match target.resolve() {
         Ok(target) => target,
         Err(error) => panic!("the test target does not resolve: {error}"),
+    }
+}
+
+/// A system turn, a user turn and one `send_message` tool with a required `message`.
+pub fn tools_request() -> ChatCompletionRequest {
+    let request = json!({
+        "messages": [{"role": "system", "content": "You are an agent."},
+                     {"role": "user", "content": "Say hi to Ada."}],
+        "tools": [{"type": "function", "function": {"name": "send_message",
+            "description": "Sends a message.", "parameters": {"type": "object",
+            "properties": {"message": {"type": "string"}}, "required": ["message"]}}}]
+    });
+    match serde_json::from_value(request) {
+        Ok(request) => request,
+        Err(error) => panic!("the test request does not read: {error}"),
     }
 }

@@ -25,9 +25,8 @@ mod wire;
 
 use proxy_core::backend::wire::{ImageInput, ImagePlacement};
 use proxy_core::backend::{
-    BackendCompletion, BackendConstraints, BackendError, BackendRequest, ConstraintField,
-    ConstraintLanguage, ConstraintPlacement, DefaultMaxTokens, JsonReply, StreamFraming,
-    StreamRoute, TokenizerRoute, WireFormat, WireSpec,
+    BackendCompletion, BackendConstraints, BackendError, BackendRequest, DefaultMaxTokens,
+    JsonReply, StreamFraming, StreamRoute, TokenizerRoute, WireFormat, WireSpec, GBNF_GRAMMAR,
 };
 use proxy_core::image::ImageFormat;
 use serde_json::Value;
@@ -51,12 +50,7 @@ impl WireFormat for KoboldCppBackend {
         default_endpoint: "http://localhost:5001",
         completion_path: COMPLETION_PATH,
         constraints: BackendConstraints {
-            fields: &[ConstraintField {
-                name: "grammar",
-                language: ConstraintLanguage::Gbnf,
-                placement: ConstraintPlacement::Field("grammar"),
-                note: "",
-            }],
+            fields: &[GBNF_GRAMMAR],
             first_by_default: true,
         },
         model_required: false,

@@ -20,7 +20,7 @@ use proxy_core::backend::wire::{ImageInput, ImagePlacement};
 use proxy_core::backend::{
     BackendCompletion, BackendConstraints, BackendError, BackendRequest, ConstraintField,
     ConstraintLanguage, ConstraintPlacement, DefaultMaxTokens, JsonReply, StreamFraming,
-    StreamRoute, TokenizerRoute, WireFormat, WireSpec,
+    StreamRoute, TokenizerRoute, WireFormat, WireSpec, GBNF_GRAMMAR,
 };
 use proxy_core::image::ImageFormat;
 use serde_json::Value;
@@ -54,12 +54,7 @@ impl WireFormat for LlamaCppBackend {
         completion_path: COMPLETION_PATH,
         constraints: BackendConstraints {
             fields: &[
-                ConstraintField {
-                    name: "grammar",
-                    language: ConstraintLanguage::Gbnf,
-                    placement: ConstraintPlacement::Field("grammar"),
-                    note: "",
-                },
+                GBNF_GRAMMAR,
                 ConstraintField {
                     name: "json_schema",
                     language: ConstraintLanguage::JsonSchema,

@@ -8,6 +8,7 @@ use proxy_core::backend::openai::{
 use proxy_core::backend::{
     BackendCompletion, BackendConstraints, BackendError, BackendRequest, ConstraintField,
     ConstraintLanguage, ConstraintPlacement, DefaultMaxTokens, JsonReply, WireFormat, WireSpec,
+    GBNF_GRAMMAR,
 };
 use serde_json::{json, Value};
 
@@ -64,10 +65,8 @@ impl WireFormat for WebUiBackend {
             fields: &[
                 GRAMMAR_STRING,
                 ConstraintField {
-                    name: "grammar",
-                    language: ConstraintLanguage::Gbnf,
-                    placement: ConstraintPlacement::Field("grammar"),
                     note: "what llama.cpp's llama-server reads when it serves this API",
+                    ..GBNF_GRAMMAR
                 },
             ],
             first_by_default: true,

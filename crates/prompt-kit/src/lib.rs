@@ -30,6 +30,7 @@ pub mod completion;
 pub mod error_kind;
 pub mod image;
 pub mod inner_monologue;
+mod json_strings;
 pub mod legacy_format;
 pub mod legacy_wrapper;
 pub mod objects_only;

@@ -8,6 +8,7 @@
 //! the whole text.
 
 use crate::chat::AssistantMessage;
+use crate::json_strings::StringScan;
 use crate::wrapper::WrapperError;
 
 /// The brace-balanced top-level JSON objects of `text`, in order, as slices of it; the
@@ -20,20 +21,13 @@ pub fn answer_objects(text: &str) -> Vec<&str> {
     let mut objects = Vec::new();
     let mut depth = 0_usize;
     let mut start = 0;
-    let mut in_string = false;
-    let mut escaped = false;
+    let mut strings = StringScan::default();
     for (index, byte) in text.bytes().enumerate() {
-        if in_string {
-            match byte {
-                _ if escaped => escaped = false,
-                b'\\' => escaped = true,
-                b'"' => in_string = false,
-                _ => {}
-            }
+        if strings.inside(byte) {
             continue;
         }
         match byte {
-            b'"' if depth > 0 => in_string = true,
+            b'"' if depth > 0 => strings.open(),
             b'{' => {
                 if depth == 0 {
                     start = index;

@@ -11,8 +11,8 @@
 
 use proxy_core::backend::{
     BackendCapabilities, BackendCompletion, BackendConstraints, BackendError, BackendFinishReason,
-    BackendRequest, CompletionBackend, ConstraintField, ConstraintLanguage, ConstraintPlacement,
-    DefaultMaxTokens, JsonReply, WireFormat, WireSpec,
+    BackendRequest, CompletionBackend, DefaultMaxTokens, JsonReply, WireFormat, WireSpec,
+    GBNF_GRAMMAR,
 };
 use serde_json::{json, Value};
 
@@ -82,12 +82,7 @@ impl WireFormat for JsonServer {
         default_endpoint: "http://localhost:9",
         completion_path: "/generate",
         constraints: BackendConstraints {
-            fields: &[ConstraintField {
-                name: "grammar",
-                language: ConstraintLanguage::Gbnf,
-                placement: ConstraintPlacement::Field("grammar"),
-                note: "",
-            }],
+            fields: &[GBNF_GRAMMAR],
             first_by_default: true,
         },
         model_required: false,

@@ -25,6 +25,7 @@ use serde_json::{Map, Value};
 
 use super::bodies::INNER_THOUGHTS_KWARG;
 use super::parse::attach_prefix;
+use crate::json_strings::StringScan;
 use crate::wrapper::WrapperError;
 
 /// A markdown code fence.
@@ -112,18 +113,13 @@ pub fn unfenced_reply(raw_output: &str, prefix: &str) -> Option<String> {
 /// from `"` to the next `"` not escaped with `\`).
 fn closing_fence(text: &str) -> Option<usize> {
     let bytes = text.as_bytes();
-    let mut in_string = false;
-    let mut escaped = false;
+    let mut strings = StringScan::default();
     for (index, &byte) in bytes.iter().enumerate() {
-        if in_string {
-            match byte {
-                _ if escaped => escaped = false,
-                b'\\' => escaped = true,
-                b'"' => in_string = false,
-                _ => {}
-            }
-        } else if byte == b'"' {
-            in_string = true;
+        if strings.inside(byte) {
+            continue;
+        }
+        if byte == b'"' {
+            strings.open();
         } else if bytes.get(index..)?.starts_with(FENCE.as_bytes()) {
             return Some(index);
         }

@@ -88,6 +88,15 @@ impl ConstraintField {
     }
 }
 
+/// The GBNF `grammar` field of llama.cpp's server and the servers built on its sampler
+/// (koboldcpp, llama.cpp behind other APIs).
+pub const GBNF_GRAMMAR: ConstraintField = ConstraintField {
+    name: "grammar",
+    language: ConstraintLanguage::Gbnf,
+    placement: ConstraintPlacement::Field("grammar"),
+    note: "",
+};
+
 /// The ways a backend's server constrains its output, as its spec states them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct BackendConstraints {
@@ -253,20 +262,15 @@ impl Constraint<'_> {
 mod tests {
     use super::*;
 
-    const GRAMMAR: ConstraintField = ConstraintField {
-        name: "grammar",
-        language: ConstraintLanguage::Gbnf,
-        placement: ConstraintPlacement::Field("grammar"),
-        note: "",
-    };
+    const GRAMMAR: ConstraintField = GBNF_GRAMMAR;
     const NESTED: ConstraintField = ConstraintField {
-        name: "structured_outputs",
+        name: "nested",
         language: ConstraintLanguage::JsonSchema,
         placement: ConstraintPlacement::Nested {
-            outer: "structured_outputs",
-            inner: "json",
+            outer: "constraints",
+            inner: "schema",
         },
-        note: "vLLM >= 0.10.2",
+        note: "server 2 and later",
     };
     const RESPONSE_FORMAT: ConstraintField = ConstraintField {
         name: "response_format",
@@ -294,7 +298,7 @@ mod tests {
         );
         assert_eq!(
             written(&NESTED, ConstraintText::JsonSchema(&schema)),
-            json!({"structured_outputs": {"json": {"type": "object"}}})
+            json!({"constraints": {"schema": {"type": "object"}}})
         );
         assert_eq!(
             written(&RESPONSE_FORMAT, ConstraintText::JsonSchema(&schema)),
@@ -311,14 +315,14 @@ mod tests {
         );
         assert_eq!(BOTH.resolve(&ConstraintChoice::Off, "x"), Ok(None));
         assert_eq!(
-            BOTH.resolve(&ConstraintChoice::parse("structured_outputs"), "x"),
+            BOTH.resolve(&ConstraintChoice::parse("nested"), "x"),
             Ok(Some(&NESTED))
         );
         let error = BOTH
             .resolve(&ConstraintChoice::parse("guided_json"), "vllm")
             .unwrap_err();
         assert!(error.contains("`guided_json`"), "{error}");
-        assert!(error.contains("`grammar`, `structured_outputs`"), "{error}");
+        assert!(error.contains("`grammar`, `nested` or `none`"), "{error}");
         let error = BackendConstraints::NONE
             .resolve(&ConstraintChoice::parse("grammar"), "groq")
             .unwrap_err();
@@ -338,8 +342,8 @@ mod tests {
     fn the_summary_names_every_field_and_the_default() {
         assert_eq!(
             BOTH.summary(),
-            "default grammar (GBNF in `grammar`) | structured_outputs (JSON Schema in \
-             `structured_outputs.json`; vLLM >= 0.10.2)"
+            "default grammar (GBNF in `grammar`) | nested (JSON Schema in \
+             `constraints.schema`; server 2 and later)"
         );
         assert_eq!(BackendConstraints::NONE.summary(), "no output constraint");
     }

@@ -58,7 +58,7 @@ pub use auth::BackendAuth;
 pub use completion::{BackendCompletion, BackendFinishReason};
 pub use constraint::{
     BackendConstraints, Constraint, ConstraintChoice, ConstraintField, ConstraintLanguage,
-    ConstraintPlacement, ConstraintText,
+    ConstraintPlacement, ConstraintText, GBNF_GRAMMAR,
 };
 pub use endpoint::Endpoint;
 pub use error::BackendError;

@@ -487,6 +487,12 @@ fn through_proxy(
     } else {
         judge(row.label, conversation, &choice.message, &finish)
     };
+    if finish == "length" {
+        eprintln!(
+            "{} on {}: cut off at max_tokens ({} tokens); the answer: {:?}",
+            row.label, conversation.case, response.usage.completion_tokens, choice.message
+        );
+    }
     Outcome {
         verdict,
         cut_at_limit: finish == "length",
