@@ -10,6 +10,7 @@ use serde_json::{json, Value};
 use wiremock::matchers::{method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 use workspace_tests::llamacpp_mock::{bodies, llamacpp};
+use workspace_tests::logs::capture_logs;
 use workspace_tests::pipeline::{client, configured_target, tools_request};
 
 /// The answer every mock gives: a valid `send_message` call in the forced shape.
@@ -179,32 +180,11 @@ fn a_constraint_the_backend_lacks_is_refused_naming_the_ones_it_has() {
     );
 }
 
-/// Collects what a test's tracing subscriber writes.
-#[derive(Clone, Default)]
-struct Captured(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
-
-impl std::io::Write for Captured {
-    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(bytes);
-        Ok(bytes.len())
-    }
-
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
 /// A target with no constraint says so once, when it is resolved, and its requests
 /// say nothing more at the default level: the answers are checked after the call.
 #[tokio::test]
 async fn a_grammar_wrapper_with_no_constraint_is_logged_once_at_start_up() {
-    let captured = Captured::default();
-    let writer = captured.clone();
-    let subscriber = tracing_subscriber::fmt()
-        .with_writer(move || writer.clone())
-        .with_ansi(false)
-        .finish();
-    let _guard = tracing::subscriber::set_default(subscriber);
+    let captured = capture_logs();
 
     let server = openai_server("/v1/chat/completions", true).await;
     let target = configured_target(&server, "groq", "chatml-grammar", |_| {});
@@ -216,7 +196,7 @@ async fn a_grammar_wrapper_with_no_constraint_is_logged_once_at_start_up() {
         assert!(response.choices[0].message.tool_calls.is_some());
     }
 
-    let logs = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
+    let logs = captured.text();
     assert_eq!(
         logs.matches("is sent no output constraint").count(),
         1,

@@ -7,6 +7,7 @@
 #![allow(clippy::panic)]
 
 pub mod llamacpp_mock;
+pub mod logs;
 pub mod pipeline;
 
 use std::path::PathBuf;
