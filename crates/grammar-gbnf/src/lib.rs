@@ -3,7 +3,8 @@
 //!
 //! [`GbnfGenerator`] turns a request's function JSON schemas into a grammar whose every
 //! sentence is exactly one answer in the wrapper's shape
-//! ([`GrammarStyle`]):
+//! ([`GrammarStyle`](proxy_core::GrammarStyle); `inner_thoughts` at most
+//! [`AnswerShape::max_thought_chars`](proxy_core::grammar::AnswerShape) characters):
 //!
 //! - `InnerThoughtsInParams`:
 //!   `{"function": "<name>", "params": {"inner_thoughts": "…", …its params…}}`;
