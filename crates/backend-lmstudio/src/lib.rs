@@ -60,7 +60,13 @@ impl WireFormat for LmStudioBackend {
         default_endpoint: DEFAULT_ENDPOINT,
         completion_path: COMPLETIONS_PATH,
         constraints: BackendConstraints {
-            fields: &[RESPONSE_FORMAT],
+            // Documented for chat completions only; llama-server ignores it on
+            // `/v1/completions`, and a server that does leaves the answer to the check
+            // after the call.
+            fields: &[ConstraintField {
+                note: "documented for /v1/chat/completions; unverified on /v1/completions",
+                ..RESPONSE_FORMAT
+            }],
             first_by_default: true,
         },
         model_required: false,

@@ -77,7 +77,11 @@ const WEBUI: BackendConstraints = by_default(&[
     },
 ]);
 const WEBUI_LEGACY: BackendConstraints = by_default(&[GRAMMAR_STRING]);
-const LMSTUDIO: BackendConstraints = by_default(&[RESPONSE_FORMAT]);
+const LMSTUDIO: BackendConstraints = by_default(&[ConstraintField {
+    note: "documented for /v1/chat/completions; unverified on /v1/completions",
+    ..RESPONSE_FORMAT
+}]);
+const LMSTUDIO_LEGACY: BackendConstraints = by_default(&[RESPONSE_FORMAT]);
 /// vLLM's version split: `structured_outputs` (0.10.2 on; the only one 0.12 reads)
 /// first, `guided_json` for the servers before.
 const VLLM: BackendConstraints = by_default(&[
@@ -208,7 +212,7 @@ const CONTRACT: &[(&str, &str, &str, BackendCapabilities)] = &[
         "lmstudio-legacy",
         "http://localhost:1234",
         BackendCapabilities {
-            constraints: LMSTUDIO,
+            constraints: LMSTUDIO_LEGACY,
             model_required: false,
             tokenizer: false,
             streaming: true,
