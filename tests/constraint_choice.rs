@@ -7,37 +7,11 @@
 use chat_completion_proxy::backend::ConstraintChoice;
 use chat_completion_proxy::ModelTarget;
 use serde_json::{json, Value};
-use wiremock::matchers::{method, path};
-use wiremock::{Mock, MockServer, ResponseTemplate};
+use wiremock::MockServer;
 use workspace_tests::llamacpp_mock::{bodies, llamacpp};
-use workspace_tests::logs::capture_logs;
-use workspace_tests::pipeline::{client, configured_target, tools_request};
-
-/// The answer every mock gives: a valid `send_message` call in the forced shape.
-const CALL: &str =
-    r#"{"function": "send_message", "params": {"inner_thoughts": "Greet.", "message": "Hi Ada!"}}"#;
-
-/// An OpenAI-compatible server answering `route` with [`CALL`], as text completion
-/// (`chat: false`) or as chat completion.
-async fn openai_server(route: &str, chat: bool) -> MockServer {
-    let choice = if chat {
-        json!({"index": 0, "finish_reason": "stop",
-               "message": {"role": "assistant", "content": CALL}})
-    } else {
-        json!({"index": 0, "finish_reason": "stop", "text": CALL})
-    };
-    let server = MockServer::start().await;
-    Mock::given(method("POST"))
-        .and(path(route))
-        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
-            "id": "cmpl-1", "object": "text_completion", "created": 1750000000, "model": "smol",
-            "choices": [choice],
-            "usage": {"prompt_tokens": 60, "completion_tokens": 20, "total_tokens": 80}
-        })))
-        .mount(&server)
-        .await;
-    server
-}
+use workspace_tests::pipeline::{
+    client, configured_target, openai_server, tools_request, SEND_MESSAGE_CALL as CALL,
+};
 
 /// The bodies `server` received, as JSON.
 async fn received(server: &MockServer) -> Vec<Value> {
@@ -177,33 +151,5 @@ fn a_constraint_the_backend_lacks_is_refused_naming_the_ones_it_has() {
     assert!(
         error.contains("`structured_outputs`, `guided_json` or `none`"),
         "{error}"
-    );
-}
-
-/// A target with no constraint says so once, when it is resolved, and its requests
-/// say nothing more at the default level: the answers are checked after the call.
-#[tokio::test]
-async fn a_grammar_wrapper_with_no_constraint_is_logged_once_at_start_up() {
-    let captured = capture_logs();
-
-    let server = openai_server("/v1/chat/completions", true).await;
-    let target = configured_target(&server, "groq", "chatml-grammar", |_| {});
-    for _ in 0..2 {
-        let response = client()
-            .get_chat_completion(&target, &tools_request())
-            .await
-            .unwrap();
-        assert!(response.choices[0].message.tool_calls.is_some());
-    }
-
-    let logs = captured.text();
-    assert_eq!(
-        logs.matches("is sent no output constraint").count(),
-        1,
-        "logs were: {logs}"
-    );
-    assert!(
-        logs.contains("WARN") && logs.contains("asked for again"),
-        "{logs}"
     );
 }

@@ -6,7 +6,8 @@ use chat_completion_proxy::{
     WrapperSelection,
 };
 use serde_json::json;
-use wiremock::MockServer;
+use wiremock::matchers::{method, path};
+use wiremock::{Mock, MockServer, ResponseTemplate};
 
 /// A client that reads no completion settings file.
 pub fn client() -> ProxyClient {
@@ -53,4 +54,30 @@ pub fn tools_request() -> ChatCompletionRequest {
         Ok(request) => request,
         Err(error) => panic!("the test request does not read: {error}"),
     }
+}
+
+/// The answer every mock gives: a valid `send_message` call in the forced shape.
+pub const SEND_MESSAGE_CALL: &str =
+    r#"{"function": "send_message", "params": {"inner_thoughts": "Greet.", "message": "Hi Ada!"}}"#;
+
+/// An OpenAI-compatible server answering `route` with [`CALL`], as text completion
+/// (`chat: false`) or as chat completion.
+pub async fn openai_server(route: &str, chat: bool) -> MockServer {
+    let choice = if chat {
+        json!({"index": 0, "finish_reason": "stop",
+               "message": {"role": "assistant", "content": SEND_MESSAGE_CALL}})
+    } else {
+        json!({"index": 0, "finish_reason": "stop", "text": SEND_MESSAGE_CALL})
+    };
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path(route))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+            "id": "cmpl-1", "object": "text_completion", "created": 1750000000, "model": "smol",
+            "choices": [choice],
+            "usage": {"prompt_tokens": 60, "completion_tokens": 20, "total_tokens": 80}
+        })))
+        .mount(&server)
+        .await;
+    server
 }
