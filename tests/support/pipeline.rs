@@ -60,7 +60,7 @@ pub fn tools_request() -> ChatCompletionRequest {
 pub const SEND_MESSAGE_CALL: &str =
     r#"{"function": "send_message", "params": {"inner_thoughts": "Greet.", "message": "Hi Ada!"}}"#;
 
-/// An OpenAI-compatible server answering `route` with [`CALL`], as text completion
+/// An OpenAI-compatible server answering `route` with [`SEND_MESSAGE_CALL`], as text completion
 /// (`chat: false`) or as chat completion.
 pub async fn openai_server(route: &str, chat: bool) -> MockServer {
     let choice = if chat {
