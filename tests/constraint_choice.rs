@@ -13,11 +13,6 @@ use workspace_tests::pipeline::{
     client, configured_target, openai_server, tools_request, SEND_MESSAGE_CALL as CALL,
 };
 
-/// The bodies `server` received, as JSON.
-async fn received(server: &MockServer) -> Vec<Value> {
-    bodies(server).await
-}
-
 /// One `chatml-grammar` call through `endpoint_type` at `server`, configured by
 /// `configure`; returns the body the server got.
 async fn sent_body(
@@ -32,7 +27,7 @@ async fn sent_body(
         .unwrap();
     let calls = response.choices[0].message.tool_calls.as_ref().unwrap();
     assert_eq!(calls[0].function.name, "send_message");
-    let mut sent = received(server).await;
+    let mut sent = bodies(server).await;
     assert_eq!(sent.len(), 1);
     sent.remove(0)
 }

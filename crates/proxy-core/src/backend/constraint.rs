@@ -125,11 +125,6 @@ impl BackendConstraints {
         self.fields.iter().find(|field| field.name == name)
     }
 
-    /// Whether any field takes `language`.
-    pub fn takes(&self, language: ConstraintLanguage) -> bool {
-        self.fields.iter().any(|field| field.language == language)
-    }
-
     /// The fields as one line for people, ` | ` between them, `default` before the
     /// default one: ``default grammar (GBNF in `grammar`) | json_schema (…)``; `no output
     /// constraint` when there is none.
