@@ -64,6 +64,39 @@ async fn llamacpp_sends_the_bounded_grammar_by_default_and_the_schema_as_json_sc
 }
 
 #[tokio::test]
+async fn free_text_arguments_are_bounded_only_when_the_entry_says_so() {
+    let server = llamacpp(vec![CALL]).await;
+    let default = sent_body(&server, "llamacpp", |_| {}).await;
+    let grammar = default["grammar"].as_str().unwrap();
+    assert!(!grammar.contains("argument-string"), "{grammar}");
+
+    let server = llamacpp(vec![CALL]).await;
+    let bounded = sent_body(&server, "llamacpp", |target| {
+        target.max_argument_chars = Some(50);
+    })
+    .await;
+    let grammar = bounded["grammar"].as_str().unwrap();
+    let rule = grammar
+        .lines()
+        .find(|line| line.starts_with("argument-string ::= "))
+        .unwrap_or_else(|| panic!("no bounded argument rule: {grammar}"));
+    assert_eq!(rule.matches("( char").count(), 50, "{rule}");
+
+    let server = llamacpp(vec![CALL]).await;
+    let schema = sent_body(&server, "llamacpp", |target| {
+        target.constraint = ConstraintChoice::parse("json_schema");
+        target.max_argument_chars = Some(50);
+    })
+    .await;
+    let params = &schema["json_schema"]["anyOf"][0]["properties"]["params"]["properties"];
+    assert_eq!(
+        params["message"],
+        json!({"type": "string", "maxLength": 50}),
+        "{params}"
+    );
+}
+
+#[tokio::test]
 async fn no_bound_and_no_constraint_when_the_entry_says_so() {
     let server = llamacpp(vec![CALL]).await;
     let unbounded = sent_body(&server, "llamacpp", |target| {

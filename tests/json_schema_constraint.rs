@@ -37,6 +37,7 @@ fn answer_schema(request: &ChatCompletionRequest) -> Value {
             AnswerShape {
                 style: GrammarStyle::InnerThoughtsInParams,
                 max_thought_chars: Some(DEFAULT_MAX_THOUGHT_CHARS),
+                max_argument_chars: None,
             },
         )
         .unwrap()

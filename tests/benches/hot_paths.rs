@@ -176,6 +176,7 @@ fn grammar(c: &mut Criterion) {
         let shape = chat_completion_proxy::grammar::AnswerShape {
             style,
             max_thought_chars: Some(chat_completion_proxy::DEFAULT_MAX_THOUGHT_CHARS),
+            max_argument_chars: None,
         };
         generator
             .generate(&functions, shape)

@@ -58,6 +58,10 @@ pub struct CompleteArgs {
     /// bound.
     #[arg(long, value_name = "N", default_value_t = DEFAULT_MAX_THOUGHT_CHARS)]
     max_thought_chars: u32,
+    /// The most characters each free-text string argument of a constrained call may
+    /// have; 0 (the default): no bound.
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    max_argument_chars: u32,
     /// Do not apply MemGPT's heartbeat correction (the request's
     /// `function_correction` field also switches it).
     #[arg(long)]
@@ -102,6 +106,7 @@ pub fn complete(args: &CompleteArgs, stdin: &str) -> Result<String> {
         target.constraint = ConstraintChoice::parse(constraint);
     }
     target.max_thought_chars = (args.max_thought_chars > 0).then_some(args.max_thought_chars);
+    target.max_argument_chars = (args.max_argument_chars > 0).then_some(args.max_argument_chars);
     target.wrapper = match (&args.wrapper.wrapper_file, &args.wrapper.wrapper) {
         (Some(path), _) => WrapperSelection::File(path.clone()),
         (None, Some(name)) => WrapperSelection::Named(name.clone()),

@@ -70,6 +70,10 @@ pub struct ServeArgs {
     /// may have; 0: no bound (default 400).
     #[arg(long, value_name = "N")]
     max_thought_chars: Option<u32>,
+    /// Without --config: the most characters each free-text string argument of a
+    /// constrained call may have; 0 (the default): no bound.
+    #[arg(long, value_name = "N")]
+    max_argument_chars: Option<u32>,
 }
 
 impl ServeArgs {
@@ -87,6 +91,7 @@ impl ServeArgs {
             ("--timeout", self.timeout.is_some()),
             ("--constraint", self.constraint.is_some()),
             ("--max-thought-chars", self.max_thought_chars.is_some()),
+            ("--max-argument-chars", self.max_argument_chars.is_some()),
         ]
         .into_iter()
         .filter_map(|(flag, given)| given.then_some(flag))
@@ -144,6 +149,7 @@ impl ServeArgs {
         model.timeout_secs = self.timeout;
         model.constraint = self.constraint.clone();
         model.max_thought_chars = self.max_thought_chars;
+        model.max_argument_chars = self.max_argument_chars;
         Ok(model)
     }
 }

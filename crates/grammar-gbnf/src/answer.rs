@@ -37,8 +37,9 @@ const THOUGHTS: &str = "thoughts";
 
 /// The GBNF grammar whose sentences are the answers calling one of `functions` in the
 /// shape `shape`: `inner_thoughts` is at most `shape.max_thought_chars` characters
-/// long (a JSON escape counts as one), written as nested optional characters, which
-/// every GBNF parser reads (llama.cpp's `{m,n}` is newer).
+/// long and each free-text string argument at most `shape.max_argument_chars` (a JSON
+/// escape counts as one), written as nested optional characters, which every GBNF
+/// parser reads (llama.cpp's `{m,n}` is newer).
 pub(crate) fn grammar(
     functions: &[FunctionSchema],
     shape: AnswerShape,
@@ -46,6 +47,7 @@ pub(crate) fn grammar(
     check_functions(functions)?;
     let style = shape.style;
     let mut builder = Builder::new(&[ROOT, CALL, THOUGHTS]);
+    builder.bound_strings(shape.max_argument_chars);
     let thoughts = match shape.max_thought_chars {
         None => builder.primitive(Primitive::String),
         Some(_) => THOUGHTS,

@@ -26,10 +26,11 @@ use proxy_core::{FunctionSchema, GrammarStyle};
 use serde_json::{json, Map, Value};
 
 use crate::answer::{check_functions, is_plain_object};
-use crate::schema::UNSUPPORTED;
+use crate::schema::{is_free_text_string, UNSUPPORTED};
 
 /// The JSON Schema whose instances are the answers calling one of `functions` in the
-/// shape `shape` (`inner_thoughts` bounded by `maxLength` where the shape bounds it).
+/// shape `shape` (`inner_thoughts` and the free-text string arguments bounded by
+/// `maxLength` where the shape bounds them).
 /// Fails as [`crate::answer::grammar`] does.
 pub(crate) fn schema(
     functions: &[FunctionSchema],
@@ -61,7 +62,7 @@ pub(crate) fn schema(
             ("function".to_owned(), json!({"const": function.name})),
             (
                 "params".to_owned(),
-                params(function, style, &thoughts_schema),
+                params(function, shape, &thoughts_schema),
             ),
         ];
         alternatives.push(match style {
@@ -79,8 +80,9 @@ pub(crate) fn schema(
 
 /// `function`'s params object: its own schema, closed, with (in the forced shape) a
 /// required string `inner_thoughts` first in place of any it declares.
-fn params(function: &FunctionSchema, style: GrammarStyle, thoughts: &Value) -> Value {
-    let in_params = style == GrammarStyle::InnerThoughtsInParams;
+fn params(function: &FunctionSchema, shape: AnswerShape, thoughts: &Value) -> Value {
+    let in_params = shape.style == GrammarStyle::InnerThoughtsInParams;
+    let bound = shape.max_argument_chars;
     let map = match &function.parameters {
         None => Map::new(),
         Some(Value::Object(map)) if is_plain_object(map) => map.clone(),
@@ -98,7 +100,7 @@ fn params(function: &FunctionSchema, style: GrammarStyle, thoughts: &Value) -> V
         .into_iter()
         .flatten()
         .filter(|(key, _)| !(in_params && key.as_str() == INNER_THOUGHTS_KWARG))
-        .map(|(key, value)| (key.clone(), closed(value)))
+        .map(|(key, value)| (key.clone(), closed(value, bound)))
         .collect();
     let mut required: Vec<String> = map
         .get("required")
@@ -139,8 +141,9 @@ fn params(function: &FunctionSchema, style: GrammarStyle, thoughts: &Value) -> V
 /// closes it: only its listed members (and any `required` name it does not list, of
 /// any value). A schema with a keyword the grammar cannot follow becomes `{}`, any
 /// value, as in the grammar (so no server is sent a keyword its own converter may
-/// not know, nor a `$ref` that points nowhere).
-fn closed(schema: &Value) -> Value {
+/// not know, nor a `$ref` that points nowhere). Where `bound` is set, each free-text
+/// string the grammar bounds gets `maxLength: bound`.
+fn closed(schema: &Value, bound: Option<u32>) -> Value {
     let Value::Object(map) = schema else {
         return schema.clone();
     };
@@ -148,18 +151,23 @@ fn closed(schema: &Value) -> Value {
         return json!({});
     }
     let mut map = map.clone();
+    if let (Some(max), true) = (bound, is_free_text_string(&map)) {
+        map.insert("maxLength".into(), max.into());
+    }
+    // Below a `const` or an `enum` the grammar writes the listed values only.
+    let bound = bound.filter(|_| !(map.contains_key("const") || map.contains_key("enum")));
     if let Some(Value::Object(properties)) = map.get_mut("properties") {
         for value in properties.values_mut() {
-            *value = closed(value);
+            *value = closed(value, bound);
         }
     }
     if let Some(items) = map.get_mut("items") {
-        *items = closed(items);
+        *items = closed(items, bound);
     }
     for combinator in ["anyOf", "oneOf"] {
         if let Some(Value::Array(options)) = map.get_mut(combinator) {
             for option in options.iter_mut() {
-                *option = closed(option);
+                *option = closed(option, bound);
             }
         }
     }

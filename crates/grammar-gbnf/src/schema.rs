@@ -17,7 +17,7 @@ use serde_json::{Map, Value};
 
 use crate::names::{sanitize, RuleNames};
 use crate::primitives::{self, Primitive};
-use crate::syntax::{alternation, json_literal, key_literal};
+use crate::syntax::{alternation, json_literal, key_literal, up_to};
 
 /// Keywords this generator cannot express; a schema using one becomes a generic JSON
 /// value.
@@ -38,6 +38,29 @@ pub(crate) const UNSUPPORTED: [&str; 14] = [
     "unevaluatedItems",
 ];
 
+/// The keywords that narrow a string; a string schema with none of them is free text,
+/// which [`Builder::bound_strings`] bounds.
+const STRING_NARROWING: [&str; 4] = ["minLength", "maxLength", "pattern", "format"];
+
+/// The rule of a bounded free-text string (only when the grammar bounds them).
+const BOUNDED_STRING: &str = "argument-string";
+
+/// Whether the grammar's term for `map` is a free-text string it bounds: a `string`
+/// type (alone or in a `type` list) reached after `const`, `enum` and `anyOf`/`oneOf`
+/// (which the grammar takes first), with no keyword that narrows it.
+pub(crate) fn is_free_text_string(map: &Map<String, Value>) -> bool {
+    let typed_string = match map.get("type") {
+        Some(Value::String(kind)) => kind == "string",
+        Some(Value::Array(kinds)) => kinds.iter().any(|kind| kind == "string"),
+        _ => false,
+    };
+    typed_string
+        && !["const", "enum", "anyOf", "oneOf"]
+            .iter()
+            .chain(STRING_NARROWING.iter())
+            .any(|keyword| map.contains_key(*keyword))
+}
+
 /// One property of an object rule.
 #[derive(Debug, Clone)]
 pub(crate) struct Member {
@@ -57,6 +80,11 @@ pub(crate) struct Builder {
     primitives: BTreeSet<Primitive>,
     /// The function whose schema is being translated (for warnings).
     function: String,
+    /// The most characters of a free-text string ([`is_free_text_string`]); `None`:
+    /// any number.
+    string_bound: Option<usize>,
+    /// Whether the bounded string's rule is written yet.
+    bounded_string_written: bool,
 }
 
 impl Builder {
@@ -64,12 +92,38 @@ impl Builder {
     pub(crate) fn new(reserved: &[&str]) -> Self {
         let mut taken = Primitive::names();
         taken.extend_from_slice(reserved);
+        taken.push(BOUNDED_STRING);
         Builder {
             names: RuleNames::new(&taken),
             rules: Vec::new(),
             primitives: BTreeSet::new(),
             function: String::new(),
+            string_bound: None,
+            bounded_string_written: false,
         }
+    }
+
+    /// Bounds every free-text string the schemas translated from now on describe
+    /// ([`is_free_text_string`]) to `max` characters (a JSON escape counts as one);
+    /// `None`: no bound.
+    pub(crate) fn bound_strings(&mut self, max: Option<u32>) {
+        self.string_bound = max.map(|max| usize::try_from(max).unwrap_or(usize::MAX));
+    }
+
+    /// The term of a free-text string: the bounded rule where strings are bounded.
+    fn free_text_string(&mut self) -> String {
+        let Some(bound) = self.string_bound else {
+            return self.primitive(Primitive::String).to_owned();
+        };
+        if !self.bounded_string_written {
+            self.bounded_string_written = true;
+            let char = self.primitive(Primitive::Char);
+            self.define_fixed(
+                BOUNDED_STRING,
+                format!(r#""\"" {} "\"""#, up_to(char, bound)),
+            );
+        }
+        BOUNDED_STRING.to_owned()
     }
 
     /// Sets the function named in warnings.
@@ -212,6 +266,7 @@ impl Builder {
         path: &str,
     ) -> String {
         match kind {
+            "string" if is_free_text_string(map) => self.free_text_string(),
             "string" => self.primitive(Primitive::String).to_owned(),
             "integer" => self.primitive(Primitive::Integer).to_owned(),
             "number" => self.primitive(Primitive::Number).to_owned(),

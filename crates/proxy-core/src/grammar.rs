@@ -24,6 +24,11 @@ pub struct AnswerShape {
     /// The most characters `inner_thoughts` may have (a JSON escape counts as one);
     /// `None`: any number.
     pub max_thought_chars: Option<u32>,
+    /// The most characters each free-text string argument may have (a string
+    /// parameter, at any depth, whose schema narrows it with none of `minLength`,
+    /// `maxLength`, `pattern` or `format`; a JSON escape counts as one); `None`: any
+    /// number.
+    pub max_argument_chars: Option<u32>,
 }
 
 impl From<GrammarStyle> for AnswerShape {
@@ -32,6 +37,7 @@ impl From<GrammarStyle> for AnswerShape {
         AnswerShape {
             style,
             max_thought_chars: None,
+            max_argument_chars: None,
         }
     }
 }

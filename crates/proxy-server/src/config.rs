@@ -133,6 +133,11 @@ pub struct ModelConfig {
     /// bound (default 400).
     #[serde(default)]
     pub max_thought_chars: Option<u32>,
+    /// The most characters each free-text string argument of a constrained call may
+    /// have (so a model repeating itself still closes its JSON before `max_tokens`);
+    /// `0` or unset: no bound.
+    #[serde(default)]
+    pub max_argument_chars: Option<u32>,
 }
 
 impl ModelConfig {

@@ -57,6 +57,7 @@ impl ModelEntry {
         if let Some(max) = config.max_thought_chars {
             target.max_thought_chars = (max > 0).then_some(max);
         }
+        target.max_argument_chars = config.max_argument_chars.filter(|max| *max > 0);
         let key = config.auth_key()?;
         target.auth = BackendAuth::from_parts(
             config.auth_type.as_deref(),
@@ -263,6 +264,7 @@ mod tests {
             context_window = 4096
             constraint = "json_schema"
             max_thought_chars = 250
+            max_argument_chars = 600
         "#;
         let config: ModelConfig = toml::from_str(toml).unwrap();
         let entry = ModelEntry::from_config(&config).unwrap();
@@ -271,6 +273,7 @@ mod tests {
             Some("json_schema")
         );
         assert_eq!(entry.target.max_thought_chars(), Some(250));
+        assert_eq!(entry.target.max_argument_chars(), Some(600));
 
         let defaults = entry_with(|_| {});
         assert_eq!(
@@ -281,12 +284,15 @@ mod tests {
             defaults.target.max_thought_chars(),
             Some(proxy_core::DEFAULT_MAX_THOUGHT_CHARS)
         );
+        assert_eq!(defaults.target.max_argument_chars(), None);
         let off = entry_with(|config| {
             config.constraint = Some("none".into());
             config.max_thought_chars = Some(0);
+            config.max_argument_chars = Some(0);
         });
         assert_eq!(off.target.constraint(), None);
         assert_eq!(off.target.max_thought_chars(), None);
+        assert_eq!(off.target.max_argument_chars(), None);
 
         let mut wrong = ModelConfig::new("m", "llamacpp", 4096);
         wrong.constraint = Some("guided_json".into());

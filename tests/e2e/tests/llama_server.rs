@@ -231,14 +231,21 @@ fn schema_corpus() -> Vec<Vec<FunctionSchema>> {
     memgpt.into_iter().chain([extra]).collect()
 }
 
-/// Each style with thoughts of any length and with the default bound.
+/// Each style with thoughts and arguments of any length, with the default bound on
+/// the thoughts, and with free-text arguments bounded too.
 fn shapes(styles: &[GrammarStyle]) -> Vec<AnswerShape> {
+    let bounds = [
+        (None, None),
+        (Some(DEFAULT_MAX_THOUGHT_CHARS), None),
+        (Some(DEFAULT_MAX_THOUGHT_CHARS), Some(300)),
+    ];
     styles
         .iter()
         .flat_map(|&style| {
-            [None, Some(DEFAULT_MAX_THOUGHT_CHARS)].map(|max_thought_chars| AnswerShape {
+            bounds.map(|(max_thought_chars, max_argument_chars)| AnswerShape {
                 style,
                 max_thought_chars,
+                max_argument_chars,
             })
         })
         .collect()

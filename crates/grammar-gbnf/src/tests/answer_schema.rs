@@ -196,6 +196,7 @@ fn bounded(style: GrammarStyle, max: u32) -> AnswerShape {
     AnswerShape {
         style,
         max_thought_chars: Some(max),
+        max_argument_chars: None,
     }
 }
 
@@ -263,4 +264,100 @@ fn the_default_bound_takes_thoughts_up_to_it() {
     };
     assert!(accepts(&grammar, &answer(max)));
     assert!(!accepts(&grammar, &answer(max + 1)));
+}
+
+/// Thoughts and every free-text string argument bounded, in `style`.
+fn bounded_arguments(style: GrammarStyle, thoughts: u32, arguments: u32) -> AnswerShape {
+    AnswerShape {
+        style,
+        max_thought_chars: Some(thoughts),
+        max_argument_chars: Some(arguments),
+    }
+}
+
+/// With the arguments bounded, both refuse a free-text string one character over, at
+/// any depth (params, array items, a `type` list, a union's option), count an escape
+/// as one character, and leave alone the strings a schema narrows itself (`maxLength`,
+/// `pattern`, `format`, `minLength`), enums and consts.
+#[test]
+fn bounded_free_text_arguments_at_every_depth() {
+    let functions = vec![function(
+        "note",
+        Some(json!({"type": "object", "properties": {
+            "text": {"type": "string"},
+            "tags": {"type": "array", "items": {"type": "string"}},
+            "maybe": {"type": ["string", "null"]},
+            "either": {"anyOf": [{"type": "string"}, {"type": "integer"}]},
+            "code": {"type": "string", "pattern": "^[a-z]+$"},
+            "when": {"type": "string", "format": "date"},
+            "short": {"type": "string", "maxLength": 20},
+            "mood": {"enum": ["calm-and-collected"]}
+        }, "required": ["text"]})),
+    )];
+    let call = |params: &str| {
+        format!(r#"{{"function": "note", "params": {{"inner_thoughts": "t", {params}}}}}"#)
+    };
+    let texts: Vec<String> = [
+        r#""text": "abcd""#,
+        r#""text": "abcde""#,
+        r#""text": "ab\n\u00e9""#,
+        r#""text": "a", "tags": ["abcd", "b"]"#,
+        r#""text": "a", "tags": ["abcde"]"#,
+        r#""text": "a", "maybe": "abcd""#,
+        r#""text": "a", "maybe": "abcde""#,
+        r#""text": "a", "maybe": null"#,
+        r#""text": "a", "either": "abcde""#,
+        r#""text": "a", "either": 123456"#,
+        r#""text": "a", "code": "abcdefgh""#,
+        r#""text": "a", "when": "2026-12-02""#,
+        r#""text": "a", "short": "abcdefghij""#,
+        r#""text": "a", "mood": "calm-and-collected""#,
+    ]
+    .iter()
+    .map(|params| call(params))
+    .collect();
+    let texts: Vec<&str> = texts.iter().map(String::as_str).collect();
+    let shape = bounded_arguments(IN_PARAMS, 40, 4);
+    assert_agree(&functions, shape, &texts);
+    let (_, grammar) = generate(&functions, shape);
+    let accepted: Vec<bool> = texts.iter().map(|text| accepts(&grammar, text)).collect();
+    assert_eq!(
+        accepted,
+        [true, false, true, true, false, true, false, true, false, true, true, true, true, true]
+    );
+    // The thoughts keep their own bound, and the same holds with the thoughts outside.
+    assert!(!accepts(
+        &generate(&functions, bounded_arguments(IN_PARAMS, 0, 4)).1,
+        texts[0]
+    ));
+    let top_level: Vec<String> = [r#""text": "abcd""#, r#""text": "abcde""#]
+        .iter()
+        .map(|params| {
+            format!(r#"{{"inner_thoughts": "t", "function": "note", "params": {{{params}}}}}"#)
+        })
+        .collect();
+    let top_level: Vec<&str> = top_level.iter().map(String::as_str).collect();
+    assert_agree(&functions, bounded_arguments(TOP_LEVEL, 40, 4), &top_level);
+    assert_agree(
+        &functions,
+        bounded_arguments(REQUIRED_CALL, 40, 4),
+        &top_level,
+    );
+}
+
+/// MemGPT's functions with the arguments bounded: the grammar tests' forced answers
+/// are judged alike by both.
+#[test]
+fn bounded_arguments_on_memgpt_answers() {
+    let long = format!(
+        r#"{{"function": "send_message", "params": {{"inner_thoughts": "t", "message": "{}"}}}}"#,
+        "m".repeat(33)
+    );
+    let mut texts: Vec<&str> = FORCED_ANSWERS.to_vec();
+    texts.push(&long);
+    assert_agree(
+        &memgpt_functions(),
+        bounded_arguments(IN_PARAMS, 400, 32),
+        &texts,
+    );
 }

@@ -390,6 +390,7 @@ impl ProxyClient {
         let shape = style.map(|style| AnswerShape {
             style,
             max_thought_chars: target.max_thought_chars(),
+            max_argument_chars: target.max_argument_chars(),
         });
         let constraint = self.grammars.constraint_for(
             target.constraint(),

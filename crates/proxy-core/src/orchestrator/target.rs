@@ -90,6 +90,11 @@ pub struct ModelTarget {
     /// constraint languages say so), so a reply finishes its JSON before `max_tokens`;
     /// `None`: no bound. [`DEFAULT_MAX_THOUGHT_CHARS`] unless set.
     pub max_thought_chars: Option<u32>,
+    /// The most characters each free-text string argument of a constrained call may
+    /// have (see [`AnswerShape::max_argument_chars`](crate::grammar::AnswerShape)), so
+    /// a model that repeats itself inside an argument still closes its JSON before
+    /// `max_tokens`; `None` (the default): no bound, as a long argument may be meant.
+    pub max_argument_chars: Option<u32>,
 }
 
 /// [`ModelTarget::max_thought_chars`] unless set: MemGPT's system prompt asks for inner
@@ -132,6 +137,7 @@ impl ModelTarget {
             max_choices: DEFAULT_MAX_CHOICES,
             constraint: ConstraintChoice::Default,
             max_thought_chars: Some(DEFAULT_MAX_THOUGHT_CHARS),
+            max_argument_chars: None,
         }
     }
 
@@ -216,6 +222,7 @@ impl ModelTarget {
             max_choices: self.max_choices,
             constraint,
             max_thought_chars: self.max_thought_chars,
+            max_argument_chars: self.max_argument_chars,
         })))
     }
 }
@@ -268,6 +275,7 @@ struct Resolved {
     max_choices: u32,
     constraint: Option<&'static ConstraintField>,
     max_thought_chars: Option<u32>,
+    max_argument_chars: Option<u32>,
 }
 
 impl fmt::Debug for ResolvedTarget {
@@ -286,6 +294,7 @@ impl fmt::Debug for ResolvedTarget {
             .field("max_choices", &self.0.max_choices)
             .field("constraint", &self.constraint().map(|field| field.name))
             .field("max_thought_chars", &self.0.max_thought_chars)
+            .field("max_argument_chars", &self.0.max_argument_chars)
             .finish()
     }
 }
@@ -348,6 +357,12 @@ impl ResolvedTarget {
     /// The bound on a constrained answer's `inner_thoughts`, in characters.
     pub fn max_thought_chars(&self) -> Option<u32> {
         self.0.max_thought_chars
+    }
+
+    /// The bound on each free-text string argument of a constrained call, in
+    /// characters.
+    pub fn max_argument_chars(&self) -> Option<u32> {
+        self.0.max_argument_chars
     }
 
     pub(super) fn backend(&self) -> &'static RegisteredBackend {

@@ -149,19 +149,31 @@ impl Path {
 struct Options {
     runs: u32,
     max_tokens: u64,
+    /// The bound on every free-text string argument of the proxy rows (`None`: none,
+    /// the default of a model entry).
+    max_argument_chars: Option<u32>,
+    /// A completion settings file for the proxy rows (sampling fields merged into
+    /// every body, as `$CCP_COMPLETION_SETTINGS` is); `None`: none.
+    settings: Option<std::path::PathBuf>,
     paths: Vec<Path>,
 }
 
-const USAGE: &str = "usage: fidelity [--runs N] [--max-tokens N] [--wrappers a,b,native]";
+const USAGE: &str =
+    "usage: fidelity [--runs N] [--max-tokens N] [--max-argument-chars N] [--settings FILE] [--wrappers a,b,native]";
 
 /// `--runs N` (default 5), `--max-tokens N` (default 512: room for a whole answer, a
-/// 135M model's inner thoughts can run long) and `--wrappers a,b` (row labels, `native`
-/// among them; default: every proxy row, then native).
+/// 135M model's inner thoughts can run long), `--max-argument-chars N` (the bound on
+/// the proxy rows' free-text string arguments; default: none), `--settings FILE` (a
+/// completion settings file for the proxy rows, e.g. a repetition penalty; default:
+/// none) and `--wrappers a,b`
+/// (row labels, `native` among them; default: every proxy row, then native).
 fn parse_args(args: impl IntoIterator<Item = String>) -> Result<Options, String> {
     let mut args = args.into_iter();
     let mut options = Options {
         runs: 5,
         max_tokens: 512,
+        max_argument_chars: None,
+        settings: None,
         paths: PROXY_ROWS
             .into_iter()
             .map(Path::Proxy)
@@ -183,6 +195,17 @@ fn parse_args(args: impl IntoIterator<Item = String>) -> Result<Options, String>
                     .and_then(|value| value.parse().ok())
                     .filter(|tokens| *tokens > 0)
                     .ok_or("--max-tokens needs a positive number")?;
+            }
+            "--max-argument-chars" => {
+                options.max_argument_chars = Some(
+                    args.next()
+                        .and_then(|value| value.parse().ok())
+                        .filter(|chars| *chars > 0)
+                        .ok_or("--max-argument-chars needs a positive number")?,
+                );
+            }
+            "--settings" => {
+                options.settings = Some(args.next().ok_or("--settings needs a file")?.into());
             }
             "--wrappers" => {
                 let list = args
@@ -364,19 +387,28 @@ fn run() -> Result<(), String> {
         url: server_url()?,
         max_tokens: options.max_tokens,
         proxy: ProxyClient::builder()
-            .settings_file(None)
+            .settings_file(options.settings.clone())
             .build()
             .map_err(|error| error.to_string())?,
         http: reqwest::Client::new(),
         runtime: tokio::runtime::Runtime::new().map_err(|error| error.to_string())?,
     };
     println!(
-        "fidelity: {} conversations x {} runs per row, max_tokens {}, llama-server at {}",
+        "fidelity: {} conversations x {} runs per row, max_tokens {}, free-text arguments {}, llama-server at {}",
         conversations.len(),
         options.runs,
         options.max_tokens,
+        options
+            .max_argument_chars
+            .map_or("unbounded".to_owned(), |max| format!("at most {max} characters")),
         setup.url
     );
+    if let Some(settings) = &options.settings {
+        println!(
+            "completion settings of the proxy rows: {}",
+            settings.display()
+        );
+    }
     if options.paths.contains(&Path::Native) {
         if let Some(note) = template_note(&setup) {
             println!("{note}");
@@ -409,6 +441,7 @@ fn run() -> Result<(), String> {
                 if !row.bounded_thoughts {
                     target.max_thought_chars = None;
                 }
+                target.max_argument_chars = options.max_argument_chars;
                 Some(target.resolve().map_err(|error| error.to_string())?)
             }
             Path::Native => None,
@@ -538,6 +571,10 @@ mod tests {
     fn arguments_select_rows_runs_and_max_tokens() {
         let defaults = parse(&[]).unwrap();
         assert_eq!((defaults.runs, defaults.max_tokens), (5, 512));
+        assert_eq!(
+            (defaults.max_argument_chars, defaults.settings),
+            (None, None)
+        );
         let labels: Vec<&str> = defaults.paths.iter().map(|path| path.label()).collect();
         assert_eq!(
             labels,
@@ -563,11 +600,14 @@ mod tests {
             "2",
             "--max-tokens",
             "256",
+            "--max-argument-chars",
+            "300",
             "--wrappers",
             "native,chatml-grammar",
         ])
         .unwrap();
         assert_eq!((chosen.runs, chosen.max_tokens), (2, 256));
+        assert_eq!(chosen.max_argument_chars, Some(300));
         assert_eq!(chosen.paths, [Path::Native, Path::Proxy(PROXY_ROWS[2])]);
         assert_eq!(
             parse(&["--wrappers", "native"]).unwrap().paths,
@@ -580,6 +620,7 @@ mod tests {
         );
         assert!(parse(&["--runs", "0"]).is_err());
         assert!(parse(&["--max-tokens"]).is_err());
+        assert!(parse(&["--max-argument-chars", "0"]).is_err());
         assert!(parse(&["--tool-choice", "auto"])
             .unwrap_err()
             .contains("usage"));
