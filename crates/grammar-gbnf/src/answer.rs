@@ -11,6 +11,9 @@
 //!   root ::= ws "{" ws "\"inner_thoughts\":" ws string ( "," ws "\"function\":" ws ( "null" | call ) )? ws "}"
 //! InnerThoughtsTopLevelCallRequired:
 //!   root ::= ws "{" ws "\"inner_thoughts\":" ws string "," ws "\"function\":" ws call ws "}"
+//! NativeCall (Hermes: open `<tool_call>\n`, close `\n</tool_call>`, key `arguments`):
+//!   root ::= ws "<tool_call>\n" "{" ws "\"name\":" ws call ws "}" "\n</tool_call>"
+//!   send-message-call ::= "\"send_message\"" "," ws "\"arguments\":" ws send-message-params
 //! ```
 //!
 //! Whitespace is allowed before the answer (the `-grammar` prompts end right after the
@@ -27,7 +30,7 @@ use serde_json::Value;
 use crate::names::sanitize;
 use crate::primitives::Primitive;
 use crate::schema::{Builder, Member, UNSUPPORTED};
-use crate::syntax::{json_literal, key_literal, up_to};
+use crate::syntax::{json_literal, key_literal, literal, up_to};
 
 /// The names of the rules written by this module.
 const ROOT: &str = "root";
@@ -69,6 +72,21 @@ pub(crate) fn grammar(
             format!(
                 r#"{ws} "{{" {ws} {} {ws} {thoughts} "," {ws} {function_key} {ws} {CALL} {ws} "}}""#,
                 key_literal(INNER_THOUGHTS_KWARG),
+            )
+        }
+        GrammarStyle::NativeCall(syntax) => {
+            let around = |text: &str| {
+                if text.is_empty() {
+                    String::new()
+                } else {
+                    format!(" {} ", literal(text))
+                }
+            };
+            format!(
+                r#"{ws}{}"{{" {ws} {} {ws} {CALL} {ws} "}}"{}"#,
+                around(syntax.open),
+                key_literal("name"),
+                around(syntax.close).trim_end(),
             )
         }
     };
@@ -119,10 +137,14 @@ fn call_rule(
         &format!("{base}-params"),
     );
     let ws = builder.primitive(Primitive::Ws);
+    let params_key = match style {
+        GrammarStyle::NativeCall(syntax) => syntax.arguments_key,
+        _ => "params",
+    };
     let body = format!(
         r#"{} "," {ws} {} {ws} {params}"#,
         json_literal(&Value::String(function.name.clone())),
-        key_literal("params"),
+        key_literal(params_key),
     );
     builder.close_rule(slot, body);
     name

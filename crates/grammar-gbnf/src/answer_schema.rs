@@ -58,20 +58,26 @@ pub(crate) fn schema(
         ));
     }
     for function in functions {
+        let (name_key, params_key) = match style {
+            GrammarStyle::NativeCall(syntax) => ("name", syntax.arguments_key),
+            _ => ("function", "params"),
+        };
         let call = vec![
-            ("function".to_owned(), json!({"const": function.name})),
+            (name_key.to_owned(), json!({"const": function.name})),
             (
-                "params".to_owned(),
+                params_key.to_owned(),
                 params(function, shape, &thoughts_schema),
             ),
         ];
         alternatives.push(match style {
-            GrammarStyle::InnerThoughtsInParams => closed_object(call, &["function", "params"]),
+            GrammarStyle::InnerThoughtsInParams | GrammarStyle::NativeCall(_) => {
+                closed_object(call, &[name_key, params_key])
+            }
             GrammarStyle::InnerThoughtsTopLevel
             | GrammarStyle::InnerThoughtsTopLevelCallRequired => {
                 let mut members = vec![(INNER_THOUGHTS_KWARG.to_owned(), thoughts())];
                 members.extend(call);
-                closed_object(members, &[INNER_THOUGHTS_KWARG, "function", "params"])
+                closed_object(members, &[INNER_THOUGHTS_KWARG, name_key, params_key])
             }
         });
     }

@@ -112,6 +112,12 @@ impl GrammarGenerator for GbnfGenerator {
         functions: &[FunctionSchema],
         shape: AnswerShape,
     ) -> Result<Option<serde_json::Value>, GrammarError> {
+        // A call wrapped in tags (Hermes' `<tool_call>`) is no JSON value.
+        if let proxy_core::GrammarStyle::NativeCall(syntax) = shape.style {
+            if !syntax.is_plain_json() {
+                return Ok(None);
+            }
+        }
         self.answer_schema(functions, shape).map(Some)
     }
 

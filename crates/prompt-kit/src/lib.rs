@@ -57,8 +57,8 @@ pub use registry::{
 pub use repair::{repair_json, RepairError};
 pub use summarizer::{is_summarizer_request, DEFAULT_WRAPPER, SUMMARY_WRAPPER};
 pub use wrapper::{
-    text_answer, with_system_first, AnswerMode, GrammarStyle, PromptWrapper, RenderRequest,
-    WrapperError,
+    text_answer, with_system_first, AnswerMode, GrammarStyle, NativeCallSyntax, PromptWrapper,
+    RenderRequest, WrapperError,
 };
 
 /// Re-exports for the registration macros; not part of the public API.

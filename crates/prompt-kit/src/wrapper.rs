@@ -15,6 +15,31 @@ pub enum GrammarStyle {
     /// The `noforce` shape with the call required (`tool_choice: "required"` or a named
     /// function): `{"inner_thoughts": …, "function": <a call>, "params": {…}}`.
     InnerThoughtsTopLevelCallRequired,
+    /// One call in the model's own tool-call syntax (a chat template's): no inner
+    /// thoughts; constrained only when the request requires a call, as the model may
+    /// otherwise answer in text.
+    NativeCall(NativeCallSyntax),
+}
+
+/// A model's own syntax for one tool call, as a constraint writes it: `open`, then the
+/// JSON object `{"name": <the function>, "<arguments_key>": <its arguments>}`, then
+/// `close` — e.g. Hermes/Qwen `<tool_call>\n` … `\n</tool_call>`, Llama 3.x with
+/// `parameters`, plain JSON with nothing around it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct NativeCallSyntax {
+    /// The text before the call object (may be empty).
+    pub open: &'static str,
+    /// The text after the call object (may be empty).
+    pub close: &'static str,
+    /// The key of the arguments object (`arguments`, or `parameters` for Llama 3.x).
+    pub arguments_key: &'static str,
+}
+
+impl NativeCallSyntax {
+    /// Whether the call is a JSON object alone (so a JSON Schema can constrain it too).
+    pub fn is_plain_json(&self) -> bool {
+        self.open.is_empty() && self.close.is_empty()
+    }
 }
 
 /// What the model is asked to answer with.

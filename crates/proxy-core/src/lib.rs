@@ -53,8 +53,8 @@ pub use registry::{
 };
 pub use repair::{repair_json, RepairError};
 pub use wrapper::{
-    text_answer, with_system_first, AnswerMode, GrammarStyle, PromptWrapper, RenderRequest,
-    WrapperError,
+    text_answer, with_system_first, AnswerMode, GrammarStyle, NativeCallSyntax, PromptWrapper,
+    RenderRequest, WrapperError,
 };
 pub use wrapper_choice::{choose_wrapper, ChosenWrapper, DEFAULT_WRAPPER, SUMMARY_WRAPPER};
 

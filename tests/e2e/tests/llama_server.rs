@@ -7,7 +7,7 @@ use chat_completion_proxy::backend::ConstraintChoice;
 use chat_completion_proxy::grammar::{registered_grammar_generator, AnswerShape};
 use chat_completion_proxy::{
     ChatCompletionEvent, ChatCompletionResponse, FunctionSchema, GrammarStyle, ModelTarget,
-    ProxyClient, ResolvedTarget, WrapperSelection, DEFAULT_MAX_THOUGHT_CHARS,
+    NativeCallSyntax, ProxyClient, ResolvedTarget, WrapperSelection, DEFAULT_MAX_THOUGHT_CHARS,
 };
 use e2e_tests::{check_call, context_size, fixture_conversations, server_url, Conversation};
 use serde_json::{json, Value};
@@ -231,6 +231,20 @@ fn schema_corpus() -> Vec<Vec<FunctionSchema>> {
     memgpt.into_iter().chain([extra]).collect()
 }
 
+/// Hermes/Qwen's tool call: a JSON object in `<tool_call>` tags.
+const HERMES_CALL: NativeCallSyntax = NativeCallSyntax {
+    open: "<tool_call>\n",
+    close: "\n</tool_call>",
+    arguments_key: "arguments",
+};
+
+/// Llama 3.x's JSON tool call: a plain object with `parameters`.
+const LLAMA3_CALL: NativeCallSyntax = NativeCallSyntax {
+    open: "",
+    close: "",
+    arguments_key: "parameters",
+};
+
 /// Each style with thoughts and arguments of any length, with the default bound on
 /// the thoughts, and with free-text arguments bounded too.
 fn shapes(styles: &[GrammarStyle]) -> Vec<AnswerShape> {
@@ -275,6 +289,8 @@ async fn the_server_accepts_every_generated_grammar() {
         for shape in shapes(&[
             GrammarStyle::InnerThoughtsInParams,
             GrammarStyle::InnerThoughtsTopLevel,
+            GrammarStyle::NativeCall(HERMES_CALL),
+            GrammarStyle::NativeCall(LLAMA3_CALL),
         ]) {
             let grammar = generator.generate(&functions, shape).unwrap();
             let (status, body) =
@@ -302,6 +318,7 @@ async fn the_server_turns_every_answer_schema_into_a_grammar() {
             GrammarStyle::InnerThoughtsInParams,
             GrammarStyle::InnerThoughtsTopLevel,
             GrammarStyle::InnerThoughtsTopLevelCallRequired,
+            GrammarStyle::NativeCall(LLAMA3_CALL),
         ]) {
             let schema = generator
                 .generate_schema(&functions, shape)

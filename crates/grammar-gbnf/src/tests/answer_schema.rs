@@ -16,7 +16,11 @@ fn schema_accepts(schema: &Value, text: &str) -> bool {
 }
 
 /// Both constraints, built for `functions` in `shape`, agree on every text.
-fn assert_agree(functions: &[FunctionSchema], shape: impl Into<AnswerShape>, texts: &[&str]) {
+pub(super) fn assert_agree(
+    functions: &[FunctionSchema],
+    shape: impl Into<AnswerShape>,
+    texts: &[&str],
+) {
     let shape = shape.into();
     let (_, grammar) = generate(functions, shape);
     let schema = GbnfGenerator.answer_schema(functions, shape).unwrap();

@@ -12,6 +12,7 @@ use crate::GbnfGenerator;
 mod answer_schema;
 mod answers;
 mod constructs;
+mod native_calls;
 
 const IN_PARAMS: GrammarStyle = GrammarStyle::InnerThoughtsInParams;
 const TOP_LEVEL: GrammarStyle = GrammarStyle::InnerThoughtsTopLevel;

@@ -385,6 +385,8 @@ impl ProxyClient {
             (_, Some(GrammarStyle::InnerThoughtsTopLevel)) if policy.requires_call() => {
                 Some(GrammarStyle::InnerThoughtsTopLevelCallRequired)
             }
+            // The model may answer in text unless a call is required.
+            (_, Some(GrammarStyle::NativeCall(_))) if !policy.requires_call() => None,
             (_, style) => style,
         };
         let shape = style.map(|style| AnswerShape {
