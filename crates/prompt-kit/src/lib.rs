@@ -14,6 +14,9 @@
 //!   Llama 3, configurable) and [`legacy_format`] with [`legacy_wrapper`] (airoboros,
 //!   dolphin, zephyr); [`summarizer`] recognises MemGPT's summarizer requests and
 //!   names the default and summary wrappers.
+//! - Wrappers built from a model's own Jinja chat template: the
+//!   [`chat_template_plugin`] extension point ([`ChatTemplateSpec`],
+//!   [`register_chat_template_wrapper!`], [`build_chat_template_wrapper`]).
 //! - Replies holding several answers (parallel tool calls): [`parallel_calls`].
 //! - JSON text exactly as Python writes and reads it ([`python_json`]) and the
 //!   recovery of JSON from damaged model output ([`repair`]).
@@ -26,6 +29,7 @@
 //! and re-exports every module here under the same path.
 
 pub mod chat;
+pub mod chat_template_plugin;
 pub mod completion;
 pub mod error_kind;
 pub mod image;
@@ -44,6 +48,9 @@ pub mod wrapper;
 pub use chat::{
     AssistantMessage, ChatMessage, ContentPart, FunctionCall, FunctionSchema, MessageContent,
     ParsedFunctionCall, ResponseMessage, Role, ToolCall, ToolSchema,
+};
+pub use chat_template_plugin::{
+    build_chat_template_wrapper, ChatTemplateSpec, ChatTemplateWrapperRegistration,
 };
 pub use completion::{
     ChatCompletionRequest, ChatCompletionResponse, Choice, FinishReason, StopSequences, Usage,

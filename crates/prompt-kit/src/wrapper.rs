@@ -193,6 +193,10 @@ pub enum WrapperError {
     /// A user-defined wrapper definition is invalid.
     #[error("invalid wrapper definition: {0}")]
     InvalidDefinition(String),
+    /// The model's chat template refused the conversation (its `raise_exception`) or
+    /// failed while rendering it.
+    #[error("the model's chat template cannot render this conversation: {0}")]
+    TemplateRefused(String),
 }
 
 impl WrapperError {
@@ -200,9 +204,9 @@ impl WrapperError {
     /// [`ErrorKind::OutputParsingError`] or [`ErrorKind::InvalidWrapperDefinition`].
     pub fn kind(&self) -> ErrorKind {
         match self {
-            WrapperError::MissingSystemMessage { .. } | WrapperError::InvalidMessage { .. } => {
-                ErrorKind::PromptFormattingError
-            }
+            WrapperError::MissingSystemMessage { .. }
+            | WrapperError::InvalidMessage { .. }
+            | WrapperError::TemplateRefused(_) => ErrorKind::PromptFormattingError,
             WrapperError::UnparseableOutput { .. } | WrapperError::MissingField { .. } => {
                 ErrorKind::OutputParsingError
             }

@@ -29,10 +29,12 @@ pub mod tokens;
 pub mod wrapper_choice;
 
 pub use prompt_kit::{
-    chat, completion, error_kind, image, inner_monologue, legacy_format, legacy_wrapper,
-    parallel_calls, python_json, repair, summarizer, wrapper,
+    chat, chat_template_plugin, completion, error_kind, image, inner_monologue, legacy_format,
+    legacy_wrapper, parallel_calls, python_json, repair, summarizer, wrapper,
 };
-pub use prompt_kit::{register_wrapper, register_wrapper_file_loader};
+pub use prompt_kit::{
+    register_chat_template_wrapper, register_wrapper, register_wrapper_file_loader,
+};
 
 pub use chat::{
     AssistantMessage, ChatMessage, ContentPart, FunctionCall, FunctionSchema, MessageContent,
