@@ -36,6 +36,20 @@ pub struct NativeCallSyntax {
 }
 
 impl NativeCallSyntax {
+    /// Hermes 2 Pro / Qwen 2.5–3: `<tool_call>\n{"name": …, "arguments": …}\n</tool_call>`.
+    pub const HERMES: NativeCallSyntax = NativeCallSyntax {
+        open: "<tool_call>\n",
+        close: "\n</tool_call>",
+        arguments_key: "arguments",
+    };
+
+    /// Llama 3.x JSON tool calls: `{"name": …, "parameters": …}`.
+    pub const LLAMA3_JSON: NativeCallSyntax = NativeCallSyntax {
+        open: "",
+        close: "",
+        arguments_key: "parameters",
+    };
+
     /// Whether the call is a JSON object alone (so a JSON Schema can constrain it too).
     pub fn is_plain_json(&self) -> bool {
         self.open.is_empty() && self.close.is_empty()

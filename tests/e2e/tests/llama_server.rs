@@ -232,18 +232,10 @@ fn schema_corpus() -> Vec<Vec<FunctionSchema>> {
 }
 
 /// Hermes/Qwen's tool call: a JSON object in `<tool_call>` tags.
-const HERMES_CALL: NativeCallSyntax = NativeCallSyntax {
-    open: "<tool_call>\n",
-    close: "\n</tool_call>",
-    arguments_key: "arguments",
-};
+const HERMES_CALL: NativeCallSyntax = NativeCallSyntax::HERMES;
 
 /// Llama 3.x's JSON tool call: a plain object with `parameters`.
-const LLAMA3_CALL: NativeCallSyntax = NativeCallSyntax {
-    open: "",
-    close: "",
-    arguments_key: "parameters",
-};
+const LLAMA3_CALL: NativeCallSyntax = NativeCallSyntax::LLAMA3_JSON;
 
 /// Each style with thoughts and arguments of any length, with the default bound on
 /// the thoughts, and with free-text arguments bounded too.

@@ -7,17 +7,8 @@ use proxy_core::NativeCallSyntax;
 
 use super::*;
 
-const HERMES: NativeCallSyntax = NativeCallSyntax {
-    open: "<tool_call>\n",
-    close: "\n</tool_call>",
-    arguments_key: "arguments",
-};
-
-const LLAMA3: NativeCallSyntax = NativeCallSyntax {
-    open: "",
-    close: "",
-    arguments_key: "parameters",
-};
+const HERMES: NativeCallSyntax = NativeCallSyntax::HERMES;
+const LLAMA3: NativeCallSyntax = NativeCallSyntax::LLAMA3_JSON;
 
 fn native(syntax: NativeCallSyntax) -> AnswerShape {
     GrammarStyle::NativeCall(syntax).into()
