@@ -30,7 +30,7 @@ use serde_json::Value;
 use crate::names::sanitize;
 use crate::primitives::Primitive;
 use crate::schema::{Builder, Member, UNSUPPORTED};
-use crate::syntax::{json_literal, key_literal, literal, up_to};
+use crate::syntax::{json_literal, key_literal, literal};
 
 /// The names of the rules written by this module.
 const ROOT: &str = "root";
@@ -98,9 +98,7 @@ pub(crate) fn grammar(
         .collect();
     builder.close_rule(call_slot, calls.join(" | "));
     if let Some(max) = shape.max_thought_chars {
-        let char = builder.primitive(Primitive::Char);
-        let bound = usize::try_from(max).unwrap_or(usize::MAX);
-        builder.define_fixed(THOUGHTS, format!(r#""\"" {} "\"""#, up_to(char, bound)));
+        builder.define_bounded_string(THOUGHTS, usize::try_from(max).unwrap_or(usize::MAX));
     }
     Ok(builder.finish())
 }

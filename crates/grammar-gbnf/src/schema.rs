@@ -110,6 +110,13 @@ impl Builder {
         self.string_bound = max.map(|max| usize::try_from(max).unwrap_or(usize::MAX));
     }
 
+    /// Writes the rule `name`: a JSON string of at most `max` characters (a JSON escape
+    /// counts as one), as nested optional characters.
+    pub(crate) fn define_bounded_string(&mut self, name: &str, max: usize) {
+        let char = self.primitive(Primitive::Char);
+        self.define_fixed(name, format!(r#""\"" {} "\"""#, up_to(char, max)));
+    }
+
     /// The term of a free-text string: the bounded rule where strings are bounded.
     fn free_text_string(&mut self) -> String {
         let Some(bound) = self.string_bound else {
@@ -117,11 +124,7 @@ impl Builder {
         };
         if !self.bounded_string_written {
             self.bounded_string_written = true;
-            let char = self.primitive(Primitive::Char);
-            self.define_fixed(
-                BOUNDED_STRING,
-                format!(r#""\"" {} "\"""#, up_to(char, bound)),
-            );
+            self.define_bounded_string(BOUNDED_STRING, bound);
         }
         BOUNDED_STRING.to_owned()
     }
