@@ -1,0 +1,1 @@
+//! The Jinja engine (to be written).
