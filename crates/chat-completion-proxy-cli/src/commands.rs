@@ -93,12 +93,9 @@ fn render(args: &WrapperArgs) -> Result<()> {
         (None, Some(tools)) => tools.into_iter().map(|tool| tool.function).collect(),
         (None, None) => Vec::new(),
     };
-    let loaded;
-    let wrapper: &dyn PromptWrapper = match &args.wrapper_file {
-        Some(path) => {
-            loaded = chat_completion_proxy::load_wrapper_file(path)?;
-            loaded.as_ref()
-        }
+    let built = args.built_wrapper()?;
+    let wrapper: &dyn PromptWrapper = match &built {
+        Some(wrapper) => wrapper.as_ref(),
         None => choose_wrapper(&input.messages, args.wrapper.as_deref())?.wrapper,
     };
     // The prompt alone cannot carry an image (a backend's body does, next to its
@@ -118,12 +115,9 @@ fn render(args: &WrapperArgs) -> Result<()> {
 
 fn parse(args: &WrapperArgs) -> Result<()> {
     let raw_output = read_stdin()?;
-    let loaded;
-    let wrapper: &dyn PromptWrapper = match &args.wrapper_file {
-        Some(path) => {
-            loaded = chat_completion_proxy::load_wrapper_file(path)?;
-            loaded.as_ref()
-        }
+    let built = args.built_wrapper()?;
+    let wrapper: &dyn PromptWrapper = match &built {
+        Some(wrapper) => wrapper.as_ref(),
         None => choose_wrapper(&[], args.wrapper.as_deref())?.wrapper,
     };
     let message = wrapper.parse_output(&raw_output, args.first_message)?;

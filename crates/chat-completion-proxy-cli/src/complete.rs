@@ -27,6 +27,9 @@ pub struct CompleteArgs {
     context_window: u64,
     #[command(flatten)]
     wrapper: crate::wrapper_args::WrapperArgs,
+    /// Use the chat template the backend serves (llama.cpp's `/props`).
+    #[arg(long, conflicts_with_all = ["wrapper", "wrapper_file", "chat_template_file", "tokenizer_config", "chat_template_gguf"])]
+    chat_template_from_backend: bool,
     /// The backend's model name (required by ollama, vLLM and Groq); defaults to the
     /// request's `model`.
     #[arg(long)]
@@ -107,10 +110,15 @@ pub fn complete(args: &CompleteArgs, stdin: &str) -> Result<String> {
     }
     target.max_thought_chars = (args.max_thought_chars > 0).then_some(args.max_thought_chars);
     target.max_argument_chars = (args.max_argument_chars > 0).then_some(args.max_argument_chars);
-    target.wrapper = match (&args.wrapper.wrapper_file, &args.wrapper.wrapper) {
-        (Some(path), _) => WrapperSelection::File(path.clone()),
-        (None, Some(name)) => WrapperSelection::Named(name.clone()),
-        (None, None) => WrapperSelection::Default,
+    let template = args
+        .wrapper
+        .template
+        .selection(args.chat_template_from_backend)?;
+    target.wrapper = match (&args.wrapper.wrapper_file, &args.wrapper.wrapper, template) {
+        (Some(path), _, _) => WrapperSelection::File(path.clone()),
+        (None, Some(name), _) => WrapperSelection::Named(name.clone()),
+        (None, None, Some(template)) => template,
+        (None, None, None) => WrapperSelection::Default,
     };
     let target = target.resolve()?;
     let mut request = request;

@@ -5,6 +5,7 @@
 mod commands;
 mod complete;
 mod serve;
+mod template_args;
 mod wrapper_args;
 
 use std::io::{IsTerminal, Write};

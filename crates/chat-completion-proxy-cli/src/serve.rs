@@ -37,11 +37,18 @@ pub struct ServeArgs {
     #[arg(long, value_name = "N")]
     context_window: Option<u64>,
     /// Without --config: a registered wrapper name (see `wrappers`).
-    #[arg(long, conflicts_with = "wrapper_file")]
+    #[arg(long, conflicts_with_all = ["wrapper_file", "chat_template_file", "tokenizer_config", "chat_template_gguf"])]
     wrapper: Option<String>,
     /// Without --config: a user-defined wrapper file (TOML).
     #[arg(long, value_name = "PATH")]
     wrapper_file: Option<PathBuf>,
+    /// Without --config: the model's own chat template instead of a named wrapper.
+    #[command(flatten)]
+    template: crate::template_args::ChatTemplateArgs,
+    /// Without --config: use the chat template the backend serves (llama.cpp's
+    /// `/props`), fetched at the first request.
+    #[arg(long, conflicts_with_all = ["wrapper", "wrapper_file", "chat_template_file", "tokenizer_config", "chat_template_gguf"])]
+    chat_template_from_backend: bool,
     /// Without --config: the backend's model name (default: --model-name).
     #[arg(long)]
     model: Option<String>,
@@ -79,7 +86,7 @@ pub struct ServeArgs {
 impl ServeArgs {
     /// The flags that describe the one model served without --config.
     fn model_flags(&self) -> Vec<&'static str> {
-        [
+        let mut flags: Vec<&'static str> = [
             ("--endpoint-type", self.endpoint_type.is_some()),
             ("--endpoint", self.endpoint.is_some()),
             ("--context-window", self.context_window.is_some()),
@@ -92,10 +99,16 @@ impl ServeArgs {
             ("--constraint", self.constraint.is_some()),
             ("--max-thought-chars", self.max_thought_chars.is_some()),
             ("--max-argument-chars", self.max_argument_chars.is_some()),
+            (
+                "--chat-template-from-backend",
+                self.chat_template_from_backend,
+            ),
         ]
         .into_iter()
         .filter_map(|(flag, given)| given.then_some(flag))
-        .collect()
+        .collect();
+        flags.extend(self.template.given());
+        flags
     }
 
     /// The configuration: the file, or one model from the flags; then the overrides.
@@ -150,6 +163,14 @@ impl ServeArgs {
         model.constraint = self.constraint.clone();
         model.max_thought_chars = self.max_thought_chars;
         model.max_argument_chars = self.max_argument_chars;
+        let template = self.template.settings(self.chat_template_from_backend);
+        model.chat_template_file = template.chat_template_file;
+        model.bos_token = template.bos_token;
+        model.eos_token = template.eos_token;
+        model.tokenizer_config = template.tokenizer_config;
+        model.chat_template_gguf = template.chat_template_gguf;
+        model.chat_template_from_backend = template.chat_template_from_backend;
+        model.tool_call_format = template.tool_call_format;
         Ok(model)
     }
 }

@@ -41,6 +41,7 @@ plugins! {
     "wrapper-zephyr" => wrapper_zephyr,
     "wrapper-configurable" => wrapper_configurable,
     "wrapper-summary" => wrapper_summary,
+    "wrapper-template" => wrapper_template,
     "backend-llamacpp" => backend_llamacpp,
     "backend-koboldcpp" => backend_koboldcpp,
     "backend-ollama" => backend_ollama,

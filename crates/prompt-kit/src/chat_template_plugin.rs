@@ -53,6 +53,23 @@ pub fn build_chat_template_wrapper(
     (plugin.build)(spec)
 }
 
+/// The packages of the chat-template plugins linked into this build (sorted).
+pub fn chat_template_plugins() -> Vec<&'static str> {
+    let mut plugins: Vec<&'static str> = inventory::iter::<ChatTemplateWrapperRegistration>()
+        .map(|registration| registration.plugin)
+        .collect();
+    plugins.sort_unstable();
+    plugins
+}
+
+/// Whether a chat-template plugin is linked into this build (so
+/// [`build_chat_template_wrapper`] can succeed).
+pub fn chat_template_plugin_linked() -> bool {
+    inventory::iter::<ChatTemplateWrapperRegistration>()
+        .next()
+        .is_some()
+}
+
 /// Registers the function that builds wrappers from chat templates (see
 /// [`build_chat_template_wrapper`]).
 #[macro_export]

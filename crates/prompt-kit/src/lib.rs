@@ -50,7 +50,8 @@ pub use chat::{
     ParsedFunctionCall, ResponseMessage, Role, ToolCall, ToolSchema,
 };
 pub use chat_template_plugin::{
-    build_chat_template_wrapper, ChatTemplateSpec, ChatTemplateWrapperRegistration,
+    build_chat_template_wrapper, chat_template_plugin_linked, ChatTemplateSpec,
+    ChatTemplateWrapperRegistration,
 };
 pub use completion::{
     ChatCompletionRequest, ChatCompletionResponse, Choice, FinishReason, StopSequences, Usage,

@@ -43,6 +43,7 @@ pub use chat::{
 pub use completion::{
     ChatCompletionRequest, ChatCompletionResponse, Choice, FinishReason, StopSequences, Usage,
 };
+pub use chat_template_plugin::{build_chat_template_wrapper, ChatTemplateSpec};
 pub use error_kind::ErrorKind;
 pub use orchestrator::{
     get_chat_completion, ChatCompletionEvent, ChatCompletionStream, CompletionTimings, ModelTarget,

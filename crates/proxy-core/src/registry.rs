@@ -53,6 +53,7 @@ pub fn linked_plugins() -> Vec<&'static str> {
             inventory::iter::<WrapperFileLoaderRegistration>()
                 .map(|registration| registration.plugin),
         )
+        .chain(crate::chat_template_plugin::chat_template_plugins())
         .collect();
     plugins.sort_unstable();
     plugins.dedup();

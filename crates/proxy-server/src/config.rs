@@ -15,10 +15,17 @@
 //! endpoint = "http://localhost:8080"   # default: the endpoint type's usual address
 //! context_window = 8192
 //! wrapper = "chatml"               # or wrapper_file = "my-wrapper.toml"
+//! # or the model's own chat template, from one of:
+//! # chat_template_from_backend = true          (llama.cpp's /props)
+//! # chat_template_gguf = "model.gguf"          (the GGUF file's metadata)
+//! # tokenizer_config = "tokenizer_config.json"
+//! # chat_template_file = "template.jinja"      (with bos_token / eos_token)
+//! # tool_call_format = "hermes"                (default: read off the template)
 //! ```
 
 use std::path::{Path, PathBuf};
 
+use proxy_core::wrapper_choice::{ChatTemplateSettings, SettingNames};
 use proxy_core::TokenCounting;
 use serde::Deserialize;
 
@@ -94,6 +101,32 @@ pub struct ModelConfig {
     /// A user-defined wrapper file; a relative path is relative to the config file.
     #[serde(default)]
     pub wrapper_file: Option<PathBuf>,
+    /// A Jinja chat template file to render prompts with (the model's own template);
+    /// a relative path is relative to the config file.
+    #[serde(default)]
+    pub chat_template_file: Option<PathBuf>,
+    /// The `bos_token` a `chat_template_file` is rendered with.
+    #[serde(default)]
+    pub bos_token: Option<String>,
+    /// The `eos_token` a `chat_template_file` is rendered with (also a stop string).
+    #[serde(default)]
+    pub eos_token: Option<String>,
+    /// A `tokenizer_config.json` whose chat template and special tokens to use; a
+    /// relative path is relative to the config file.
+    #[serde(default)]
+    pub tokenizer_config: Option<PathBuf>,
+    /// A GGUF model file whose metadata's chat template and special tokens to use; a
+    /// relative path is relative to the config file.
+    #[serde(default)]
+    pub chat_template_gguf: Option<PathBuf>,
+    /// Use the chat template the backend serves (llama.cpp's `/props`), fetched at the
+    /// first request.
+    #[serde(default)]
+    pub chat_template_from_backend: bool,
+    /// The model's tool-call format with a chat template (`hermes`, `llama3-json`,
+    /// `mistral`, `json`); default: read off the template.
+    #[serde(default)]
+    pub tool_call_format: Option<String>,
     /// The model's context window in tokens.
     pub context_window: u64,
     /// The backend's model name; default: the public `name`.
@@ -170,6 +203,19 @@ impl ModelConfig {
         }
     }
 
+    /// The chat-template settings of this entry.
+    pub fn chat_template(&self) -> ChatTemplateSettings {
+        ChatTemplateSettings {
+            chat_template_file: self.chat_template_file.clone(),
+            bos_token: self.bos_token.clone(),
+            eos_token: self.eos_token.clone(),
+            tokenizer_config: self.tokenizer_config.clone(),
+            chat_template_gguf: self.chat_template_gguf.clone(),
+            chat_template_from_backend: self.chat_template_from_backend,
+            tool_call_format: self.tool_call_format.clone(),
+        }
+    }
+
     /// A [`ConfigError::Model`] about this entry.
     pub fn invalid(&self, reason: impl Into<String>) -> ConfigError {
         ConfigError::Model {
@@ -227,7 +273,15 @@ impl ServerConfig {
         let mut config = Self::parse(&text, &path.display().to_string())?;
         let base = path.parent().unwrap_or_else(|| Path::new(""));
         for model in &mut config.models {
-            if let Some(file) = &mut model.wrapper_file {
+            for file in [
+                &mut model.wrapper_file,
+                &mut model.chat_template_file,
+                &mut model.tokenizer_config,
+                &mut model.chat_template_gguf,
+            ]
+            .into_iter()
+            .flatten()
+            {
                 if file.is_relative() {
                     *file = base.join(&*file);
                 }
@@ -309,6 +363,20 @@ impl ServerConfig {
             }
             if model.wrapper.is_some() && model.wrapper_file.is_some() {
                 return Err(model.invalid("give `wrapper` or `wrapper_file`, not both"));
+            }
+            let template = model
+                .chat_template()
+                .selection(SettingNames::CONFIG)
+                .map_err(|reason| model.invalid(reason))?;
+            if template.is_some() {
+                if let Some(key) = [("wrapper", model.wrapper.is_some()), ("wrapper_file", model.wrapper_file.is_some())]
+                    .iter()
+                    .find_map(|(key, given)| given.then_some(key))
+                {
+                    return Err(model.invalid(format!(
+                        "give `{key}` or a chat template, not both"
+                    )));
+                }
             }
             if let Some(seconds) = model.timeout_secs {
                 if !(seconds.is_finite() && seconds > 0.0) {

@@ -11,6 +11,7 @@ use std::time::Duration;
 
 use proxy_core::backend::{BackendAuth, ConstraintChoice};
 use proxy_core::settings::SettingsPreset;
+use proxy_core::wrapper_choice::SettingNames;
 use proxy_core::{ModelTarget, ProxyClient, ResolvedTarget, WrapperSelection};
 
 use crate::config::{ConfigError, ModelConfig};
@@ -69,10 +70,15 @@ impl ModelEntry {
                 .parse::<SettingsPreset>()
                 .map_err(|error| config.invalid(error.to_string()))?;
         }
-        target.wrapper = match (&config.wrapper, &config.wrapper_file) {
-            (Some(name), _) => WrapperSelection::Named(name.clone()),
-            (None, Some(path)) => WrapperSelection::File(path.clone()),
-            (None, None) => WrapperSelection::Default,
+        let template = config
+            .chat_template()
+            .selection(SettingNames::CONFIG)
+            .map_err(|reason| config.invalid(reason))?;
+        target.wrapper = match (&config.wrapper, &config.wrapper_file, template) {
+            (Some(name), _, _) => WrapperSelection::Named(name.clone()),
+            (None, Some(path), _) => WrapperSelection::File(path.clone()),
+            (None, None, Some(template)) => template,
+            (None, None, None) => WrapperSelection::Default,
         };
         let target = target
             .resolve()

@@ -36,6 +36,7 @@ mod pipeline;
 mod request_fields;
 mod response;
 mod response_format;
+mod served_template;
 mod stream;
 mod target;
 #[cfg(test)]

@@ -358,7 +358,7 @@ impl ProxyClient {
             )));
         }
         let model = target.request_model(request.model.as_deref());
-        let wrapper = select_wrapper(target, request)?;
+        let wrapper = select_wrapper(&self.http, target, request).await?;
         let wrapper_ref = wrapper.get();
         let all_functions = request.function_schemas();
         let policy = call_policy(request, &all_functions)?;
@@ -581,7 +581,8 @@ fn fits_without_counting(prompt: &str, context_window: u64) -> bool {
 
 /// MemGPT's summarizer prompt gets the summary wrapper (where it is linked in); else
 /// the request's `wrapper` wins, then the target's.
-fn select_wrapper(
+async fn select_wrapper(
+    http: &reqwest::Client,
     target: &ResolvedTarget,
     request: &ChatCompletionRequest,
 ) -> Result<TargetWrapper, ProxyError> {
@@ -598,7 +599,7 @@ fn select_wrapper(
             let (name, entry) = wrapper_registry().resolve(name)?;
             Ok(TargetWrapper::Registered(name, entry.wrapper.as_ref()))
         }
-        None => Ok(target.wrapper().clone()),
+        None => target.wrapper().wrapper(http, target).await,
     }
 }
 

@@ -8,9 +8,12 @@ use std::sync::Arc;
 
 use super::error::ProxyError;
 use super::token_counting::TokenCounting;
+use super::served_template::ServedTemplate;
 use crate::backend::{
     backend_registry, BackendAuth, ConstraintChoice, ConstraintField, Endpoint, RegisteredBackend,
 };
+use crate::chat_template_plugin::{build_chat_template_wrapper, chat_template_plugin_linked};
+use crate::chat_template_source::{load_local, TemplateSource};
 use crate::registry::{find_wrapper, load_wrapper_file, wrapper_registry};
 use crate::settings::SettingsPreset;
 use crate::wrapper::PromptWrapper;
@@ -28,6 +31,18 @@ pub enum WrapperSelection {
     /// A user's wrapper definition file, built with the linked-in loader
     /// ([`load_wrapper_file`]).
     File(PathBuf),
+    /// The model's own chat template (from a file, a `tokenizer_config.json`, a GGUF
+    /// file's metadata, or the backend), built with the linked-in chat-template plugin
+    /// ([`build_chat_template_wrapper`](crate::chat_template_plugin::build_chat_template_wrapper)).
+    /// A local template is read when the target is resolved; the backend's on the
+    /// first request (the request's `wrapper` field still wins).
+    Template {
+        /// Where the template comes from.
+        source: TemplateSource,
+        /// The model's tool-call format (`hermes`, `llama3-json`, `mistral`, `json`);
+        /// `None`: read off the template.
+        tool_call_format: Option<String>,
+    },
     /// A wrapper object the caller built.
     Custom {
         /// A name for logs and errors.
@@ -43,6 +58,14 @@ impl fmt::Debug for WrapperSelection {
             WrapperSelection::Default => f.write_str("Default"),
             WrapperSelection::Named(name) => f.debug_tuple("Named").field(name).finish(),
             WrapperSelection::File(path) => f.debug_tuple("File").field(path).finish(),
+            WrapperSelection::Template {
+                source,
+                tool_call_format,
+            } => f
+                .debug_struct("Template")
+                .field("source", source)
+                .field("tool_call_format", tool_call_format)
+                .finish(),
             WrapperSelection::Custom { name, .. } => f.debug_tuple("Custom").field(name).finish(),
         }
     }
@@ -173,18 +196,23 @@ impl ModelTarget {
         let wrapper = match &self.wrapper {
             WrapperSelection::Default => {
                 let chosen = choose_wrapper(&[], None)?;
-                TargetWrapper::Registered(chosen.name, chosen.wrapper)
+                TargetWrapper::Registered(chosen.name, chosen.wrapper).into()
             }
             WrapperSelection::Named(name) => {
                 let (name, entry) = wrapper_registry().resolve(name)?;
-                TargetWrapper::Registered(name, entry.wrapper.as_ref())
+                TargetWrapper::Registered(name, entry.wrapper.as_ref()).into()
             }
             WrapperSelection::File(path) => TargetWrapper::Custom(
                 Arc::from(path.display().to_string()),
                 Arc::from(load_wrapper_file(path)?),
-            ),
+            )
+            .into(),
+            WrapperSelection::Template {
+                source,
+                tool_call_format,
+            } => template_wrapper(backend, source, tool_call_format.as_deref())?,
             WrapperSelection::Custom { name, wrapper } => {
-                TargetWrapper::Custom(Arc::from(name.as_str()), Arc::clone(wrapper))
+                TargetWrapper::Custom(Arc::from(name.as_str()), Arc::clone(wrapper)).into()
             }
         };
         let constraint = backend
@@ -193,7 +221,7 @@ impl ModelTarget {
             .constraints
             .resolve(&self.constraint, backend.registration.name)
             .map_err(ProxyError::invalid)?;
-        if constraint.is_none() && wrapper.get().grammar_style().is_some() {
+        if constraint.is_none() && wrapper.constrains() {
             tracing::warn!(
                 "the `{}` backend is sent no output constraint ({}); answers of the `{}` wrapper are checked after the call and asked for again when invalid",
                 backend.registration.name,
@@ -224,6 +252,89 @@ impl ModelTarget {
             max_thought_chars: self.max_thought_chars,
             max_argument_chars: self.max_argument_chars,
         })))
+    }
+}
+
+/// A local template's wrapper, built now; or the backend's, fetched at the first
+/// request (refused now when the backend serves none, or no chat-template plugin is
+/// linked in).
+fn template_wrapper(
+    backend: &RegisteredBackend,
+    source: &TemplateSource,
+    tool_call_format: Option<&str>,
+) -> Result<WrapperSource, ProxyError> {
+    if source.is_local() {
+        let spec = load_local(source, tool_call_format)
+            .map_err(|error| ProxyError::invalid(error.to_string()))?;
+        let wrapper = build_chat_template_wrapper(&spec)?;
+        return Ok(TargetWrapper::Custom(
+            Arc::from(format!("chat-template({})", source.describe())),
+            Arc::from(wrapper),
+        )
+        .into());
+    }
+    if backend.registration.capabilities.chat_template.is_none() {
+        return Err(ProxyError::invalid(format!(
+            "the `{}` backend does not serve a chat template; name the template's file \
+             (chat_template_file), tokenizer_config.json (tokenizer_config) or GGUF file \
+             (chat_template_gguf) instead",
+            backend.registration.name
+        )));
+    }
+    if !chat_template_plugin_linked() {
+        return Err(ProxyError::invalid(
+            "a chat template is configured, but this build links no chat-template plugin; \
+             build with the `wrapper-template` feature",
+        ));
+    }
+    Ok(WrapperSource::Served(Arc::new(ServedTemplate::new(
+        backend.registration.name,
+        tool_call_format.map(str::to_owned),
+    ))))
+}
+
+/// Where a target's wrapper comes from: ready at start-up, or the backend's template.
+#[derive(Clone)]
+pub(super) enum WrapperSource {
+    /// Resolved when the target was.
+    Ready(TargetWrapper),
+    /// The backend's chat template, fetched at the first request.
+    Served(Arc<ServedTemplate>),
+}
+
+impl From<TargetWrapper> for WrapperSource {
+    fn from(wrapper: TargetWrapper) -> Self {
+        WrapperSource::Ready(wrapper)
+    }
+}
+
+impl WrapperSource {
+    /// Its name or label.
+    pub(super) fn name(&self) -> &str {
+        match self {
+            WrapperSource::Ready(wrapper) => wrapper.name(),
+            WrapperSource::Served(served) => served.label(),
+        }
+    }
+
+    /// Whether its answers are constrained (chat templates' native calls are).
+    fn constrains(&self) -> bool {
+        match self {
+            WrapperSource::Ready(wrapper) => wrapper.get().grammar_style().is_some(),
+            WrapperSource::Served(_) => true,
+        }
+    }
+
+    /// The wrapper, fetching the backend's template the first time.
+    pub(super) async fn wrapper(
+        &self,
+        http: &reqwest::Client,
+        target: &ResolvedTarget,
+    ) -> Result<TargetWrapper, ProxyError> {
+        match self {
+            WrapperSource::Ready(wrapper) => Ok(wrapper.clone()),
+            WrapperSource::Served(served) => served.wrapper(http, target).await,
+        }
     }
 }
 
@@ -265,7 +376,7 @@ struct Resolved {
     endpoint: Endpoint,
     auth: Option<BackendAuth>,
     context_window: u64,
-    wrapper: TargetWrapper,
+    wrapper: WrapperSource,
     summary: Option<&'static dyn PromptWrapper>,
     public_name: Option<String>,
     backend_model: Option<String>,
@@ -377,7 +488,7 @@ impl ResolvedTarget {
         self.0.settings_preset
     }
 
-    pub(super) fn wrapper(&self) -> &TargetWrapper {
+    pub(super) fn wrapper(&self) -> &WrapperSource {
         &self.0.wrapper
     }
 
