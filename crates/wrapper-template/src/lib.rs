@@ -8,6 +8,9 @@
 //! * [`tool_format`]: the native tool-call formats (Hermes/Qwen `<tool_call>`, Llama 3
 //!   JSON, Mistral `[TOOL_CALLS]`, plain JSON): detection from a template, and
 //!   parsing of replies.
+//! * [`messages`]: OpenAI messages and functions in the shapes Hugging Face templates
+//!   read (`messages`, `tools`).
 
+pub mod messages;
 pub mod render;
 pub mod tool_format;
