@@ -352,7 +352,7 @@ mod tests {
                 Value::from(true),
                 Value::from("a"),
                 Value::from(7.9),
-                Value::from(2.71828),
+                Value::from(1.23456),
                 Value::from("ab"),
                 Value::from(5),
                 Value::from(255),
@@ -360,7 +360,7 @@ mod tests {
             ]),
         )
         .unwrap();
-        assert_eq!(formatted, "True|'a'|7| 2.72|ab  |005|ff|%|None");
+        assert_eq!(formatted, "True|'a'|7| 1.23|ab  |005|ff|%|None");
         assert!(format("%s %s", args(vec![Value::from(1)])).is_err());
         assert!(format("%s", args(vec![Value::from(1), Value::from(2)])).is_err());
     }
