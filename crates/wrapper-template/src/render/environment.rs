@@ -5,7 +5,7 @@
 //! methods, Python's `str()` for output and `|string`, `%`-formatting, and jinja2's
 //! default undefined value.
 
-use minijinja::value::Value;
+use minijinja::value::{Value, ValueKind};
 use minijinja::{Environment, Error, ErrorKind, UndefinedBehavior};
 
 use super::error::RaisedByTemplate;
@@ -28,8 +28,19 @@ pub fn environment() -> Environment<'static> {
     env.add_filter("format", pystr::format);
     env.add_filter("length", pystr::length);
     env.add_filter("count", pystr::length);
+    env.add_test("iterable", is_iterable);
     env.add_function("raise_exception", raise_exception);
     env
+}
+
+/// The `iterable` test as jinja2 has it: Python's `iter(value)` succeeds. `None` and
+/// numbers are not iterable (minijinja iterates `none` as empty); undefined is (an
+/// empty iteration, as jinja2's `Undefined`).
+fn is_iterable(value: &Value) -> bool {
+    !matches!(
+        value.kind(),
+        ValueKind::None | ValueKind::Bool | ValueKind::Number
+    ) && value.try_iter().is_ok()
 }
 
 /// `raise_exception(message)`: fails the render with the template's message.
