@@ -19,8 +19,6 @@ pub fn conversations_path() -> PathBuf {
 pub struct Case {
     /// The case's name (the key in the expected files).
     pub name: String,
-    /// The OpenAI-form messages and functions (`openai`).
-    pub openai: Value,
     /// What the template gets (special tokens are added per template).
     pub context: TemplateContext,
 }
@@ -52,7 +50,6 @@ pub fn read_cases(path: &Path) -> Result<Vec<Case>, String> {
                 .clone();
             let tools = case["tools"].as_array().cloned();
             Ok(Case {
-                openai: case["openai"].clone(),
                 context: TemplateContext {
                     messages,
                     tools,
