@@ -64,11 +64,12 @@ pub fn read_cases(path: &Path) -> Result<Vec<Case>, String> {
         .collect()
 }
 
+/// Per template file name: its `bos_token` and `eos_token` (`None`: not given).
+pub type Tokens = BTreeMap<String, (Option<String>, Option<String>)>;
+
 /// The special tokens per template file name (`{"x.jinja": {"special_tokens": {...}}}`,
 /// the shape of the shared folder's `sources.json`).
-pub fn read_tokens(
-    path: &Path,
-) -> Result<BTreeMap<String, (Option<String>, Option<String>)>, String> {
+pub fn read_tokens(path: &Path) -> Result<Tokens, String> {
     let text = std::fs::read_to_string(path)
         .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
     let file: Value =
@@ -100,7 +101,7 @@ pub fn compare_template(
     template_path: &Path,
     expected_dir: &Path,
     cases: &[Case],
-    tokens: &BTreeMap<String, (Option<String>, Option<String>)>,
+    tokens: &Tokens,
 ) -> Outcome {
     let file_name = template_path
         .file_name()
