@@ -3,7 +3,7 @@
 //! jinja2 gives with the settings Hugging Face `transformers` uses in
 //! `apply_chat_template`.
 //!
-//! Files by concept: [`environment`](self) (engine settings and globals), `pyjson`
+//! Files by concept: `environment` (engine settings and globals), `pyjson`
 //! (`tojson` as `json.dumps`), `pystr` (Python's `str()`, `%`-formatting), [`clock`]
 //! (`strftime_now`), [`error`].
 
