@@ -6,6 +6,15 @@
 //! Files by concept: `environment` (engine settings and globals), `pyjson`
 //! (`tojson` as `json.dumps`), `pystr` (Python's `str()`, `%`-formatting), [`clock`]
 //! (`strftime_now`), [`error`].
+//!
+//! Known differences from jinja2 (minijinja 2.24's engine, not reachable from filters,
+//! tests or the formatter):
+//! * `{% for x in none %}` renders nothing; jinja2 fails (`'NoneType' object is not
+//!   iterable`).
+//! * In a loop over a string's characters `loop.last` is always false and
+//!   `loop.length` undefined (minijinja's character iterator has no exact size).
+//! * The `%` operator on strings (`'%s' % x`) fails; the `format` filter
+//!   (`'%s'|format(x)`) is Python's.
 
 pub mod clock;
 mod environment;
