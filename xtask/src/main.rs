@@ -1,6 +1,8 @@
 //! Project automation, run as `cargo xtask <task>` (the alias lives in
 //! `.cargo/config.toml`).
 //!
+//! - `chat-templates`: the Jinja chat-template renderer against Python's jinja2 on the
+//!   public models' templates in `../shared/data/chat-templates/`.
 //! - `demo`: the main job on the example conversation in `examples/`.
 //! - `test-all`: every check the project has, in the order CI runs them.
 //! - `e2e`: the end-to-end tests on a real llama.cpp server with a real model.
@@ -14,6 +16,7 @@
 
 mod bench;
 mod bench_instructions;
+mod chat_templates;
 mod clients;
 mod demo;
 mod e2e;
@@ -29,6 +32,7 @@ fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let result = match args.first().map(String::as_str) {
         Some("test-all") => test_all::run(),
+        Some("chat-templates") => chat_templates::run(&workspace::workspace_root()),
         Some("demo") => demo::run(&workspace::workspace_root()),
         Some("e2e") => e2e::run(&workspace::workspace_root()),
         Some("e2e-clients") => {
@@ -61,6 +65,10 @@ tasks:
              instructions per request, counted by valgrind's callgrind (repeatable on
              a busy machine); target/bench/instructions.json; --serve-binary counts
              another build's binary (an older commit's) with the same stub and client
+  chat-templates  the chat-template renderer against Python's jinja2 (transformers'
+             settings) on every template in ../shared/data/chat-templates (expected
+             outputs rendered into target/chat-templates-expected, never committed);
+             says so and passes when that folder is absent
   demo       a real llama-server and model, `serve` in front, examples/conversation.json
              sent over HTTP; prints the tool call and the timings
   e2e        end-to-end tests on a real llama.cpp server and model (built/downloaded on
@@ -75,4 +83,5 @@ tasks:
              and max latency, completion tokens
   test-all   fmt check, clippy -D warnings, docs -D warnings, all tests with all features, the facade with
              each plugin feature alone and with none, the CLI's forwarded features, and the
-             reference fixtures through the release binary, then e2e";
+             shared chat templates against jinja2, the reference fixtures through the
+             release binary, then e2e";

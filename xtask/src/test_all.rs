@@ -81,6 +81,7 @@ pub fn run() -> Result<()> {
             &format!("{FACADE}/wrapper-chatml"),
         ],
     )?;
+    crate::chat_templates::run(&root)?;
     check_fixtures_through_cli(&root)?;
     crate::e2e::run(&root)?;
     println!(
