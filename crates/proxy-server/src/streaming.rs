@@ -267,6 +267,7 @@ mod tests {
         let call = calls > 0;
         let message = AssistantMessage {
             content: Some("thinking".into()),
+            reasoning: None,
             function_calls: ["send_message", "archival_memory_insert", "pause_heartbeats"]
                 .into_iter()
                 .take(calls)
