@@ -280,3 +280,15 @@ fn a_reply_of_only_whitespace_has_no_content() {
         assert_eq!(message, AssistantMessage::text(None), "{format:?}");
     }
 }
+
+#[test]
+fn plain_json_reads_an_array_of_calls() {
+    let raw =
+        "[{\"name\": \"a\", \"arguments\": {\"x\": 1}}, {\"name\": \"b\", \"arguments\": \"{}\"}]";
+    let message = ToolCallFormat::Json.parse_reply(raw).unwrap();
+    assert_eq!(
+        message.function_calls,
+        [call("a", json!({"x": 1})), call("b", json!({}))]
+    );
+    assert_eq!(message.content, None);
+}
