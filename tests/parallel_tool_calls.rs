@@ -239,6 +239,7 @@ async fn a_streamed_reply_with_two_calls_finishes_with_both() {
     for event in stream.collect::<Vec<_>>().await {
         match event.unwrap() {
             ChatCompletionEvent::Content(piece) => content.push_str(&piece),
+            ChatCompletionEvent::Reasoning(piece) => panic!("no reasoning expected: {piece:?}"),
             ChatCompletionEvent::Finished { response, .. } => finished = Some(response),
         }
     }

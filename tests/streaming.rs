@@ -84,6 +84,7 @@ async fn run(target: &ModelTarget) -> (Vec<String>, Value, bool) {
                 assert!(finished.is_none(), "content after the end");
                 pieces.push(piece);
             }
+            ChatCompletionEvent::Reasoning(piece) => panic!("no reasoning expected: {piece:?}"),
             ChatCompletionEvent::Finished { response, .. } => {
                 assert_eq!(response.id, header.id);
                 finished = Some(serde_json::to_value(&*response).unwrap());
@@ -302,4 +303,136 @@ async fn ollama_lines_become_content_pieces() {
     assert_eq!(content, vec!["Gre", "et."]);
     assert_eq!(response["usage"]["prompt_tokens"], 50);
     assert_eq!(response["choices"][0]["finish_reason"], "tool_calls");
+}
+
+/// A wrapper that reads a leading `<think>…</think>` as reasoning and the rest as
+/// text (what the chat-template wrappers do), for the reasoning stream.
+struct Thinking;
+
+impl chat_completion_proxy::PromptWrapper for Thinking {
+    fn render_prompt(
+        &self,
+        _: &chat_completion_proxy::RenderRequest<'_>,
+    ) -> Result<String, chat_completion_proxy::WrapperError> {
+        Ok("<|user|>Hi<|assistant|>".into())
+    }
+
+    fn parse_output(
+        &self,
+        raw: &str,
+        _: bool,
+    ) -> Result<chat_completion_proxy::AssistantMessage, chat_completion_proxy::WrapperError> {
+        Ok(self.parse_text_output(raw))
+    }
+
+    fn supports_text_answers(&self) -> bool {
+        true
+    }
+
+    fn parse_text_output(&self, raw: &str) -> chat_completion_proxy::AssistantMessage {
+        let raw = raw.trim_start();
+        let (reasoning, answer) = match raw.strip_prefix("<think>") {
+            Some(inside) => inside.split_once("</think>").unwrap_or((inside, "")),
+            None => ("", raw),
+        };
+        let mut message = chat_completion_proxy::text_answer(answer, &[]);
+        message.reasoning = Some(reasoning.trim().to_owned()).filter(|text| !text.is_empty());
+        message
+    }
+}
+
+#[tokio::test]
+async fn reasoning_streams_before_the_content() {
+    // Setup: a reply that thinks first, token by token.
+    let server = MockServer::start().await;
+    let pieces = ["<think>", "Ada is ", "new.", "</think>", "\nHello", " Ada!"];
+    mock_stream(&server, llamacpp_events(&pieces)).await;
+    let mut target = target(&server, "llamacpp", "chatml");
+    target.wrapper = WrapperSelection::Custom {
+        name: "thinking".into(),
+        wrapper: std::sync::Arc::new(Thinking),
+    };
+    let request: ChatCompletionRequest = serde_json::from_value(json!({
+        "model": "smol", "stream": true,
+        "messages": [{"role": "user", "content": "Hi, I am Ada."}]
+    }))
+    .unwrap();
+
+    // Exec
+    let stream = client()
+        .stream_chat_completion(&target.resolve().unwrap(), &request)
+        .await
+        .unwrap();
+    let events: Vec<ChatCompletionEvent> = stream.map(Result::unwrap).collect().await;
+
+    // Check: every reasoning piece comes before the first content piece, and the
+    // pieces join to the response's fields.
+    let kinds: Vec<&str> = events
+        .iter()
+        .map(|event| match event {
+            ChatCompletionEvent::Reasoning(_) => "reasoning",
+            ChatCompletionEvent::Content(_) => "content",
+            ChatCompletionEvent::Finished { .. } => "finished",
+        })
+        .collect();
+    assert_eq!(
+        kinds,
+        ["reasoning", "reasoning", "content", "content", "finished"]
+    );
+    let joined = |reasoning: bool| -> String {
+        events
+            .iter()
+            .filter_map(|event| match event {
+                ChatCompletionEvent::Reasoning(piece) if reasoning => Some(piece.as_str()),
+                ChatCompletionEvent::Content(piece) if !reasoning => Some(piece.as_str()),
+                _ => None,
+            })
+            .collect()
+    };
+    assert_eq!(joined(true), "Ada is new.");
+    assert_eq!(joined(false), "Hello Ada!");
+    let Some(ChatCompletionEvent::Finished { response, .. }) = events.last() else {
+        panic!("the stream ends with the response");
+    };
+    let message = serde_json::to_value(&response.choices[0].message).unwrap();
+    assert_eq!(message["reasoning_content"], "Ada is new.");
+    assert_eq!(message["content"], "Hello Ada!");
+}
+
+#[tokio::test]
+async fn a_backend_that_cannot_stream_sends_the_reasoning_first() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/api/v1/generate"))
+        .respond_with(
+            ResponseTemplate::new(200).set_body_json(json!({"results": [{
+                "text": "<think>Greet her.</think>Hi!"
+            }]})),
+        )
+        .mount(&server)
+        .await;
+    let mut target = target(&server, "webui-legacy", "chatml");
+    target.wrapper = WrapperSelection::Custom {
+        name: "thinking".into(),
+        wrapper: std::sync::Arc::new(Thinking),
+    };
+    let request: ChatCompletionRequest = serde_json::from_value(json!({
+        "model": "smol", "stream": true,
+        "messages": [{"role": "user", "content": "Hi"}]
+    }))
+    .unwrap();
+    let stream = client()
+        .stream_chat_completion(&target.resolve().unwrap(), &request)
+        .await
+        .unwrap();
+    assert!(!stream.is_streamed_from_backend());
+    let events: Vec<ChatCompletionEvent> = stream.map(Result::unwrap).collect().await;
+    assert!(matches!(
+        events.as_slice(),
+        [
+            ChatCompletionEvent::Reasoning(reasoning),
+            ChatCompletionEvent::Content(content),
+            ChatCompletionEvent::Finished { .. }
+        ] if reasoning == "Greet her." && content == "Hi!"
+    ));
 }

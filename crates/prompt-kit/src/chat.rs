@@ -392,6 +392,9 @@ impl ParsedFunctionCall {
 pub struct AssistantMessage {
     /// The inner thoughts or plain text (`None` when there were none).
     pub content: Option<String>,
+    /// The model's reasoning, written apart from its answer (a `<think>` block), sent
+    /// as `reasoning_content`; `None` when there was none.
+    pub reasoning: Option<String>,
     /// The function calls the model made, in the order it wrote them (empty: none).
     /// One at most from [`PromptWrapper::parse_output`](crate::PromptWrapper::parse_output);
     /// several only from
@@ -407,6 +410,10 @@ pub struct ResponseMessage {
     pub role: Role,
     /// The inner thoughts or plain text.
     pub content: Option<String>,
+    /// The model's reasoning apart from its answer, as DeepSeek, vLLM and llama.cpp
+    /// send it; absent from the JSON when there is none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reasoning_content: Option<String>,
     /// A refusal by the model: always `null` (sent, as OpenAI sends it; local models
     /// refuse in `content`).
     #[serde(default)]
@@ -432,6 +439,7 @@ impl AssistantMessage {
     pub fn text(content: Option<String>) -> Self {
         AssistantMessage {
             content,
+            reasoning: None,
             function_calls: Vec::new(),
         }
     }
@@ -440,6 +448,7 @@ impl AssistantMessage {
     pub fn with_call(content: Option<String>, call: ParsedFunctionCall) -> Self {
         AssistantMessage {
             content,
+            reasoning: None,
             function_calls: vec![call],
         }
     }
@@ -452,20 +461,20 @@ impl AssistantMessage {
     /// Several answers read one after another as one message: their calls in order,
     /// their contents (the inner thoughts of each) joined with a line feed, each
     /// distinct text once (the prompts show a message's thoughts in every one of its
-    /// calls, so a model repeats them); `None` when none has content.
+    /// calls, so a model repeats them); `None` when none has content. Their
+    /// reasoning is joined the same way.
     pub fn merged(answers: impl IntoIterator<Item = AssistantMessage>) -> Self {
         let mut contents: Vec<String> = Vec::new();
+        let mut reasonings: Vec<String> = Vec::new();
         let mut function_calls = Vec::new();
         for answer in answers {
-            if let Some(text) = answer.content {
-                if !contents.contains(&text) {
-                    contents.push(text);
-                }
-            }
+            push_distinct(&mut contents, answer.content);
+            push_distinct(&mut reasonings, answer.reasoning);
             function_calls.extend(answer.function_calls);
         }
         AssistantMessage {
             content: (!contents.is_empty()).then(|| contents.join("\n")),
+            reasoning: (!reasonings.is_empty()).then(|| reasonings.join("\n")),
             function_calls,
         }
     }
@@ -495,9 +504,19 @@ impl AssistantMessage {
         ResponseMessage {
             role: Role::Assistant,
             content: self.content.clone(),
+            reasoning_content: self.reasoning.clone(),
             refusal: None,
             tool_calls,
             function_call,
+        }
+    }
+}
+
+/// Appends `text` to `texts` unless it is `None` or already there.
+fn push_distinct(texts: &mut Vec<String>, text: Option<String>) {
+    if let Some(text) = text {
+        if !texts.contains(&text) {
+            texts.push(text);
         }
     }
 }
@@ -652,6 +671,7 @@ mod message_reading_tests {
     fn several_calls_become_tool_calls_with_their_own_ids_in_order() {
         let message = AssistantMessage {
             content: Some("two things".into()),
+            reasoning: None,
             function_calls: vec![call("a"), call("b")],
         };
         let response = message.to_response_message(false);
@@ -667,6 +687,34 @@ mod message_reading_tests {
         let legacy = message.to_response_message(true);
         assert_eq!(legacy.tool_calls, None);
         assert_eq!(legacy.function_call.map(|c| c.name).as_deref(), Some("a"));
+    }
+
+    #[test]
+    fn reasoning_is_sent_as_reasoning_content_only_when_there_is_some() {
+        let mut message = AssistantMessage::text(Some("Paris.".into()));
+        let plain = serde_json::to_string(&message.to_response_message(false)).unwrap();
+        assert_eq!(
+            plain,
+            r#"{"role":"assistant","content":"Paris.","refusal":null}"#
+        );
+        message.reasoning = Some("The capital of France.".into());
+        let with_reasoning = serde_json::to_value(message.to_response_message(false)).unwrap();
+        assert_eq!(
+            with_reasoning,
+            json!({"role": "assistant", "content": "Paris.",
+                "reasoning_content": "The capital of France.", "refusal": null})
+        );
+    }
+
+    #[test]
+    fn merged_answers_join_their_reasoning() {
+        let mut first = AssistantMessage::with_call(None, call("a"));
+        first.reasoning = Some("think a".into());
+        let mut second = AssistantMessage::with_call(None, call("b"));
+        second.reasoning = Some("think b".into());
+        let merged = AssistantMessage::merged([first.clone(), second, first]);
+        assert_eq!(merged.reasoning.as_deref(), Some("think a\nthink b"));
+        assert_eq!(merged.content, None);
     }
 
     #[test]

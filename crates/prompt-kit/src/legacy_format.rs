@@ -492,6 +492,7 @@ mod tests {
             parsed,
             Some(AssistantMessage {
                 content: Some("hm".to_owned()),
+                reasoning: None,
                 function_calls: vec![ParsedFunctionCall {
                     name: "send_message".to_owned(),
                     arguments: json!({"message": "hi"}),

@@ -50,6 +50,22 @@ impl NativeCallSyntax {
         arguments_key: "parameters",
     };
 
+    /// Mistral (tokenizers before v11, and the array form later ones still read):
+    /// `[TOOL_CALLS][{"name": …, "arguments": …}]`, one call in the array.
+    pub const MISTRAL: NativeCallSyntax = NativeCallSyntax {
+        open: "[TOOL_CALLS][",
+        close: "]",
+        arguments_key: "arguments",
+    };
+
+    /// A plain JSON object, `{"name": …, "arguments": …}`, for templates that show
+    /// tool calls in no syntax of their own.
+    pub const JSON: NativeCallSyntax = NativeCallSyntax {
+        open: "",
+        close: "",
+        arguments_key: "arguments",
+    };
+
     /// Whether the call is a JSON object alone (so a JSON Schema can constrain it too).
     pub fn is_plain_json(&self) -> bool {
         self.open.is_empty() && self.close.is_empty()

@@ -69,6 +69,7 @@ mod tests {
     fn reply(name: &str, arguments: Value) -> AssistantMessage {
         AssistantMessage {
             content: Some("thinking".to_owned()),
+            reasoning: None,
             function_calls: vec![ParsedFunctionCall {
                 name: name.to_owned(),
                 arguments,

@@ -2,8 +2,10 @@
 //! server-sent events.
 //!
 //! The events, in order: a role delta `{"role": "assistant", "content": ""}`, sent as
-//! soon as the backend has accepted the request; a content delta for each piece of
-//! content (from backends that stream, as the model writes the inner thoughts; from
+//! soon as the backend has accepted the request; a `reasoning_content` delta for each
+//! piece of reasoning the model wrote apart from its answer (a `<think>` block), as
+//! DeepSeek, vLLM and llama.cpp send it, before the content; a content delta for each
+//! piece of content (from backends that stream, as the model writes the inner thoughts; from
 //! backends that cannot stream, the whole content at once); a `tool_calls` delta
 //! `[{index: 0, id, type: "function", function: {name, arguments}}]` (a
 //! `function_call` delta instead, for legacy `functions` callers);
@@ -98,6 +100,11 @@ impl ChunkWriter {
     /// The first chunk: `{"role": "assistant", "content": ""}`, as OpenAI's.
     pub fn role(&self) -> Value {
         self.choice_chunk(json!({"role": "assistant", "content": ""}), Value::Null)
+    }
+
+    /// A reasoning delta (`{"reasoning_content": …}`).
+    pub fn reasoning(&self, text: &str) -> Value {
+        self.choice_chunk(json!({"reasoning_content": text}), Value::Null)
     }
 
     /// A content delta.
@@ -223,6 +230,7 @@ fn chunk_events(
     let first = data(&writer.role());
     let events = completion.flat_map(move |event| {
         let events: Vec<Result<Event, Infallible>> = match event {
+            Ok(ChatCompletionEvent::Reasoning(text)) => vec![data(&writer.reasoning(&text))],
             Ok(ChatCompletionEvent::Content(text)) => vec![data(&writer.content(&text))],
             Ok(ChatCompletionEvent::Finished { response, .. }) => {
                 record_tokens_on(
@@ -267,6 +275,7 @@ mod tests {
         let call = calls > 0;
         let message = AssistantMessage {
             content: Some("thinking".into()),
+            reasoning: None,
             function_calls: ["send_message", "archival_memory_insert", "pause_heartbeats"]
                 .into_iter()
                 .take(calls)
@@ -331,6 +340,17 @@ mod tests {
             .is_none());
         assert_eq!(chunks[3]["choices"][0]["delta"], json!({}));
         assert_eq!(chunks[3]["choices"][0]["finish_reason"], "tool_calls");
+    }
+
+    #[test]
+    fn reasoning_is_a_reasoning_content_delta() {
+        let chunk = ChunkWriter::new(header(), false).reasoning("Step 1.");
+        assert_eq!(
+            chunk["choices"][0]["delta"],
+            json!({"reasoning_content": "Step 1."})
+        );
+        assert!(chunk["choices"][0]["finish_reason"].is_null());
+        assert_eq!(chunk["object"], "chat.completion.chunk");
     }
 
     #[test]

@@ -147,6 +147,7 @@ fn a_conversation_without_system_message_has_an_empty_system_prompt() {
 fn parses_a_reply_with_or_without_the_prefix() {
     let expected = AssistantMessage {
         content: Some("hm".to_owned()),
+        reasoning: None,
         function_calls: vec![ParsedFunctionCall {
             name: "send_message".to_owned(),
             arguments: json!({"message": "hi"}),

@@ -147,6 +147,7 @@ fn forced_reply_continues_the_prefix() {
         message,
         AssistantMessage {
             content: Some("Greet.".into()),
+            reasoning: None,
             function_calls: vec![ParsedFunctionCall {
                 name: "send_message".into(),
                 arguments: json!({"message": "Hi!"}),

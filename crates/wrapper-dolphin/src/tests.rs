@@ -111,6 +111,7 @@ fn parses_a_reply_missing_its_opening_brace() {
                  \"message\": \"hi\", \"request_heartbeat\": true}\n}";
     let expected = AssistantMessage {
         content: None,
+        reasoning: None,
         function_calls: vec![ParsedFunctionCall {
             name: "send_message".to_owned(),
             // No inner monologue: `inner_thoughts` stays an argument, as in the reference.

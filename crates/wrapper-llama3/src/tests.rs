@@ -73,6 +73,7 @@ fn reply_with_trailing_end_of_turn_parses() {
         message,
         AssistantMessage {
             content: Some("Hi.".into()),
+            reasoning: None,
             function_calls: vec![ParsedFunctionCall {
                 name: "send_message".into(),
                 arguments: json!({"message": "Hello"}),

@@ -34,6 +34,7 @@ impl PromptWrapper for SimpleSummaryWrapper {
     ) -> Result<AssistantMessage, WrapperError> {
         Ok(AssistantMessage {
             content: Some(raw_output.trim().to_owned()),
+            reasoning: None,
             function_calls: Vec::new(),
         })
     }

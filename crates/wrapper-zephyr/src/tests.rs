@@ -102,6 +102,7 @@ fn parses_a_reply_missing_its_opening_brace() {
                  \"hm\",\n    \"message\": \"hi\"\n  }\n}</s>";
     let expected = AssistantMessage {
         content: Some("hm".to_owned()),
+        reasoning: None,
         function_calls: vec![ParsedFunctionCall {
             name: "send_message".to_owned(),
             arguments: json!({"message": "hi"}),

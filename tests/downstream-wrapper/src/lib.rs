@@ -74,6 +74,7 @@ impl PromptWrapper for DownstreamPlainWrapper {
         let content = content.join("\n");
         Ok(AssistantMessage {
             content: (!content.is_empty()).then_some(content),
+            reasoning: None,
             function_calls: function_call.into_iter().collect(),
         })
     }

@@ -176,6 +176,8 @@ async fn streaming_endpoint_types_stream_content_that_matches_the_response() {
         while let Some(event) = futures::StreamExt::next(&mut stream).await {
             match event.unwrap_or_else(|error| panic!("{endpoint_type}: {error}")) {
                 ChatCompletionEvent::Content(piece) => pieces.push(piece),
+                // The MemGPT wrappers read no reasoning apart from the thoughts.
+                ChatCompletionEvent::Reasoning(_) => {}
                 ChatCompletionEvent::Finished { response: done, .. } => response = Some(done),
             }
         }

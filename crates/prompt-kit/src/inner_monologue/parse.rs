@@ -201,6 +201,7 @@ pub fn optional_message(
     });
     Ok(AssistantMessage {
         content: thoughts_text(Some(inner_thoughts)),
+        reasoning: None,
         function_calls: function_call.into_iter().collect(),
     })
 }

@@ -422,6 +422,7 @@ mod tests {
             reply.ok(),
             Some(AssistantMessage {
                 content: Some("hi".into()),
+                reasoning: None,
                 function_calls: vec![crate::chat::ParsedFunctionCall {
                     name: "send_message".into(),
                     arguments: json!({"message": "yo"}),
@@ -483,6 +484,7 @@ mod tests {
             reply.ok(),
             Some(AssistantMessage {
                 content: Some("Nothing to do.".into()),
+                reasoning: None,
                 function_calls: Vec::new()
             })
         );

@@ -508,6 +508,7 @@ mod tests {
     fn answer(name: &str, arguments: Value) -> AssistantMessage {
         AssistantMessage {
             content: Some("Thinking.".into()),
+            reasoning: None,
             function_calls: vec![ParsedFunctionCall {
                 name: name.into(),
                 arguments,
@@ -561,6 +562,7 @@ mod tests {
         }
         let mut text = AssistantMessage {
             content: Some("Just text.".into()),
+            reasoning: None,
             function_calls: Vec::new(),
         };
         assert!(check_answer(

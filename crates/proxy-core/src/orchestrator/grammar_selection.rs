@@ -279,6 +279,7 @@ mod tests {
         ) -> Result<crate::chat::AssistantMessage, crate::wrapper::WrapperError> {
             Ok(crate::chat::AssistantMessage {
                 content: None,
+                reasoning: None,
                 function_calls: Vec::new(),
             })
         }

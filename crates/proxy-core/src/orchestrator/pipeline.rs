@@ -202,22 +202,18 @@ impl PreparedCall {
         ) && attempt < self.target.max_retries()
     }
 
-    /// The content of a partial reply (while streaming), as the final parse would read
-    /// it; `None` when it does not parse yet, and always for a `response_format`
-    /// answer (its content is sent once checked).
-    pub(super) fn partial_content(&self, raw: &str) -> Option<String> {
+    /// A partial reply (while streaming) as the final parse would read it (its
+    /// content and reasoning are what the stream sends); `None` when it does not
+    /// parse yet, and always for a `response_format` answer (its content is sent once
+    /// checked).
+    pub(super) fn partial_message(&self, raw: &str) -> Option<AssistantMessage> {
         let wrapper = self.wrapper.get();
         if self.json_answer.is_some() {
             return None;
         }
         match self.answer {
-            AnswerMode::Text => wrapper.parse_text_output(raw).content,
-            AnswerMode::FunctionCall => {
-                self.calls
-                    .parse(wrapper, raw, self.first_message)
-                    .ok()?
-                    .content
-            }
+            AnswerMode::Text => Some(wrapper.parse_text_output(raw)),
+            AnswerMode::FunctionCall => self.calls.parse(wrapper, raw, self.first_message).ok(),
         }
     }
 

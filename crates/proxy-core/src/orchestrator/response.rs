@@ -97,6 +97,7 @@ mod tests {
     fn finish_reasons() {
         let call = AssistantMessage {
             content: Some("thinking".into()),
+            reasoning: None,
             function_calls: vec![ParsedFunctionCall {
                 name: "send_message".into(),
                 arguments: json!({}),
@@ -104,6 +105,7 @@ mod tests {
         };
         let text = AssistantMessage {
             content: Some("hello".into()),
+            reasoning: None,
             function_calls: Vec::new(),
         };
         use BackendFinishReason as B;
@@ -129,6 +131,7 @@ mod tests {
     fn legacy_callers_get_only_function_call() {
         let call = AssistantMessage {
             content: None,
+            reasoning: None,
             function_calls: vec![ParsedFunctionCall {
                 name: "send_message".into(),
                 arguments: json!({"message": "hi"}),
@@ -158,6 +161,7 @@ mod tests {
     fn usage_prefers_the_backend_counts_and_falls_back_to_counting() {
         let message = AssistantMessage {
             content: Some("x".into()),
+            reasoning: None,
             function_calls: Vec::new(),
         };
         let reported = BackendCompletion {

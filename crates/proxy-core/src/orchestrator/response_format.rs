@@ -201,6 +201,7 @@ mod tests {
     fn checked(answer: &JsonAnswer, text: &str) -> Result<Option<String>, ProxyError> {
         let mut message = AssistantMessage {
             content: Some(text.to_owned()),
+            reasoning: None,
             function_calls: Vec::new(),
         };
         answer.check(&mut message, text).map(|()| message.content)

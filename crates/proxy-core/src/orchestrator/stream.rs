@@ -18,6 +18,11 @@
 //! Where the backend cannot stream, the plain call runs to the end before the
 //! stream is returned, and the stream holds the whole content, then the response.
 //!
+//! Reasoning the wrapper reads apart from the answer (a `<think>` block, the
+//! message's `reasoning`) is streamed the same way, as
+//! [`ChatCompletionEvent::Reasoning`], each piece before the content gained with
+//! the same text (a reply's thoughts come before its answer).
+//!
 //! [`CompletionBackend::complete_streaming`]: crate::backend::CompletionBackend::complete_streaming
 
 use std::collections::VecDeque;
@@ -38,6 +43,9 @@ use crate::completion::{ChatCompletionRequest, ChatCompletionResponse};
 /// One item of a streamed chat completion.
 #[derive(Debug, Clone, PartialEq)]
 pub enum ChatCompletionEvent {
+    /// More of the assistant message's reasoning (never empty), sent before the
+    /// content. The pieces, joined, are the response's `reasoning_content`.
+    Reasoning(String),
     /// More of the assistant message's content (never empty). The pieces, joined,
     /// are the response's content.
     Content(String),
@@ -121,21 +129,16 @@ impl ProxyClient {
             let (response, timings) = prepared
                 .respond(&completion, backend_started.elapsed())
                 .await?;
-            let content = response
-                .choices
-                .first()
-                .and_then(|choice| choice.message.content.clone())
-                .filter(|content| !content.is_empty())
-                .map(|content| Ok(ChatCompletionEvent::Content(content)));
-            let finished = Ok(ChatCompletionEvent::Finished {
+            let mut events = VecDeque::new();
+            queue_rest(&mut events, &mut Sent::default(), &response);
+            events.push_back(Ok(ChatCompletionEvent::Finished {
                 response: Box::new(response),
                 timings,
-            });
-            let events = content.into_iter().chain(std::iter::once(finished));
+            }));
             return Ok(ChatCompletionStream {
                 header,
                 from_backend: false,
-                events: futures::stream::iter(events.collect::<Vec<_>>()).boxed(),
+                events: futures::stream::iter(events).boxed(),
             });
         };
         let state = LiveStream {
@@ -143,7 +146,7 @@ impl ProxyClient {
             backend_stream,
             backend_started,
             raw: String::new(),
-            sent: String::new(),
+            sent: Sent::default(),
             pending: VecDeque::new(),
             done: false,
         };
@@ -162,8 +165,8 @@ struct LiveStream {
     backend_started: Instant,
     /// The model's text so far.
     raw: String,
-    /// The content sent so far.
-    sent: String,
+    /// The reasoning and content sent so far.
+    sent: Sent,
     /// Events ready to go out.
     pending: VecDeque<Result<ChatCompletionEvent, ProxyError>>,
     /// The backend's stream has ended.
@@ -182,10 +185,7 @@ impl LiveStream {
             match self.backend_stream.next().await {
                 Some(Ok(BackendStreamEvent::Text(piece))) => {
                     self.raw.push_str(&piece);
-                    if let Some(gained) = self.content_gained() {
-                        self.pending
-                            .push_back(Ok(ChatCompletionEvent::Content(gained)));
-                    }
+                    self.queue_gained();
                 }
                 Some(Ok(BackendStreamEvent::Finished(completion))) => {
                     self.done = true;
@@ -214,38 +214,101 @@ impl LiveStream {
         }
     }
 
-    /// The content the partial reply adds to what was sent, if any.
-    fn content_gained(&mut self) -> Option<String> {
+    /// Queues what the partial reply's reasoning and content add to what was sent.
+    fn queue_gained(&mut self) {
         if ends_inside_escape(&self.raw) {
-            return None;
+            return;
         }
-        let content = self.prepared.partial_content(&self.raw)?;
-        let gained = extension(&self.sent, &content)?.to_owned();
-        self.sent.push_str(&gained);
-        Some(gained)
+        let Some(message) = self.prepared.partial_message(&self.raw) else {
+            return;
+        };
+        let pending = &mut self.pending;
+        let sent = &mut self.sent;
+        if let Some(reasoning) = &message.reasoning {
+            queue_gain(
+                pending,
+                &mut sent.reasoning,
+                reasoning,
+                ChatCompletionEvent::Reasoning,
+            );
+        }
+        if let Some(content) = &message.content {
+            queue_gain(
+                pending,
+                &mut sent.content,
+                content,
+                ChatCompletionEvent::Content,
+            );
+        }
     }
 
-    /// Queues the content not streamed yet, then the finished response.
+    /// Queues the reasoning and content not streamed yet, then the finished response.
     fn finish(&mut self, response: ChatCompletionResponse, timings: CompletionTimings) {
-        let content = response
-            .choices
-            .first()
-            .and_then(|choice| choice.message.content.as_deref())
-            .unwrap_or_default();
-        match extension(&self.sent, content) {
-            Some(rest) => {
-                self.pending
-                    .push_back(Ok(ChatCompletionEvent::Content(rest.to_owned())));
-            }
-            None if content != self.sent => tracing::warn!(
-                "the repaired reply's content does not begin with the content already streamed; the response carries the repaired content"
-            ),
-            None => {}
-        }
+        queue_rest(&mut self.pending, &mut self.sent, &response);
         self.pending.push_back(Ok(ChatCompletionEvent::Finished {
             response: Box::new(response),
             timings,
         }));
+    }
+}
+
+/// The text a stream has sent so far.
+#[derive(Debug, Default)]
+struct Sent {
+    /// The reasoning pieces, joined.
+    reasoning: String,
+    /// The content pieces, joined.
+    content: String,
+}
+
+/// The queue of events a stream sends.
+type Pending = VecDeque<Result<ChatCompletionEvent, ProxyError>>;
+
+/// Queues the final response's reasoning, then its content, that `sent` lacks; a
+/// warning when what was streamed is not the beginning of the final text (the
+/// response carries the final text).
+fn queue_rest(pending: &mut Pending, sent: &mut Sent, response: &ChatCompletionResponse) {
+    let message = response.choices.first().map(|choice| &choice.message);
+    let reasoning = message.and_then(|message| message.reasoning_content.as_deref());
+    let content = message.and_then(|message| message.content.as_deref());
+    let parts = [
+        (
+            &mut sent.reasoning,
+            reasoning,
+            "reasoning",
+            ChatCompletionEvent::Reasoning as fn(String) -> ChatCompletionEvent,
+        ),
+        (
+            &mut sent.content,
+            content,
+            "content",
+            ChatCompletionEvent::Content,
+        ),
+    ];
+    for (sent, text, part, event) in parts {
+        if !queue_gain(pending, sent, text.unwrap_or_default(), event) {
+            tracing::warn!(
+                "the repaired reply's {part} does not begin with the {part} already streamed; the response carries the repaired {part}"
+            );
+        }
+    }
+}
+
+/// Queues what `text` adds after `sent` (if anything) as `event`, and adds it to
+/// `sent`; `false` when `text` does not begin with `sent` (nothing is queued).
+fn queue_gain(
+    pending: &mut Pending,
+    sent: &mut String,
+    text: &str,
+    event: fn(String) -> ChatCompletionEvent,
+) -> bool {
+    match extension(sent, text) {
+        Some(gained) => {
+            pending.push_back(Ok(event(gained.to_owned())));
+            sent.push_str(gained);
+            true
+        }
+        None => text == sent.as_str(),
     }
 }
 

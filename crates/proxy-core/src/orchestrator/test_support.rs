@@ -56,6 +56,7 @@ impl PromptWrapper for Blank {
     fn parse_output(&self, _: &str, _: bool) -> Result<AssistantMessage, WrapperError> {
         Ok(AssistantMessage {
             content: None,
+            reasoning: None,
             function_calls: Vec::new(),
         })
     }
