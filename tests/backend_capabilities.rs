@@ -1,7 +1,8 @@
 //! Every registered backend — built-in or downstream, a wire format or one with its own
 //! I/O — does what its registration's capabilities say: it streams, counts tokens with
-//! the server and requires a model exactly when they say so. The list comes from the
-//! registry, so a new backend plugin is checked without an edit here.
+//! the server, asks it for the chat template and requires a model exactly when they
+//! say so. The list comes from the registry, so a new backend plugin is checked
+//! without an edit here.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // a test fails loudly
 
 use chat_completion_proxy::backend::{available_backends, find_backend};

@@ -107,6 +107,8 @@ impl WireFormat for GroqBackend {
         // The rendered prompt is one chat message's text; image parts of that
         // message would all come after the prompt, not in their places: refused.
         images: None,
+        // A hosted API: it applies each model's template itself and serves none.
+        chat_template: None,
     };
     type Reply = ChatCompletionReply;
 

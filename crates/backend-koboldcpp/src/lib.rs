@@ -73,6 +73,8 @@ impl WireFormat for KoboldCppBackend {
             formats: &[ImageFormat::Png, ImageFormat::Jpeg, ImageFormat::Gif],
             max_images: Some(4),
         }),
+        // Its native API serves no Jinja template (its instruct presets are its own).
+        chat_template: None,
     };
     type Reply = wire::GenerateReply;
 

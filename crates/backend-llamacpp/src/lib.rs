@@ -12,15 +12,16 @@
 //! `{"prompt_string": …, "multimodal_data": [base64, …]}`, each image's place in the
 //! prompt marked by the marker the server names in `GET /props` (`media_marker`;
 //! [`MEDIA_MARKER`] when it names none), asked once per request that carries images
-//! (the image tokens are not in the proxy's count).
+//! (the image tokens are not in the proxy's count). The model's chat template and its
+//! special tokens: `GET /props` ([`CHAT_TEMPLATE_ROUTE`]).
 
 mod wire;
 
 use proxy_core::backend::wire::{ImageInput, ImagePlacement};
 use proxy_core::backend::{
-    BackendCompletion, BackendConstraints, BackendError, BackendRequest, ConstraintField,
-    ConstraintLanguage, ConstraintPlacement, DefaultMaxTokens, JsonReply, StreamFraming,
-    StreamRoute, TokenizerRoute, WireFormat, WireSpec, GBNF_GRAMMAR,
+    BackendCompletion, BackendConstraints, BackendError, BackendRequest, ChatTemplateRoute,
+    ConstraintField, ConstraintLanguage, ConstraintPlacement, DefaultMaxTokens, JsonReply,
+    StreamFraming, StreamRoute, TokenizerRoute, WireFormat, WireSpec, GBNF_GRAMMAR,
 };
 use proxy_core::image::ImageFormat;
 use serde_json::Value;
@@ -40,6 +41,21 @@ pub const MEDIA_MARKER: &str = "<__media__>";
 pub const PROPS_PATH: &str = "/props";
 /// The `/props` field naming the media marker.
 pub const MEDIA_MARKER_FIELD: &str = "media_marker";
+
+/// Where `llama-server` serves its model's chat template: `GET /props`, the template
+/// in `chat_template` (the model's own — its GGUF `tokenizer.chat_template` —, or the
+/// one given with `--chat-template`/`--chat-template-file`), the special tokens in
+/// `bos_token` and `eos_token`. Servers since late 2024 have `chat_template`; the
+/// tokens came with the Jinja work of early 2025 (older servers lack them, and the
+/// tokens stay undefined). Build 11434 (2026) answers the same with and without
+/// `--jinja`. A model without a template: older servers answer `""`, newer ones may
+/// name their fallback (ChatML) instead.
+pub const CHAT_TEMPLATE_ROUTE: ChatTemplateRoute = ChatTemplateRoute {
+    path: PROPS_PATH,
+    template_field: "chat_template",
+    bos_token_field: Some("bos_token"),
+    eos_token_field: Some("eos_token"),
+};
 
 /// The llama.cpp `llama-server` wire format.
 #[derive(Debug, Clone, Copy, Default)]
@@ -88,6 +104,7 @@ impl WireFormat for LlamaCppBackend {
             formats: &[ImageFormat::Png, ImageFormat::Jpeg, ImageFormat::Gif],
             max_images: None,
         }),
+        chat_template: Some(CHAT_TEMPLATE_ROUTE),
     };
     type Reply = wire::CompletionReply;
 

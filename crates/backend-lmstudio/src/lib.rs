@@ -75,6 +75,8 @@ impl WireFormat for LmStudioBackend {
         tokenizer: None,
         // `/v1/completions` takes a text prompt only: image parts are refused.
         images: None,
+        // LM Studio's REST API serves no chat template.
+        chat_template: None,
     };
     type Reply = TextCompletionReply;
 
@@ -108,6 +110,8 @@ impl WireFormat for LmStudioLegacyBackend {
         // The rendered prompt is one chat message's text; image parts of that
         // message would all come after the prompt, not in their places: refused.
         images: None,
+        // LM Studio's REST API serves no chat template.
+        chat_template: None,
     };
     type Reply = ChatCompletionReply;
 

@@ -67,6 +67,9 @@ impl WireFormat for OllamaBackend {
             formats: &[ImageFormat::Png, ImageFormat::Jpeg, ImageFormat::Webp],
             max_images: None,
         }),
+        // `POST /api/show` has a `template`, but in Go's text/template syntax, not
+        // Jinja: not a chat template this proxy can render.
+        chat_template: None,
     };
     type Reply = wire::GenerateReply;
 

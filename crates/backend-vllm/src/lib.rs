@@ -123,6 +123,8 @@ impl WireFormat for VllmBackend {
         }),
         // `/v1/completions` takes a text (or token) prompt only: image parts are refused.
         images: None,
+        // vLLM applies the model's template itself and has no route that serves it.
+        chat_template: None,
     };
     type Reply = TextCompletionReply;
 

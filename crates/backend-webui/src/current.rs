@@ -77,6 +77,8 @@ impl WireFormat for WebUiBackend {
         tokenizer: None,
         // `/v1/completions` takes a text prompt only: image parts are refused.
         images: None,
+        // text-generation-webui's API serves no chat template.
+        chat_template: None,
     };
     type Reply = TextCompletionReply;
 

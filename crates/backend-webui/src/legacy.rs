@@ -86,6 +86,8 @@ impl WireFormat for WebUiLegacyBackend {
         tokenizer: None,
         // The legacy API takes a text prompt only: image parts are refused.
         images: None,
+        // text-generation-webui's API serves no chat template.
+        chat_template: None,
     };
     type Reply = GenerateReply;
 

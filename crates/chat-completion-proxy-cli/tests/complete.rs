@@ -186,7 +186,7 @@ async fn backends_lists_endpoint_types_with_default_endpoints_and_capabilities()
     assert_eq!(code, 0);
     assert!(
         stdout.lines().any(|line| line
-            == "llamacpp\thttp://localhost:8080\tconstraints: default grammar (GBNF in `grammar`) | json_schema (JSON Schema in `json_schema`; the server converts it to a grammar itself), streaming, server tokenizer, images (png jpeg gif) at the marker GET /props names in `media_marker` (else <__media__>)"),
+            == "llamacpp\thttp://localhost:8080\tconstraints: default grammar (GBNF in `grammar`) | json_schema (JSON Schema in `json_schema`; the server converts it to a grammar itself), streaming, server tokenizer, chat template at GET /props `chat_template`, images (png jpeg gif) at the marker GET /props names in `media_marker` (else <__media__>)"),
         "{stdout}"
     );
     if built_with(&["backend-vllm"]) {

@@ -7,8 +7,8 @@
 
 use chat_completion_proxy::backend::wire::{ImageInput, ImagePlacement};
 use chat_completion_proxy::backend::{
-    available_backends, find_backend, BackendCapabilities, BackendConstraints, ConstraintField,
-    ConstraintLanguage, ConstraintPlacement,
+    available_backends, find_backend, BackendCapabilities, BackendConstraints, ChatTemplateRoute,
+    ConstraintField, ConstraintLanguage, ConstraintPlacement,
 };
 use chat_completion_proxy::image::ImageFormat;
 use chat_completion_proxy::ENABLED_PLUGINS;
@@ -134,6 +134,12 @@ const CONTRACT: &[(&str, &str, &str, BackendCapabilities)] = &[
                 formats: &[ImageFormat::Png, ImageFormat::Jpeg, ImageFormat::Gif],
                 max_images: None,
             }),
+            chat_template: Some(ChatTemplateRoute {
+                path: "/props",
+                template_field: "chat_template",
+                bos_token_field: Some("bos_token"),
+                eos_token_field: Some("eos_token"),
+            }),
         },
     ),
     (
@@ -150,6 +156,7 @@ const CONTRACT: &[(&str, &str, &str, BackendCapabilities)] = &[
                 formats: &[ImageFormat::Png, ImageFormat::Jpeg, ImageFormat::Gif],
                 max_images: Some(4),
             }),
+            chat_template: None,
         },
     ),
     (
@@ -169,6 +176,7 @@ const CONTRACT: &[(&str, &str, &str, BackendCapabilities)] = &[
                 formats: &[ImageFormat::Png, ImageFormat::Jpeg, ImageFormat::Webp],
                 max_images: None,
             }),
+            chat_template: None,
         },
     ),
     (
@@ -181,6 +189,7 @@ const CONTRACT: &[(&str, &str, &str, BackendCapabilities)] = &[
             tokenizer: false,
             streaming: true,
             images: None,
+            chat_template: None,
         },
     ),
     (
@@ -193,6 +202,7 @@ const CONTRACT: &[(&str, &str, &str, BackendCapabilities)] = &[
             tokenizer: false,
             streaming: false,
             images: None,
+            chat_template: None,
         },
     ),
     (
@@ -205,6 +215,7 @@ const CONTRACT: &[(&str, &str, &str, BackendCapabilities)] = &[
             tokenizer: false,
             streaming: true,
             images: None,
+            chat_template: None,
         },
     ),
     (
@@ -217,6 +228,7 @@ const CONTRACT: &[(&str, &str, &str, BackendCapabilities)] = &[
             tokenizer: false,
             streaming: true,
             images: None,
+            chat_template: None,
         },
     ),
     (
@@ -229,6 +241,7 @@ const CONTRACT: &[(&str, &str, &str, BackendCapabilities)] = &[
             tokenizer: true,
             streaming: true,
             images: None,
+            chat_template: None,
         },
     ),
     (
@@ -241,6 +254,7 @@ const CONTRACT: &[(&str, &str, &str, BackendCapabilities)] = &[
             tokenizer: false,
             streaming: true,
             images: None,
+            chat_template: None,
         },
     ),
 ];

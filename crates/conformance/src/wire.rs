@@ -8,6 +8,7 @@ use proxy_core::backend::{
     ConstraintLanguage, ConstraintPlacement, ConstraintText, Endpoint, TokenCountRequest,
     WireFormat,
 };
+use proxy_core::TemplateSourceError;
 use serde_json::{Map, Value};
 
 /// A GBNF grammar no server would write itself.
@@ -163,8 +164,8 @@ fn closed_endpoint() -> Endpoint {
 }
 
 /// `backend` does what `capabilities` say, checked against a closed port (so any
-/// attempt at I/O is a connection error): it streams, counts tokens and needs a model
-/// exactly when they say so. Panics naming what does not hold.
+/// attempt at I/O is a connection error): it streams, counts tokens, asks the server
+/// for its chat template and needs a model exactly when they say so. Panics naming what does not hold.
 pub async fn capabilities_hold(
     name: &str,
     backend: &dyn CompletionBackend,
@@ -197,6 +198,13 @@ pub async fn capabilities_hold(
         !matches!(counted, Ok(None)),
         capabilities.tokenizer,
         "{name}: count_tokens asks the server exactly when the capabilities say it has a tokenizer"
+    );
+
+    let template = backend.chat_template(&http, &endpoint, None).await;
+    assert_eq!(
+        !matches!(template, Err(TemplateSourceError::NotServed { .. })),
+        capabilities.chat_template.is_some(),
+        "{name}: chat_template asks the server exactly when the capabilities state a route ({template:?})"
     );
 
     request.model = None;

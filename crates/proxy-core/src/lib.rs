@@ -12,6 +12,8 @@
 //!   plugin crates: [`backend::CompletionBackend`] ([`register_backend!`]) and
 //!   [`grammar::GrammarGenerator`] ([`register_grammar_generator!`]);
 //!   [`linked_plugins`] lists the crates that registered something of any kind.
+//! - Where a model's chat template comes from ([`chat_template_source`]: a file, a
+//!   tokenizer config, a GGUF file's metadata, or the backend).
 //! - The backends' shared HTTP, streaming and error handling ([`backend`]), the
 //!   completion settings ([`settings`]) and token counting ([`tokens`]).
 //! - The pipeline itself ([`ProxyClient::get_chat_completion`], [`orchestrator`]), the
@@ -20,6 +22,7 @@
 //! It knows no concrete wrapper, backend or grammar generator.
 
 pub mod backend;
+pub mod chat_template_source;
 pub mod function_correction;
 pub mod grammar;
 pub mod orchestrator;
@@ -40,6 +43,7 @@ pub use chat::{
     AssistantMessage, ChatMessage, ContentPart, FunctionCall, FunctionSchema, MessageContent,
     ParsedFunctionCall, ResponseMessage, Role, ToolCall, ToolSchema,
 };
+pub use chat_template_source::{load_local, ChatTemplateSpec, TemplateSource, TemplateSourceError};
 pub use completion::{
     ChatCompletionRequest, ChatCompletionResponse, Choice, FinishReason, StopSequences, Usage,
 };

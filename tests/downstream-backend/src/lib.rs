@@ -51,6 +51,7 @@ proxy_core::register_backend! {
         tokenizer: false,
         streaming: false,
         images: None,
+        chat_template: None,
     },
     build: || Box::new(EchoBackend),
 }
@@ -90,6 +91,7 @@ impl WireFormat for JsonServer {
         stream: None,
         tokenizer: None,
         images: None,
+        chat_template: None,
     };
     type Reply = GenerateReply;
 

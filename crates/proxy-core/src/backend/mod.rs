@@ -54,6 +54,8 @@ pub mod request;
 pub mod streaming;
 pub mod wire;
 
+use crate::chat_template_source::{ChatTemplateSpec, TemplateSourceError};
+
 pub use auth::BackendAuth;
 pub use completion::{BackendCompletion, BackendFinishReason};
 pub use constraint::{
@@ -69,7 +71,8 @@ pub use registration::{
 pub use request::{BackendRequest, DefaultMaxTokens, SamplingOverrides, TokenCountRequest};
 pub use streaming::{BackendStream, BackendStreamEvent, StreamChunk};
 pub use wire::{
-    BackendCapabilities, StreamFraming, StreamRoute, TokenizerRoute, WireFormat, WireSpec,
+    BackendCapabilities, ChatTemplateRoute, StreamFraming, StreamRoute, TokenizerRoute, WireFormat,
+    WireSpec,
 };
 
 /// One inference server's raw-completion API. Implementations must be stateless
@@ -140,5 +143,25 @@ pub trait CompletionBackend: Send + Sync {
     ) -> Result<Option<String>, BackendError> {
         let _ = (http, endpoint, auth);
         Ok(None)
+    }
+
+    /// The model's chat template and its special tokens, asked of the server at
+    /// `endpoint` where the capabilities state a route for it
+    /// ([`wire::ChatTemplateRoute`]); its `tool_call_format` is `None` (the caller
+    /// sets the configured one). One request each call: the caller asks once per
+    /// model and keeps the answer.
+    ///
+    /// Errors: [`TemplateSourceError::NotServed`] where the backend serves none (the
+    /// default); [`TemplateSourceError::BackendHasNoTemplate`] when the server answers
+    /// without one; [`TemplateSourceError::Backend`] for a failed request (a route the
+    /// server lacks is an [`BackendError::Http`] 404).
+    async fn chat_template(
+        &self,
+        http: &reqwest::Client,
+        endpoint: &Endpoint,
+        auth: Option<&BackendAuth>,
+    ) -> Result<ChatTemplateSpec, TemplateSourceError> {
+        let _ = (http, endpoint, auth);
+        Err(TemplateSourceError::NotServed { backend: None })
     }
 }

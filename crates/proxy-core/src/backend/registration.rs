@@ -110,6 +110,7 @@ pub fn find_backend(name: &str) -> Result<&'static RegisteredBackend, RegistryEr
 ///         tokenizer: false,
 ///         streaming: false,
 ///         images: None,
+///         chat_template: None,
 ///     },
 ///     build: || Box::new(MyServerBackend),
 /// }

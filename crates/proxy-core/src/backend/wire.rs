@@ -18,6 +18,7 @@ use super::streaming::{
     ndjson_completion_stream, sse_completion_stream, BackendStream, ChunkDecoder,
 };
 use super::CompletionBackend;
+use crate::chat_template_source::{spec_from_reply, ChatTemplateSpec, TemplateSourceError};
 use crate::image::ImageFormat;
 
 /// What a backend can do, as the registry and the orchestrator see it (for a
@@ -39,12 +40,17 @@ pub struct BackendCapabilities {
     /// request carrying one is refused with a 400 naming the part and the endpoint
     /// type.
     pub images: Option<ImageInput>,
+    /// Where its server serves the model's chat template
+    /// ([`CompletionBackend::chat_template`]); `None`: it does not, and a template
+    /// must be given locally.
+    pub chat_template: Option<ChatTemplateRoute>,
 }
 
 impl BackendCapabilities {
     /// The capabilities as one line for people (`chat-completion-proxy backends`):
     /// `constraints: grammar (GBNF in `grammar`) (default), streaming, server tokenizer,
-    /// model required, images (png jpeg) at <__media__>`.
+    /// chat template at GET /props `chat_template`, model required, images (png jpeg)
+    /// at <__media__>`.
     pub fn summary(&self) -> String {
         let mut items: Vec<String> = Vec::new();
         items.push(format!("constraints: {}", self.constraints.summary()));
@@ -53,6 +59,9 @@ impl BackendCapabilities {
         }
         if self.tokenizer {
             items.push("server tokenizer".into());
+        }
+        if let Some(route) = &self.chat_template {
+            items.push(route.summary());
         }
         if self.model_required {
             items.push("model required".into());
@@ -170,6 +179,31 @@ pub struct TokenizerRoute {
     pub count: fn(&Value) -> Result<u64, &'static str>,
 }
 
+/// Where and how a backend's server serves its model's chat template (and the special
+/// tokens that go with it): `GET path`, a JSON object with the template in one field
+/// and the tokens in others. Read by [`CompletionBackend::chat_template`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ChatTemplateRoute {
+    /// The path to `GET` (`/props`).
+    pub path: &'static str,
+    /// The reply's field holding the Jinja template.
+    pub template_field: &'static str,
+    /// The field holding the `bos_token` (`None`: the server does not say it).
+    pub bos_token_field: Option<&'static str>,
+    /// The field holding the `eos_token` (`None`: the server does not say it).
+    pub eos_token_field: Option<&'static str>,
+}
+
+impl ChatTemplateRoute {
+    /// `chat template at GET /props `chat_template``.
+    pub fn summary(&self) -> String {
+        format!(
+            "chat template at GET {} `{}`",
+            self.path, self.template_field
+        )
+    }
+}
+
 /// Everything about a backend's server that is fixed: stated once, where the backend
 /// is defined; its registration and the driver read it from here.
 #[derive(Debug, Clone, Copy)]
@@ -199,6 +233,8 @@ pub struct WireSpec {
     pub tokenizer: Option<TokenizerRoute>,
     /// How it takes images; `None`: it takes none (the body never carries one).
     pub images: Option<ImageInput>,
+    /// Where its server serves the model's chat template; `None`: it does not.
+    pub chat_template: Option<ChatTemplateRoute>,
 }
 
 impl WireSpec {
@@ -210,6 +246,7 @@ impl WireSpec {
             tokenizer: self.tokenizer.is_some(),
             streaming: self.stream.is_some(),
             images: self.images,
+            chat_template: self.chat_template,
         }
     }
 }
@@ -326,6 +363,27 @@ impl<W: WireFormat> CompletionBackend for W {
         let reply = get_json::<Value>(http, &call).await?;
         Ok(announced_marker(&reply.value, field))
     }
+
+    async fn chat_template(
+        &self,
+        http: &reqwest::Client,
+        endpoint: &Endpoint,
+        auth: Option<&BackendAuth>,
+    ) -> Result<ChatTemplateSpec, TemplateSourceError> {
+        let Some(route) = W::SPEC.chat_template else {
+            return Err(TemplateSourceError::NotServed {
+                backend: Some(W::SPEC.name),
+            });
+        };
+        let call = BackendCall {
+            endpoint,
+            path: route.path,
+            auth,
+            server: W::SPEC.server,
+        };
+        let reply = get_json::<Value>(http, &call).await?;
+        spec_from_reply(&reply, &route)
+    }
 }
 
 /// The marker named in `field` of a reply: a non-empty string, else `None`.
@@ -363,6 +421,7 @@ fn announced_marker(reply: &Value, field: &str) -> Option<String> {
 ///         stream: None,
 ///         tokenizer: None,
 ///         images: None,
+///         chat_template: None,
 ///     };
 ///     type Reply = Value;
 ///

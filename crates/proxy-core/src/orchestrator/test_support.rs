@@ -41,6 +41,7 @@ crate::register_backend! {
         tokenizer: false,
         streaming: false,
         images: None,
+        chat_template: None,
     },
     build: || Box::new(Unreachable),
 }
