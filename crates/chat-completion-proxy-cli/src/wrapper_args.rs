@@ -25,7 +25,9 @@ pub(crate) struct WrapperArgs {
 impl WrapperArgs {
     /// For `render` and `parse`: the wrapper a template or a wrapper file names, built
     /// now; `None`: a registered wrapper (`--wrapper`, or the default).
-    pub(crate) fn built_wrapper(&self) -> anyhow::Result<Option<Box<dyn chat_completion_proxy::PromptWrapper>>> {
+    pub(crate) fn built_wrapper(
+        &self,
+    ) -> anyhow::Result<Option<Box<dyn chat_completion_proxy::PromptWrapper>>> {
         if let Some(path) = &self.wrapper_file {
             return Ok(Some(chat_completion_proxy::load_wrapper_file(path)?));
         }

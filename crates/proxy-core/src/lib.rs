@@ -43,11 +43,11 @@ pub use chat::{
     AssistantMessage, ChatMessage, ContentPart, FunctionCall, FunctionSchema, MessageContent,
     ParsedFunctionCall, ResponseMessage, Role, ToolCall, ToolSchema,
 };
+pub use chat_template_plugin::build_chat_template_wrapper;
 pub use chat_template_source::{load_local, ChatTemplateSpec, TemplateSource, TemplateSourceError};
 pub use completion::{
     ChatCompletionRequest, ChatCompletionResponse, Choice, FinishReason, StopSequences, Usage,
 };
-pub use chat_template_plugin::{build_chat_template_wrapper, ChatTemplateSpec};
 pub use error_kind::ErrorKind;
 pub use orchestrator::{
     get_chat_completion, ChatCompletionEvent, ChatCompletionStream, CompletionTimings, ModelTarget,

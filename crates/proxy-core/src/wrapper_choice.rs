@@ -125,7 +125,8 @@ impl ChatTemplateSettings {
             ),
             (
                 keys.chat_template_from_backend,
-                self.chat_template_from_backend.then_some(TemplateSource::Backend),
+                self.chat_template_from_backend
+                    .then_some(TemplateSource::Backend),
             ),
         ];
         let mut given = sources
@@ -138,7 +139,10 @@ impl ChatTemplateSettings {
             ));
         }
         if self.chat_template_file.is_none() {
-            for (name, token) in [(keys.bos_token, &self.bos_token), (keys.eos_token, &self.eos_token)] {
+            for (name, token) in [
+                (keys.bos_token, &self.bos_token),
+                (keys.eos_token, &self.eos_token),
+            ] {
                 if token.is_some() {
                     return Err(format!(
                         "`{name}` goes with `{}` only (the other sources carry their own special tokens)",
@@ -246,19 +250,29 @@ mod template_settings_tests {
             ..ChatTemplateSettings::default()
         };
         let error = two.selection(SettingNames::FLAGS).unwrap_err();
-        assert!(error.contains("--chat-template-file") && error.contains("--chat-template-from-backend"), "{error}");
+        assert!(
+            error.contains("--chat-template-file")
+                && error.contains("--chat-template-from-backend"),
+            "{error}"
+        );
         let stray_token = ChatTemplateSettings {
             tokenizer_config: Some("tokenizer_config.json".into()),
             eos_token: Some("</s>".into()),
             ..ChatTemplateSettings::default()
         };
         let error = stray_token.selection(SettingNames::CONFIG).unwrap_err();
-        assert!(error.contains("`eos_token` goes with `chat_template_file`"), "{error}");
+        assert!(
+            error.contains("`eos_token` goes with `chat_template_file`"),
+            "{error}"
+        );
         let format_alone = ChatTemplateSettings {
             tool_call_format: Some("json".into()),
             ..ChatTemplateSettings::default()
         };
         let error = format_alone.selection(SettingNames::CONFIG).unwrap_err();
-        assert!(error.starts_with("`tool_call_format` needs a chat template"), "{error}");
+        assert!(
+            error.starts_with("`tool_call_format` needs a chat template"),
+            "{error}"
+        );
     }
 }

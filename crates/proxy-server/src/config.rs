@@ -369,13 +369,14 @@ impl ServerConfig {
                 .selection(SettingNames::CONFIG)
                 .map_err(|reason| model.invalid(reason))?;
             if template.is_some() {
-                if let Some(key) = [("wrapper", model.wrapper.is_some()), ("wrapper_file", model.wrapper_file.is_some())]
-                    .iter()
-                    .find_map(|(key, given)| given.then_some(key))
+                if let Some(key) = [
+                    ("wrapper", model.wrapper.is_some()),
+                    ("wrapper_file", model.wrapper_file.is_some()),
+                ]
+                .iter()
+                .find_map(|(key, given)| given.then_some(key))
                 {
-                    return Err(model.invalid(format!(
-                        "give `{key}` or a chat template, not both"
-                    )));
+                    return Err(model.invalid(format!("give `{key}` or a chat template, not both")));
                 }
             }
             if let Some(seconds) = model.timeout_secs {

@@ -24,6 +24,7 @@ use axum::http::header::RETRY_AFTER;
 use axum::http::{HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
+use proxy_core::chat_template_source::TemplateSourceError;
 use proxy_core::{ErrorKind, ProxyError};
 use serde_json::json;
 
@@ -193,6 +194,10 @@ pub fn classify(kind: ApiErrorKind) -> Classification {
 pub fn client_message(error: &ProxyError) -> String {
     match error {
         ProxyError::Backend(backend) => backend.client_message(),
+        ProxyError::ChatTemplate(TemplateSourceError::Backend(backend)) => backend.client_message(),
+        ProxyError::ChatTemplate(TemplateSourceError::BackendHasNoTemplate { server, .. }) => format!(
+            "The model's {server} serves no chat template, which this model is configured to use; the server's log has the details."
+        ),
         ProxyError::HttpClient(_) => {
             "The server could not set up its HTTP client for this model; the server's log has the reason.".to_owned()
         }

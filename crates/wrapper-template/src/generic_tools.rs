@@ -144,7 +144,10 @@ mod tests {
                 r#"{"name":"get_weather","description":"Weather now.","parameters":{"type":"object","properties":{"city":{"type":"string"}}}}"#
             )
         );
-        assert_eq!(rewritten[1], json!({"role": "user", "content": "Weather in Oslo?"}));
+        assert_eq!(
+            rewritten[1],
+            json!({"role": "user", "content": "Weather in Oslo?"})
+        );
     }
 
     #[test]

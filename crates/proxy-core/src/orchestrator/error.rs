@@ -2,6 +2,7 @@
 //! [`kind`](ProxyError::kind) for logs and HTTP status mapping.
 
 use crate::backend::BackendError;
+use crate::chat_template_source::TemplateSourceError;
 use crate::error_kind::ErrorKind;
 use crate::grammar::GrammarError;
 use crate::registry::RegistryError;
@@ -54,6 +55,10 @@ pub enum ProxyError {
     /// The backend call failed.
     #[error(transparent)]
     Backend(#[from] BackendError),
+    /// The model's chat template could not be had (from its file, or from the
+    /// backend on the first request).
+    #[error(transparent)]
+    ChatTemplate(#[from] TemplateSourceError),
     /// The HTTP client could not be built (e.g. no TLS backend).
     #[error("cannot build the HTTP client: {0}")]
     HttpClient(String),
@@ -75,6 +80,7 @@ impl ProxyError {
             ProxyError::InvalidToolCall { .. } => ErrorKind::InvalidToolCall,
             ProxyError::InvalidStructuredOutput { .. } => ErrorKind::InvalidStructuredOutput,
             ProxyError::Backend(error) => error.kind(),
+            ProxyError::ChatTemplate(error) => error.kind(),
             ProxyError::HttpClient(_) => ErrorKind::HttpClientError,
         }
     }

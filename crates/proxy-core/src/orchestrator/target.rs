@@ -7,8 +7,8 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use super::error::ProxyError;
-use super::token_counting::TokenCounting;
 use super::served_template::ServedTemplate;
+use super::token_counting::TokenCounting;
 use crate::backend::{
     backend_registry, BackendAuth, ConstraintChoice, ConstraintField, Endpoint, RegisteredBackend,
 };
@@ -264,8 +264,7 @@ fn template_wrapper(
     tool_call_format: Option<&str>,
 ) -> Result<WrapperSource, ProxyError> {
     if source.is_local() {
-        let spec = load_local(source, tool_call_format)
-            .map_err(|error| ProxyError::invalid(error.to_string()))?;
+        let spec = load_local(source, tool_call_format)?;
         let wrapper = build_chat_template_wrapper(&spec)?;
         return Ok(TargetWrapper::Custom(
             Arc::from(format!("chat-template({})", source.describe())),
