@@ -1,18 +1,31 @@
 //! OpenAI chat messages and functions in the shapes Hugging Face chat templates expect.
 //!
 //! A message becomes `{"role", "content"}` with the content as a string (text parts
-//! joined) or `null` when the client sent none, then `name` when given, `tool_calls`
+//! joined; the empty string when the client sent none — an assistant turn with calls
+//! has `null`, which templates trim or iterate, and Python's `None` breaks both), then `name` when given, `tool_calls`
 //! (each `{"id", "type": "function", "function": {"name", "arguments"}}`, the
 //! arguments parsed into a JSON object), and `tool_call_id` for `tool` turns. A legacy
 //! `function_call` is one tool call (with no `id`: it never had one), and a `function`
-//! turn is a `tool` turn with its `name`.
+//! turn is a `tool` turn with its `name`. Arguments that are not a JSON object are
+//! refused, naming the field: templates read them as an object (`.items()`,
+//! `|tojson`), and a string in its place renders as something the model never saw.
 
-use prompt_kit::{ChatMessage, FunctionCall, FunctionSchema, Role};
+use prompt_kit::{ChatMessage, FunctionCall, FunctionSchema, Role, WrapperError};
 use serde_json::{Map, Value};
 
 /// The conversation as templates read it (see the module docs for the shape).
-pub fn template_messages(messages: &[ChatMessage]) -> Vec<Value> {
-    messages.iter().map(template_message).collect()
+///
+/// Errors: [`WrapperError::InvalidMessage`] for a call whose arguments are not a JSON
+/// object (an empty string is no arguments, `{}`).
+pub fn template_messages(messages: &[ChatMessage]) -> Result<Vec<Value>, WrapperError> {
+    messages
+        .iter()
+        .enumerate()
+        .map(|(index, message)| {
+            template_message(message)
+                .map_err(|reason| WrapperError::InvalidMessage { index, reason })
+        })
+        .collect()
 }
 
 /// The functions as the `tools` templates read:
@@ -38,7 +51,7 @@ pub fn template_tools(functions: &[FunctionSchema]) -> Vec<Value> {
         .collect()
 }
 
-fn template_message(message: &ChatMessage) -> Value {
+fn template_message(message: &ChatMessage) -> Result<Value, String> {
     let role = match message.role {
         Role::Function => Role::Tool,
         role => role,
@@ -47,17 +60,23 @@ fn template_message(message: &ChatMessage) -> Value {
     out.insert("role".into(), Value::from(role.as_str()));
     out.insert(
         "content".into(),
-        message.text().map_or(Value::Null, Value::from),
+        Value::from(message.text().unwrap_or_default()),
     );
     if let Some(name) = &message.name {
         out.insert("name".into(), Value::from(name.as_str()));
     }
     let calls: Vec<Value> = match (&message.function_call, &message.tool_calls) {
-        (Some(call), _) => vec![tool_call(None, call)],
+        (Some(call), _) => vec![tool_call(None, call)
+            .map_err(|reason| format!("`function_call.arguments` {reason}"))?],
         (None, Some(calls)) => calls
             .iter()
-            .map(|call| tool_call(Some(call.id.as_str()), &call.function))
-            .collect(),
+            .enumerate()
+            .map(|(position, call)| {
+                tool_call(Some(call.id.as_str()), &call.function).map_err(|reason| {
+                    format!("`tool_calls[{position}].function.arguments` {reason}")
+                })
+            })
+            .collect::<Result<_, _>>()?,
         (None, None) => Vec::new(),
     };
     if !calls.is_empty() {
@@ -66,12 +85,12 @@ fn template_message(message: &ChatMessage) -> Value {
     if let Some(id) = &message.tool_call_id {
         out.insert("tool_call_id".into(), Value::from(id.as_str()));
     }
-    Value::Object(out)
+    Ok(Value::Object(out))
 }
 
-/// One call: `id` when the client gave one, the arguments as a JSON object when they
-/// parse to one (else the string as it came).
-fn tool_call(id: Option<&str>, call: &FunctionCall) -> Value {
+/// One call: `id` when the client gave one, the arguments as a JSON object; the
+/// error says what they are instead.
+fn tool_call(id: Option<&str>, call: &FunctionCall) -> Result<Value, String> {
     let mut out = Map::new();
     if let Some(id) = id.filter(|id| !id.is_empty()) {
         out.insert("id".into(), Value::from(id));
@@ -79,13 +98,19 @@ fn tool_call(id: Option<&str>, call: &FunctionCall) -> Value {
     out.insert("type".into(), Value::from("function"));
     let arguments = match prompt_kit::python_json::loads_ok(&call.arguments) {
         Some(object @ Value::Object(_)) => object,
-        _ => Value::from(call.arguments.as_str()),
+        None if call.arguments.trim().is_empty() => Value::Object(Map::new()),
+        Some(_) => {
+            return Err(
+                "is JSON but not an object; send the call's arguments as a JSON object".to_owned(),
+            )
+        }
+        None => return Err("is not JSON; send the call's arguments as a JSON object".to_owned()),
     };
     let mut function = Map::new();
     function.insert("name".into(), Value::from(call.name.as_str()));
     function.insert("arguments".into(), arguments);
     out.insert("function".into(), Value::Object(function));
-    Value::Object(out)
+    Ok(Value::Object(out))
 }
 
 #[cfg(test)]
@@ -102,22 +127,45 @@ mod tests {
         let messages = read(json!([
             {"role": "assistant", "content": null, "tool_calls": [
                 {"id": "call_1", "type": "function", "function": {"name": "f", "arguments": "{\"a\": [1, \"é\"]}"}},
-                {"type": "function", "function": {"name": "g", "arguments": "not json"}}]},
+                {"type": "function", "function": {"name": "g", "arguments": ""}}]},
             {"role": "tool", "tool_call_id": "call_1", "content": "ok"},
             {"role": "assistant", "content": "x", "function_call": {"name": "h", "arguments": "{}"}},
             {"role": "function", "name": "h", "content": [{"type": "text", "text": "a"}, {"type": "text", "text": "b"}]}
         ]));
         assert_eq!(
-            Value::Array(template_messages(&messages)),
+            Value::Array(template_messages(&messages).unwrap()),
             json!([
-                {"role": "assistant", "content": null, "tool_calls": [
+                {"role": "assistant", "content": "", "tool_calls": [
                     {"id": "call_1", "type": "function", "function": {"name": "f", "arguments": {"a": [1, "é"]}}},
-                    {"type": "function", "function": {"name": "g", "arguments": "not json"}}]},
+                    {"type": "function", "function": {"name": "g", "arguments": {}}}]},
                 {"role": "tool", "content": "ok", "tool_call_id": "call_1"},
                 {"role": "assistant", "content": "x", "tool_calls": [
                     {"type": "function", "function": {"name": "h", "arguments": {}}}]},
                 {"role": "tool", "content": "a\nb", "name": "h"}
             ])
+        );
+    }
+
+    #[test]
+    fn arguments_that_are_not_an_object_are_refused_by_field() {
+        let messages = read(json!([
+            {"role": "user", "content": "hi"},
+            {"role": "assistant", "content": null, "tool_calls": [
+                {"id": "a", "type": "function", "function": {"name": "f", "arguments": "{}"}},
+                {"id": "b", "type": "function", "function": {"name": "g", "arguments": "zone=UTC"}}]}
+        ]));
+        let error = template_messages(&messages).unwrap_err().to_string();
+        assert_eq!(
+            error,
+            "message 1 cannot be rendered: `tool_calls[1].function.arguments` is not JSON; send the call's arguments as a JSON object"
+        );
+        let legacy = read(json!([
+            {"role": "assistant", "content": null, "function_call": {"name": "f", "arguments": "[1]"}}
+        ]));
+        let error = template_messages(&legacy).unwrap_err().to_string();
+        assert!(
+            error.contains("`function_call.arguments` is JSON but not an object"),
+            "{error}"
         );
     }
 

@@ -100,7 +100,7 @@ impl TemplateWrapper {
 
 impl PromptWrapper for TemplateWrapper {
     fn render_prompt(&self, request: &RenderRequest<'_>) -> Result<String, WrapperError> {
-        let messages = template_messages(request.messages);
+        let messages = template_messages(request.messages)?;
         let offered = request.answer == AnswerMode::FunctionCall && !request.functions.is_empty();
         let tools = offered.then(|| template_tools(request.functions));
         let (messages, tools) = if self.template.renders_tools() {

@@ -79,7 +79,7 @@ fn the_conversion_is_the_one_the_reference_cases_hold() {
         let functions: Vec<FunctionSchema> =
             serde_json::from_value(case["openai"]["functions"].clone()).unwrap();
         assert_eq!(
-            serde_json::Value::Array(template_messages(&messages)),
+            serde_json::Value::Array(template_messages(&messages).unwrap()),
             case["messages"],
             "{name}: messages"
         );

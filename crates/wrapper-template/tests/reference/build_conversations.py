@@ -5,7 +5,7 @@ rendered on, by the reference (`render_reference.py`) and by the Rust renderer.
 Each conversation comes from the project's fixture conversations
 (`tests/fixtures/reference-prompts.json`: MemGPT conversations with `functions`) or is
 written here (assistant `tool_calls` with `tool` turns, strict user/assistant
-alternation, arguments that are not JSON). Each case holds the OpenAI form
+alternation, legacy function calls). Each case holds the OpenAI form
 (`openai.messages`, `openai.functions`) and the form templates get (`messages`,
 `tools`), converted as `wrapper_template::messages::{template_messages,
 template_tools}` convert them; the Rust tests check that the two conversions agree.
@@ -71,13 +71,14 @@ WRITTEN = {
         ],
         "functions": [WEATHER],
     },
-    # One call whose arguments are not JSON (they stay a string), one legacy
-    # function_call with an object, and a tool turn with no name.
-    "odd_arguments": {
+    # A call answered by a tool turn with no name, one legacy function_call, and a
+    # `function` turn. (Arguments that are not a JSON object are refused before a
+    # template sees them: `template_messages` names the field.)
+    "legacy_calls": {
         "messages": [
             {"role": "user", "content": "Call it with something odd."},
-            {"role": "assistant", "content": "Trying.", "tool_calls": [{"id": "call_odd", "type": "function", "function": {"name": "get_time", "arguments": "zone=UTC, not json {"}}]},
-            {"role": "tool", "tool_call_id": "call_odd", "content": "error: arguments are not JSON"},
+            {"role": "assistant", "content": "Trying.", "tool_calls": [{"id": "call_odd", "type": "function", "function": {"name": "get_time", "arguments": "{\"zone\": \"UTC\"}"}}]},
+            {"role": "tool", "tool_call_id": "call_odd", "content": "12:07"},
             {"role": "assistant", "content": None, "function_call": {"name": "get_time", "arguments": "{\"zone\": \"Europe/Paris\", \"utc\": false, \"offset\": null}"}},
             {"role": "function", "name": "get_time", "content": "14:07"},
         ],
@@ -87,7 +88,11 @@ WRITTEN = {
 
 
 def text_of(content):
-    if content is None or isinstance(content, str):
+    # No content (an assistant turn with calls) is the empty string, as
+    # `template_messages` gives it: templates trim or iterate it, which None breaks.
+    if content is None:
+        return ""
+    if isinstance(content, str):
         return content
     return "\n".join(part["text"] for part in content if part.get("type") == "text")
 
