@@ -108,8 +108,12 @@ fn cargo_e2e(root: &Path, extra: &[&str], url: Option<&str>) -> Result<()> {
         .args(extra)
         .current_dir(root);
     if let Some(url) = url {
+        // The server's model file, for the tests that read it directly (its GGUF
+        // metadata); the server already made sure it is there.
+        let model = llama_server::ensure_model(&llama_server::cache_dir()?)?;
         command
             .env("CCP_E2E_LLAMA_URL", url)
+            .env("CCP_E2E_MODEL_PATH", model)
             .env("CCP_E2E_CONTEXT_SIZE", CONTEXT_SIZE.to_string())
             // One request at a time: the server runs one slot on 2 cores.
             .args(["--", "--test-threads", "1"]);

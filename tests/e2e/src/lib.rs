@@ -14,6 +14,16 @@ pub fn server_url() -> Result<String, String> {
     })
 }
 
+/// The model file the real server runs, from `CCP_E2E_MODEL_PATH` (set by
+/// `cargo xtask e2e`).
+pub fn model_path() -> Result<std::path::PathBuf, String> {
+    std::env::var_os("CCP_E2E_MODEL_PATH")
+        .map(std::path::PathBuf::from)
+        .ok_or_else(|| {
+            "CCP_E2E_MODEL_PATH is not set: run these tests with `cargo xtask e2e`, which provides the model".to_owned()
+        })
+}
+
 /// The context size the server was started with.
 pub fn context_size() -> u64 {
     std::env::var("CCP_E2E_CONTEXT_SIZE")

@@ -18,9 +18,11 @@ use std::io::{BufReader, ErrorKind as IoErrorKind, Read, Seek, SeekFrom};
 use std::path::{Path, PathBuf};
 
 use super::error::TemplateSourceError;
+use value_type::ValueType;
 
 #[cfg(test)]
 mod tests;
+mod value_type;
 
 /// The metadata key holding the Jinja chat template.
 pub const CHAT_TEMPLATE_KEY: &str = "tokenizer.chat_template";
@@ -45,86 +47,6 @@ pub(crate) struct GgufChatTemplate {
     pub bos_token: Option<String>,
     /// The token at `tokenizer.ggml.eos_token_id`, when both keys are there.
     pub eos_token: Option<String>,
-}
-
-/// A GGUF metadata value type.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum ValueType {
-    U8,
-    I8,
-    U16,
-    I16,
-    U32,
-    I32,
-    F32,
-    Bool,
-    String,
-    Array,
-    U64,
-    I64,
-    F64,
-}
-
-impl ValueType {
-    /// The type with this code.
-    fn from_code(code: u32) -> Option<Self> {
-        Some(match code {
-            0 => ValueType::U8,
-            1 => ValueType::I8,
-            2 => ValueType::U16,
-            3 => ValueType::I16,
-            4 => ValueType::U32,
-            5 => ValueType::I32,
-            6 => ValueType::F32,
-            7 => ValueType::Bool,
-            8 => ValueType::String,
-            9 => ValueType::Array,
-            10 => ValueType::U64,
-            11 => ValueType::I64,
-            12 => ValueType::F64,
-            _ => return None,
-        })
-    }
-
-    /// The size of a value of this type, for the fixed-size ones.
-    fn fixed_size(self) -> Option<u64> {
-        match self {
-            ValueType::U8 | ValueType::I8 | ValueType::Bool => Some(1),
-            ValueType::U16 | ValueType::I16 => Some(2),
-            ValueType::U32 | ValueType::I32 | ValueType::F32 => Some(4),
-            ValueType::U64 | ValueType::I64 | ValueType::F64 => Some(8),
-            ValueType::String | ValueType::Array => None,
-        }
-    }
-
-    /// The smallest a value of this type can be (a string: its length; an array: its
-    /// header), to bound counts against the bytes left.
-    fn min_size(self) -> u64 {
-        match self {
-            ValueType::String => 8,
-            ValueType::Array => 12,
-            other => other.fixed_size().unwrap_or(1),
-        }
-    }
-
-    /// The type's name, for messages.
-    fn name(self) -> &'static str {
-        match self {
-            ValueType::U8 => "a u8",
-            ValueType::I8 => "an i8",
-            ValueType::U16 => "a u16",
-            ValueType::I16 => "an i16",
-            ValueType::U32 => "a u32",
-            ValueType::I32 => "an i32",
-            ValueType::F32 => "an f32",
-            ValueType::Bool => "a bool",
-            ValueType::String => "a string",
-            ValueType::Array => "an array",
-            ValueType::U64 => "a u64",
-            ValueType::I64 => "an i64",
-            ValueType::F64 => "an f64",
-        }
-    }
 }
 
 /// Where the vocabulary array's items start, and how many there are.
@@ -241,6 +163,13 @@ impl MetadataReader {
         Ok(())
     }
 
+    fn io_error(&self, error: &std::io::Error) -> TemplateSourceError {
+        TemplateSourceError::Unreadable {
+            path: self.path.clone(),
+            detail: error.to_string(),
+        }
+    }
+
     fn truncated(&self, what: &str, needed: u64) -> TemplateSourceError {
         TemplateSourceError::GgufTruncated {
             path: self.path.clone(),
@@ -290,10 +219,7 @@ impl MetadataReader {
             if error.kind() == IoErrorKind::UnexpectedEof {
                 self.truncated(what, buffer.len() as u64)
             } else {
-                TemplateSourceError::Unreadable {
-                    path: self.path.clone(),
-                    detail: error.to_string(),
-                }
+                self.io_error(&error)
             }
         })?;
         self.pos += buffer.len() as u64;
@@ -313,12 +239,9 @@ impl MetadataReader {
         let mut left = count;
         while left > 0 {
             let step = left.min(i64::MAX as u64);
-            self.inner.seek_relative(step as i64).map_err(|error| {
-                TemplateSourceError::Unreadable {
-                    path: self.path.clone(),
-                    detail: error.to_string(),
-                }
-            })?;
+            self.inner
+                .seek_relative(step as i64)
+                .map_err(|error| self.io_error(&error))?;
             left -= step;
         }
         self.pos += count;
@@ -469,10 +392,7 @@ impl MetadataReader {
         };
         self.inner
             .seek(SeekFrom::Start(tokens.start))
-            .map_err(|error| TemplateSourceError::Unreadable {
-                path: self.path.clone(),
-                detail: error.to_string(),
-            })?;
+            .map_err(|error| self.io_error(&error))?;
         self.pos = tokens.start;
         let (mut bos, mut eos) = (None, None);
         for index in 0..=last {
