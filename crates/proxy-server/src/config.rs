@@ -478,6 +478,44 @@ context_window = 4096
 "#;
 
     #[test]
+    fn a_chat_template_is_one_source_and_not_with_a_wrapper() {
+        let dir = std::env::temp_dir().join(format!("ccp-config-template-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("serve.toml");
+        std::fs::write(
+            &path,
+            format!(
+                "{MINIMAL}chat_template_gguf = \"model.gguf\"\ntool_call_format = \"hermes\"\n"
+            ),
+        )
+        .unwrap();
+        let config = ServerConfig::load(&path).unwrap();
+        assert_eq!(
+            config.models[0].chat_template_gguf,
+            Some(dir.join("model.gguf")),
+            "relative to the config file"
+        );
+        let both = ServerConfig::from_toml_str(&format!(
+            "{MINIMAL}wrapper = \"chatml\"\nchat_template_from_backend = true\n"
+        ))
+        .unwrap_err()
+        .to_string();
+        assert_eq!(
+            both,
+            "model `local`: give `wrapper` or a chat template, not both"
+        );
+        let two = ServerConfig::from_toml_str(&format!(
+            "{MINIMAL}tokenizer_config = \"t.json\"\nchat_template_file = \"t.jinja\"\n"
+        ))
+        .unwrap_err()
+        .to_string();
+        assert!(
+            two.contains("not both `chat_template_file` and `tokenizer_config`"),
+            "{two}"
+        );
+    }
+
+    #[test]
     fn defaults() {
         let config = ServerConfig::from_toml_str(MINIMAL).unwrap();
         assert_eq!(config.listen, "127.0.0.1:8089");
