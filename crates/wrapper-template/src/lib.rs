@@ -10,7 +10,7 @@
 //!   JSON, Mistral `[TOOL_CALLS]`, plain JSON): detection from a template, and
 //!   parsing of replies.
 //! * [`generic_tools`]: how tools are offered to a template that has no tool support.
-//! * [`TemplateWrapper`]: all of it as a [`PromptWrapper`](prompt_kit::PromptWrapper),
+//! * [`TemplateWrapper`]: all of it as a [`PromptWrapper`],
 //!   registered as the build's chat-template plugin
 //!   ([`prompt_kit::register_chat_template_wrapper!`]).
 
