@@ -28,6 +28,7 @@
 //! workspace's tidy test checks both in the resolved dependency graph). proxy-core builds the pipeline on it
 //! and re-exports every module here under the same path.
 
+pub mod answer;
 pub mod chat;
 pub mod chat_template_plugin;
 pub mod completion;
