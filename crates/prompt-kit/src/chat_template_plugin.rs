@@ -62,14 +62,6 @@ pub fn chat_template_plugins() -> Vec<&'static str> {
     plugins
 }
 
-/// Whether a chat-template plugin is linked into this build (so
-/// [`build_chat_template_wrapper`] can succeed).
-pub fn chat_template_plugin_linked() -> bool {
-    inventory::iter::<ChatTemplateWrapperRegistration>()
-        .next()
-        .is_some()
-}
-
 /// Registers the function that builds wrappers from chat templates (see
 /// [`build_chat_template_wrapper`]).
 #[macro_export]

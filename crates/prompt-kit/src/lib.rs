@@ -51,7 +51,7 @@ pub use chat::{
     ParsedFunctionCall, ResponseMessage, Role, ToolCall, ToolSchema,
 };
 pub use chat_template_plugin::{
-    build_chat_template_wrapper, chat_template_plugin_linked, ChatTemplateSpec,
+    build_chat_template_wrapper, chat_template_plugins, ChatTemplateSpec,
     ChatTemplateWrapperRegistration,
 };
 pub use completion::{

@@ -12,7 +12,7 @@ use super::token_counting::TokenCounting;
 use crate::backend::{
     backend_registry, BackendAuth, ConstraintChoice, ConstraintField, Endpoint, RegisteredBackend,
 };
-use crate::chat_template_plugin::{build_chat_template_wrapper, chat_template_plugin_linked};
+use crate::chat_template_plugin::{build_chat_template_wrapper, chat_template_plugins};
 use crate::chat_template_source::{load_local, TemplateSource};
 use crate::registry::{find_wrapper, load_wrapper_file, wrapper_registry};
 use crate::settings::SettingsPreset;
@@ -280,7 +280,7 @@ fn template_wrapper(
             backend.registration.name
         )));
     }
-    if !chat_template_plugin_linked() {
+    if chat_template_plugins().is_empty() {
         return Err(ProxyError::invalid(
             "a chat template is configured, but this build links no chat-template plugin; \
              build with the `wrapper-template` feature",
