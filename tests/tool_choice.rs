@@ -11,7 +11,7 @@ use chat_completion_proxy::{
 use serde_json::{json, Value};
 use wiremock::matchers::{method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
-use workspace_tests::llamacpp_mock::{bodies, llamacpp};
+use workspace_tests::llamacpp_mock::{bodies, llamacpp, llamacpp_scripted, Stop};
 
 fn tools() -> Value {
     json!([
@@ -258,6 +258,91 @@ async fn a_reply_cut_at_the_token_limit_is_the_text_produced_with_finish_reason_
         Some("\"send_message\", \"params\": {\"inner_thou")
     );
     assert!(choice.message.tool_calls.is_none());
+}
+
+/// A `send_message` answer whose `message` loops until the token limit cut it: the
+/// repaired JSON is a valid call, but not the answer the model meant.
+const LOOPING_CALL: &str =
+    "{\"function\": \"send_message\", \"params\": {\"inner_thoughts\": \"Greet.\", \"message\": \"1313131313";
+const GOOD_CALL: &str =
+    "{\"function\": \"send_message\", \"params\": {\"inner_thoughts\": \"Greet.\", \"message\": \"Hi\"}}";
+
+#[tokio::test]
+async fn a_constrained_reply_cut_at_the_token_limit_is_asked_for_again_with_the_next_seed() {
+    let server = llamacpp_scripted(vec![(LOOPING_CALL, Stop::Limit), (GOOD_CALL, Stop::Eos)]).await;
+    let ask = request(json!({"messages": [{"role": "user", "content": "hi"}],
+                             "tools": tools(), "seed": 3, "max_tokens": 64}));
+    let response = client()
+        .get_chat_completion(&target(&server, "chatml-grammar"), &ask)
+        .await
+        .unwrap();
+    let choice = &response.choices[0];
+    assert_eq!(
+        serde_json::to_value(choice.finish_reason).unwrap(),
+        "tool_calls"
+    );
+    let call = &choice.message.tool_calls.as_ref().unwrap()[0].function;
+    assert_eq!(call.name, "send_message");
+    assert_eq!(
+        serde_json::from_str::<Value>(&call.arguments).unwrap(),
+        json!({"message": "Hi"})
+    );
+    let sent = bodies(&server).await;
+    assert_eq!(sent.len(), 2, "the cut reply and one retry");
+    assert!(sent.iter().all(|body| body["grammar"].is_string()));
+    assert_eq!(
+        (sent[0]["seed"].clone(), sent[1]["seed"].clone()),
+        (json!(3), json!(4))
+    );
+}
+
+#[tokio::test]
+async fn a_cut_reply_is_answered_as_it_is_when_no_retry_is_left_or_nothing_constrains_it() {
+    let ask = request(json!({"messages": [{"role": "user", "content": "hi"}],
+                             "tools": tools(), "max_tokens": 64}));
+    // Every attempt cut: the default one retry, then the last reply, repaired, with
+    // finish_reason `length`.
+    let server = llamacpp_scripted(vec![(LOOPING_CALL, Stop::Limit)]).await;
+    let response = client()
+        .get_chat_completion(&target(&server, "chatml-grammar"), &ask)
+        .await
+        .unwrap();
+    assert_eq!(bodies(&server).await.len(), 2, "one call and one retry");
+    let choice = &response.choices[0];
+    assert_eq!(
+        serde_json::to_value(choice.finish_reason).unwrap(),
+        "length"
+    );
+    let call = &choice.message.tool_calls.as_ref().unwrap()[0].function;
+    assert_eq!(
+        serde_json::from_str::<Value>(&call.arguments).unwrap(),
+        json!({"message": "1313131313"})
+    );
+
+    // No retries configured: one call.
+    let server = llamacpp_scripted(vec![(LOOPING_CALL, Stop::Limit), (GOOD_CALL, Stop::Eos)]).await;
+    let mut no_retries = ModelTarget::new("llamacpp", server.uri(), 4096);
+    no_retries.wrapper = WrapperSelection::Named("chatml-grammar".into());
+    no_retries.token_counting = TokenCounting::Cl100k;
+    no_retries.max_retries = 0;
+    let response = client()
+        .get_chat_completion(&no_retries.resolve().unwrap(), &ask)
+        .await
+        .unwrap();
+    assert_eq!(bodies(&server).await.len(), 1);
+    assert_eq!(
+        serde_json::to_value(response.choices[0].finish_reason).unwrap(),
+        "length"
+    );
+
+    // Unconstrained (`chatml`): a cut is the caller's token limit at work, not a loop
+    // the constraint's bounds should have prevented; answered at once.
+    let server = llamacpp_scripted(vec![(LOOPING_CALL, Stop::Limit), (GOOD_CALL, Stop::Eos)]).await;
+    client()
+        .get_chat_completion(&target(&server, "chatml"), &ask)
+        .await
+        .unwrap();
+    assert_eq!(bodies(&server).await.len(), 1);
 }
 
 #[tokio::test]

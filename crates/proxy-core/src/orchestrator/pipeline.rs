@@ -202,6 +202,19 @@ impl PreparedCall {
         ) && attempt < self.target.max_retries()
     }
 
+    /// Whether a reply cut at the token limit is asked for again (with the next seed)
+    /// instead of being answered: only when the call is constrained (a grammar or a
+    /// JSON Schema whose thoughts and arguments are bounded to finish well inside the
+    /// limit, so a cut means the model looped, and another sample usually finishes)
+    /// and retries are left after `attempt` retries. The last attempt is answered as
+    /// it is, cut or not ([`answer_message`](Self::answer_message)). A stream is never
+    /// asked again: its text has already gone out.
+    pub(super) fn may_retry_cut_off(&self, completion: &BackendCompletion, attempt: u32) -> bool {
+        completion.finish_reason == BackendFinishReason::Length
+            && self.constraint.is_some()
+            && attempt < self.target.max_retries()
+    }
+
     /// A partial reply (while streaming) as the final parse would read it (its
     /// content and reasoning are what the stream sends); `None` when it does not
     /// parse yet, and always for a `response_format` answer (its content is sent once
@@ -328,6 +341,14 @@ impl ProxyClient {
                 .complete(&self.http, &prepared.backend_request_for(offset, base_seed))
                 .await?;
             backend_time += backend_started.elapsed();
+            if prepared.may_retry_cut_off(&completion, attempt) {
+                attempt += 1;
+                tracing::warn!(
+                    "asking the model again (retry {attempt}): a constrained reply was cut at the token limit ({} completion tokens)",
+                    completion.completion_tokens.map_or_else(|| "?".to_owned(), |n| n.to_string())
+                );
+                continue;
+            }
             match prepared.respond(&completion, backend_time).await {
                 Err(error) if prepared.may_retry(&error, attempt) => {
                     attempt += 1;
