@@ -133,14 +133,15 @@ fn cargo_e2e(root: &Path, extra: &[&str], url: Option<&str>) -> Result<()> {
 /// the server with `--jinja` (its own tool calling on `/v1/chat/completions`, which the
 /// `native` row measures; the proxy's raw-prompt `/completion` does not use the chat
 /// template, so its rows are unaffected; the pinned build has `--jinja` on by default
-/// anyway, it is passed so the row does not depend on that) and runs the fidelity measurement (valid calls
+/// anyway, it is passed so the row does not depend on that) and `--metrics` (the tokens it
+/// generated per row, retries included), and runs the fidelity measurement (valid calls
 /// per wrapper and for llama.cpp's own tool calling, with the real model).
 pub fn fidelity(root: &Path, args: &[String]) -> Result<()> {
     cargo(
         root,
         &["build", "--release", "-p", E2E_PACKAGE, "--bin", "fidelity"],
     )?;
-    let server = llama_server::start_with(&["--jinja"])?;
+    let server = llama_server::start_with(&["--jinja", "--metrics"])?;
     let status = Command::new(target_dir(root).join("release/fidelity"))
         .args(args)
         .env("CCP_E2E_LLAMA_URL", &server.url)

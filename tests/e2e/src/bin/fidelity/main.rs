@@ -306,6 +306,9 @@ struct Tally {
     reply_tokens: Vec<f64>,
     /// Completion tokens of the valid calls (thoughts-only answers excluded).
     valid_call_tokens: Vec<f64>,
+    /// Tokens the server generated for the whole row, every retry included (its
+    /// `/metrics`); `None` when it does not say.
+    generated: Option<f64>,
 }
 
 impl Tally {
@@ -339,8 +342,12 @@ impl Tally {
         let mean_valid = (!self.valid_call_tokens.is_empty()).then(|| {
             self.valid_call_tokens.iter().sum::<f64>() / self.valid_call_tokens.len() as f64
         });
+        let generated_per_valid = self
+            .generated
+            .filter(|_| self.valid_calls > 0)
+            .map(|generated| generated / f64::from(self.valid_calls));
         println!(
-            "{:<36} {:>11} {:>7.1}% {:>8} {:>10} {:>7} {:>7} {:>8} {:>8} {:>10} {:>10}{}",
+            "{:<36} {:>11} {:>7.1}% {:>8} {:>10} {:>7} {:>7} {:>8} {:>8} {:>10} {:>10} {:>10}{}",
             label,
             format!("{}/{}", self.valid_calls, self.total),
             100.0 * f64::from(self.valid_calls) / f64::from(self.total.max(1)),
@@ -352,6 +359,7 @@ impl Tally {
             seconds(max_latency),
             tokens(median(&self.reply_tokens)),
             tokens(mean_valid),
+            tokens(generated_per_valid),
             if self.other_errors > 0 {
                 format!("  ({} other errors)", self.other_errors)
             } else {
@@ -415,7 +423,7 @@ fn run() -> Result<(), String> {
         }
     }
     println!(
-        "{:<36} {:>11} {:>8} {:>8} {:>10} {:>7} {:>7} {:>8} {:>8} {:>10} {:>10}",
+        "{:<36} {:>11} {:>8} {:>8} {:>10} {:>7} {:>7} {:>8} {:>8} {:>10} {:>10} {:>10}",
         "row",
         "valid/total",
         "valid%",
@@ -426,7 +434,8 @@ fn run() -> Result<(), String> {
         "med lat",
         "max lat",
         "tok/reply",
-        "tok/valid"
+        "tok/valid",
+        "gen/valid"
     );
     for path in &options.paths {
         let mut tally = Tally::default();
@@ -446,6 +455,7 @@ fn run() -> Result<(), String> {
             }
             Path::Native => None,
         };
+        let generated_before = generated_tokens(&setup);
         for conversation in &conversations {
             for _ in 0..options.runs {
                 let started = Instant::now();
@@ -458,6 +468,9 @@ fn run() -> Result<(), String> {
                 tally.add(&outcome, started.elapsed());
             }
         }
+        tally.generated = generated_before
+            .zip(generated_tokens(&setup))
+            .map(|(before, after)| after - before);
         tally.print(path.label());
     }
     println!(
@@ -473,9 +486,28 @@ fn run() -> Result<(), String> {
     );
     println!(
         "latency: median and maximum per request; tok/reply: median completion tokens per reply with usage \
-         (proxy errors have none); tok/valid: mean completion tokens per valid call"
+         (proxy errors have none); tok/valid: mean completion tokens per valid call (the answer's own); \
+         gen/valid: every token the server generated for the row (retries included; its /metrics) per valid call"
     );
     Ok(())
+}
+
+/// Tokens the server has generated since it started: llama-server's
+/// `llamacpp:tokens_predicted_total` on `GET /metrics` (it must run with `--metrics`);
+/// `None` when it does not answer or say.
+fn generated_tokens(setup: &Setup) -> Option<f64> {
+    let text = setup.runtime.block_on(async {
+        let response = setup
+            .http
+            .get(format!("{}/metrics", setup.url))
+            .send()
+            .await
+            .ok()?;
+        response.error_for_status().ok()?.text().await.ok()
+    })?;
+    text.lines()
+        .find_map(|line| line.strip_prefix("llamacpp:tokens_predicted_total "))
+        .and_then(|value| value.trim().parse().ok())
 }
 
 /// One request through the proxy's library with `row`'s backend and wrapper.
