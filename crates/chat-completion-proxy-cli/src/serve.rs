@@ -27,6 +27,10 @@ pub struct ServeArgs {
     /// `cors_origins`. Default: none (CORS off).
     #[arg(long = "cors-origin", value_name = "ORIGIN")]
     cors_origins: Vec<String>,
+    /// Record no metrics and serve no `GET /metrics` (overrides the config's
+    /// `metrics`).
+    #[arg(long)]
+    no_metrics: bool,
     /// Without --config: the kind of server (see `backends`).
     #[arg(long, value_name = "TYPE")]
     endpoint_type: Option<String>,
@@ -139,6 +143,9 @@ impl ServeArgs {
         config
             .cors_origins
             .extend(self.cors_origins.iter().cloned());
+        if self.no_metrics {
+            config.metrics = false;
+        }
         config.validate()?;
         Ok(config)
     }

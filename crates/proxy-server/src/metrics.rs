@@ -349,15 +349,16 @@ pub(crate) async fn record_chat_request(
     let (parts, body) = response.into_parts();
     let body = Body::from_stream(RecordedBody {
         inner: body.into_data_stream(),
-        record,
+        record: Some(record),
     });
     Response::from_parts(parts, body)
 }
 
-/// A stream's body, recording its request when it has been sent or dropped.
+/// A stream's body, recording its request when its end has been produced (before
+/// the client can see the end) or when it is dropped before that.
 struct RecordedBody {
     inner: BodyDataStream,
-    record: RequestRecord,
+    record: Option<RequestRecord>,
 }
 
 impl Stream for RecordedBody {
@@ -367,7 +368,9 @@ impl Stream for RecordedBody {
         let this = self.get_mut();
         let polled = Pin::new(&mut this.inner).poll_next(cx);
         if let Poll::Ready(None) = polled {
-            this.record.complete = true;
+            if let Some(mut record) = this.record.take() {
+                record.complete = true;
+            }
         }
         polled
     }
