@@ -51,7 +51,7 @@ enum Command {
     /// print the response JSON.
     Complete(Box<crate::complete::CompleteArgs>),
     /// Run the OpenAI-compatible HTTP server (POST /v1/chat/completions, GET
-    /// /v1/models, GET /health) until SIGINT or SIGTERM.
+    /// /v1/models, GET /health, GET /metrics) until SIGINT or SIGTERM.
     Serve(Box<crate::serve::ServeArgs>),
 }
 

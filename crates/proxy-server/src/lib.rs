@@ -19,6 +19,9 @@
 //! * Logs: a `tracing` span per request (id, model, endpoint type, wrapper, tokens,
 //!   status, latency); response headers `x-request-id` and `x-proxy-overhead-ms` (the
 //!   proxy's own time, outside the backend call; plain answers only).
+//! * Metrics ([`metrics`]): Prometheus text on `GET /metrics` (no key, as `/health`):
+//!   chat requests by model, status and error kind, the request, backend,
+//!   first-token and overhead latencies, tokens, JSON repairs and constraints.
 //! * Streaming (`stream: true`): OpenAI `chat.completion.chunk` server-sent events
 //!   ([`streaming`]). From every backend but `webui-legacy` the content (the inner
 //!   thoughts) streams as the model writes it; `webui-legacy` finishes first and is

@@ -10,7 +10,7 @@
 //! metrics dependency, and its other users pay nothing.
 //!
 //! Where each metric is recorded, once per chat request (`POST /v1/chat/completions`):
-//! * [`record_chat_request`], a middleware around the chat routes (outside the API
+//! * `record_chat_request`, a middleware around the chat routes (outside the API
 //!   key check): `ccp_requests_total` and `ccp_request_duration_seconds` when the
 //!   answer is over — a plain answer when it is returned, a stream when its body has
 //!   been sent (or dropped) — with the status and the error kind the route produced.
@@ -211,7 +211,7 @@ pub(crate) async fn upkeep(handle: PrometheusHandle) {
 }
 
 /// What the metrics learn about one chat request while it is answered; the handler
-/// finds it in the request's extensions (put there by [`record_chat_request`]).
+/// finds it in the request's extensions (put there by `record_chat_request`).
 #[derive(Debug, Clone)]
 pub struct ChatMetrics(Arc<Probe>);
 
