@@ -4,17 +4,19 @@
 //! once, so each test serves a model of its own name and reads only that model's
 //! series (or, for series every test touches, a difference that only grows).
 
+use std::time::Duration;
+
+use proxy_server::ServerConfig;
 use serde_json::{json, Value};
 use wiremock::matchers::{method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
 use crate::common::{client, completion_reply, config, llamacpp, request, Proxy, CALL_REPLY};
 
-/// A proxy serving one model named `name` (llamacpp, `wrapper`) in front of `backend`.
-async fn proxy_for(name: &str, backend: &MockServer, wrapper: &str) -> Proxy {
+/// A proxy serving one model named `name` (llamacpp, chatml) in front of `backend`.
+async fn proxy_for(name: &str, backend: &MockServer) -> Proxy {
     let mut config = config(&backend.uri());
     config.models[0].name = name.to_owned();
-    config.models[0].wrapper = Some(wrapper.to_owned());
     Proxy::start(config).await
 }
 
@@ -55,15 +57,32 @@ fn value(page: &str, name: &str, labels: &[(&str, &str)]) -> Option<f64> {
     found
 }
 
-/// A backend answering `/completion` with a 500.
-async fn failing_backend() -> MockServer {
+/// A backend answering `/completion` with a 500 after `delay`.
+async fn failing_backend(delay: Duration) -> MockServer {
     let server = MockServer::start().await;
     Mock::given(method("POST"))
         .and(path("/completion"))
-        .respond_with(ResponseTemplate::new(500).set_body_string("boom"))
+        .respond_with(
+            ResponseTemplate::new(500)
+                .set_body_string("boom")
+                .set_delay(delay),
+        )
         .mount(&server)
         .await;
     server
+}
+
+/// The page once `name` with `labels` is on it (a stream's request is recorded
+/// when the server has dropped its body, which it does in its own time).
+async fn scrape_until(proxy: &Proxy, name: &str, labels: &[(&str, &str)]) -> String {
+    for _ in 0..200 {
+        let page = scrape(proxy).await;
+        if value(&page, name, labels).is_some() {
+            return page;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("{name} {labels:?} was never recorded");
 }
 
 #[tokio::test]
@@ -71,9 +90,9 @@ async fn a_completion_and_a_backend_failure_are_counted_with_their_durations_and
     // Setup: one model that answers, one whose backend fails.
     let (ok_model, failing_model) = ("metrics-ok-model", "metrics-failing-model");
     let backend = llamacpp(CALL_REPLY).await;
-    let mut proxy = proxy_for(ok_model, &backend, "chatml").await;
-    let broken = failing_backend().await;
-    let mut failing = proxy_for(failing_model, &broken, "chatml").await;
+    let mut proxy = proxy_for(ok_model, &backend).await;
+    let broken = failing_backend(Duration::ZERO).await;
+    let mut failing = proxy_for(failing_model, &broken).await;
 
     // Exec
     let response = proxy.chat(&request(false)).await;
@@ -180,7 +199,7 @@ async fn a_streamed_request_records_its_time_to_first_token_when_it_ends() {
     // Setup
     let model = "metrics-stream-model";
     let backend = llamacpp(CALL_REPLY).await;
-    let mut proxy = proxy_for(model, &backend, "chatml").await;
+    let mut proxy = proxy_for(model, &backend).await;
     let mut body = request(false);
     body["stream"] = json!(true);
     body["stream_options"] = json!({"include_usage": true});
@@ -283,7 +302,7 @@ async fn a_repaired_reply_and_its_constraint_are_counted() {
 async fn refused_keys_are_counted_without_a_model() {
     // Setup
     let backend = llamacpp(CALL_REPLY).await;
-    let mut proxy = proxy_for("metrics-keys-model", &backend, "chatml").await;
+    let mut proxy = proxy_for("metrics-keys-model", &backend).await;
     let labels = [
         ("model", ""),
         ("status", "401"),
@@ -324,6 +343,89 @@ async fn metrics_off_means_no_route() {
     assert_eq!(proxy.chat(&request(false)).await.status(), 200);
 
     proxy.stop().await.unwrap();
+}
+
+#[tokio::test]
+async fn a_stream_that_fails_after_its_headers_is_a_200_with_the_error_kind() {
+    // Setup: the backend refuses after the stream's headers went out (ACCEPT_GRACE).
+    let model = "metrics-late-failure-model";
+    let backend = failing_backend(Duration::from_millis(800)).await;
+    let mut proxy = proxy_for(model, &backend).await;
+    let mut body = request(false);
+    body["stream"] = json!(true);
+
+    // Exec
+    let response = proxy.chat(&body).await;
+    assert_eq!(response.status(), 200);
+    let events = response.text().await.unwrap();
+    assert!(events.contains("\"error\""), "{events}");
+    let labels = [("model", model), ("status", "200"), ("kind", "http_error")];
+    let page = scrape_until(&proxy, "ccp_requests_total", &labels).await;
+
+    // Check
+    assert_eq!(
+        value(&page, "ccp_requests_total", &labels),
+        Some(1.0),
+        "{page}"
+    );
+    assert_eq!(
+        value(
+            &page,
+            "ccp_time_to_first_token_seconds_count",
+            &[("model", model)]
+        ),
+        None,
+        "the model wrote nothing: {page}"
+    );
+
+    proxy.stop().await.unwrap();
+}
+
+#[tokio::test]
+async fn a_stream_the_client_leaves_is_cancelled() {
+    // Setup: a backend that takes long to accept; the client reads the headers only.
+    let model = "metrics-cancelled-model";
+    let backend = failing_backend(Duration::from_secs(5)).await;
+    let mut proxy = proxy_for(model, &backend).await;
+    let mut body = request(false);
+    body["stream"] = json!(true);
+
+    // Exec
+    let response = proxy.chat(&body).await;
+    assert_eq!(response.status(), 200);
+    drop(response);
+    let labels = [("model", model), ("status", "200"), ("kind", "cancelled")];
+    let page = scrape_until(&proxy, "ccp_requests_total", &labels).await;
+
+    // Check
+    assert_eq!(
+        value(&page, "ccp_requests_total", &labels),
+        Some(1.0),
+        "{page}"
+    );
+    assert_eq!(
+        value(
+            &page,
+            "ccp_request_duration_seconds_count",
+            &[("model", model)]
+        ),
+        Some(1.0)
+    );
+
+    proxy.stop().await.unwrap();
+}
+
+#[test]
+fn the_config_turns_metrics_off() {
+    let model =
+        "\n[[models]]\nname = \"local\"\nendpoint_type = \"llamacpp\"\ncontext_window = 4096\n";
+    let off = ServerConfig::from_toml_str(&format!("metrics = false{model}")).unwrap();
+    assert!(!off.metrics);
+    assert!(
+        ServerConfig::from_toml_str(model).unwrap().metrics,
+        "on by default"
+    );
+    assert!(ServerConfig::from_toml_str(&format!("metrics = \"no\"{model}")).is_err());
 }
 
 #[test]
