@@ -91,7 +91,7 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Parse(args) => parse(&args),
         Command::Backends => write_stdout(&crate::complete::backends()),
         Command::Complete(args) => write_stdout(&crate::complete::complete(&args, &read_stdin()?)?),
-        Command::Serve(args) => crate::serve::run(&args),
+        Command::Serve(args) => crate::serve::run(&args, cli.log_format),
         Command::Repair => {
             let text = read_stdin()?;
             let value = repair_json(&text)?;

@@ -4,11 +4,11 @@
 
 mod commands;
 mod complete;
+mod logging;
 mod serve;
 mod template_args;
 mod wrapper_args;
 
-use std::io::{IsTerminal, Write};
 use std::process::ExitCode;
 
 use clap::Parser;
@@ -24,24 +24,17 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(cli.default_log_filter()));
-    let logs = tracing_subscriber::fmt()
-        .with_writer(std::io::stderr)
-        .with_env_filter(filter);
-    match cli.log_format {
-        LogFormat::Text => logs.with_ansi(std::io::stderr().is_terminal()).init(),
-        LogFormat::Json => logs
-            .json()
-            .with_current_span(true)
-            .with_span_list(true)
-            .init(),
-    }
+    let format = cli.log_format;
+    logging::init(format, cli.default_log_filter());
     match commands::run(cli) {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
             let message = format!("{error:#}").replace('\n', "\\n");
-            let _ = writeln!(std::io::stderr(), "error: {message}");
+            let text = match format {
+                LogFormat::Text => format!("error: {message}"),
+                LogFormat::Json => message,
+            };
+            logging::write_line(format, "ERROR", &text, serde_json::Map::new());
             ExitCode::FAILURE
         }
     }

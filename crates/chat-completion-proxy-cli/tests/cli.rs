@@ -247,3 +247,16 @@ fn log_format_json_writes_one_json_object_per_line() {
         .unwrap_or_else(|| panic!("no repair line in {text_stderr}"));
     assert!(serde_json::from_str::<Value>(line).is_err(), "{line}");
 }
+
+#[test]
+fn log_format_json_writes_the_final_error_as_json_too() {
+    let (code, stdout, stderr) = run(cli().args(["--log-format", "json", "serve"]), "");
+    assert_eq!(code, 1, "{stderr}");
+    assert!(stdout.is_empty());
+    assert_eq!(stderr.lines().count(), 1, "{stderr:?}");
+    let line: Value = serde_json::from_str(&stderr).unwrap();
+    assert_eq!(line["level"], "ERROR");
+    let message = line["fields"]["message"].as_str().unwrap();
+    assert!(message.contains("--config"), "{message}");
+    assert!(!message.starts_with("error: "), "{message}");
+}

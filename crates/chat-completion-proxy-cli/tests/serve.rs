@@ -238,12 +238,13 @@ async fn serves_from_flags_and_stops_on_sigterm() {
 }
 
 /// Starts `serve` for one llamacpp model named `demo` at `backend` with `extra`
-/// flags: the child, its address and the rest of its stderr (after the banner).
+/// flags: the child, its address, the banner and the rest of its stderr.
 fn spawn_serve(
     backend: &str,
     extra: &[&str],
 ) -> (
     std::process::Child,
+    String,
     String,
     BufReader<std::process::ChildStderr>,
 ) {
@@ -275,7 +276,7 @@ fn spawn_serve(
         .and_then(|rest| rest.split_whitespace().next())
         .unwrap_or_else(|| panic!("no address in {banner:?}"))
         .to_owned();
-    (child, address, stderr)
+    (child, address, banner, stderr)
 }
 
 /// Sends SIGTERM and waits for a clean exit.
@@ -306,7 +307,7 @@ async fn serve_writes_json_logs_and_exports_metrics_unless_told_not_to() {
         })))
         .mount(&backend)
         .await;
-    let (child, address, stderr) = spawn_serve(&backend.uri(), &["--log-format", "json"]);
+    let (child, address, banner, stderr) = spawn_serve(&backend.uri(), &["--log-format", "json"]);
     let client = reqwest::Client::new();
 
     // Exec: one completion, then the metrics page; then the same server without metrics.
@@ -329,7 +330,7 @@ async fn serve_writes_json_logs_and_exports_metrics_unless_told_not_to() {
     let page = metrics.text().await.unwrap();
     stop(child).await;
     let logs: Vec<String> = stderr.lines().map(Result::unwrap).collect();
-    let (off, off_address, off_stderr) = spawn_serve(&backend.uri(), &["--no-metrics"]);
+    let (off, off_address, _, off_stderr) = spawn_serve(&backend.uri(), &["--no-metrics"]);
     let off_status = client
         .get(format!("http://{off_address}/metrics"))
         .send()
@@ -349,7 +350,12 @@ async fn serve_writes_json_logs_and_exports_metrics_unless_told_not_to() {
         "{page}"
     );
     assert_eq!(off_status, 404);
-    // Check: every log line is JSON, and the request's carries its span's fields.
+    // Check: every log line is JSON, the banner too, and the request's carries its
+    // span's fields.
+    let banner: Value = serde_json::from_str(&banner).unwrap();
+    assert_eq!(banner["level"], "INFO");
+    assert_eq!(banner["fields"]["address"], address.as_str(), "{banner}");
+    assert_eq!(banner["fields"]["models"], json!(["demo"]));
     let lines: Vec<Value> = logs
         .iter()
         .map(|line| serde_json::from_str(line).unwrap_or_else(|e| panic!("{e}: {line:?}")))
