@@ -115,7 +115,7 @@ const fn metric(name: &'static str, kind: MetricType, help: &'static str) -> Met
 /// Every metric the server exports: the one list (HELP and TYPE lines come from it).
 pub const METRICS: &[MetricDescription] = &[
     metric(REQUESTS_TOTAL, MetricType::Counter, "Chat completion requests answered, by model, HTTP status and error kind (ok on success)."),
-    metric(REQUEST_DURATION, MetricType::Histogram, "Seconds from a chat request's arrival until its answer (a stream's last byte) was sent."),
+    metric(REQUEST_DURATION, MetricType::Histogram, "Seconds from a chat request's arrival until its answer (a stream's last byte) was produced."),
     metric(BACKEND_DURATION, MetricType::Histogram, "Seconds spent in the backend call(s) of a completed request, retries included."),
     metric(TIME_TO_FIRST_TOKEN, MetricType::Histogram, "Streamed requests: seconds from arrival until the first chunk carrying the model's output."),
     metric(PROXY_OVERHEAD, MetricType::Histogram, "Seconds of a completed request spent in the proxy itself (the whole call minus the backend calls)."),
