@@ -7,7 +7,7 @@ use chat_completion_proxy::{
     available_wrappers, choose_wrapper, repair_json, ChatMessage, FunctionSchema, PromptWrapper,
     RenderRequest, ToolSchema,
 };
-use clap::{Parser, Subcommand};
+use clap::{Parser, Subcommand, ValueEnum};
 
 use crate::wrapper_args::WrapperArgs;
 use serde::Deserialize;
@@ -18,6 +18,21 @@ use serde::Deserialize;
 pub struct Cli {
     #[command(subcommand)]
     command: Command,
+    /// How log lines on stderr are written: `text` (one readable line each) or
+    /// `json` (one JSON object per line, with the request span's fields).
+    #[arg(long, value_enum, global = true, default_value_t = LogFormat::Text)]
+    pub log_format: LogFormat,
+}
+
+/// The format of the log lines (`--log-format`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, ValueEnum)]
+pub enum LogFormat {
+    /// One readable line per event (coloured on a terminal).
+    #[default]
+    Text,
+    /// One JSON object per line: `timestamp`, `level`, `fields` (`message` and the
+    /// event's fields), `target`, `span` and `spans` (the request's id, model, …).
+    Json,
 }
 
 #[derive(Debug, Subcommand)]
@@ -36,7 +51,7 @@ enum Command {
     /// print the response JSON.
     Complete(Box<crate::complete::CompleteArgs>),
     /// Run the OpenAI-compatible HTTP server (POST /v1/chat/completions, GET
-    /// /v1/models, GET /health) until SIGINT or SIGTERM.
+    /// /v1/models, GET /health, GET /metrics) until SIGINT or SIGTERM.
     Serve(Box<crate::serve::ServeArgs>),
 }
 
@@ -76,7 +91,7 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Parse(args) => parse(&args),
         Command::Backends => write_stdout(&crate::complete::backends()),
         Command::Complete(args) => write_stdout(&crate::complete::complete(&args, &read_stdin()?)?),
-        Command::Serve(args) => crate::serve::run(&args),
+        Command::Serve(args) => crate::serve::run(&args, cli.log_format),
         Command::Repair => {
             let text = read_stdin()?;
             let value = repair_json(&text)?;

@@ -4,16 +4,16 @@
 
 mod commands;
 mod complete;
+mod logging;
 mod serve;
 mod template_args;
 mod wrapper_args;
 
-use std::io::{IsTerminal, Write};
 use std::process::ExitCode;
 
 use clap::Parser;
 
-use crate::commands::Cli;
+use crate::commands::{Cli, LogFormat};
 
 /// mimalloc instead of the system allocator: under load, `serve` spent a sixth of its
 /// time in glibc's malloc/free (measured with `perf` during `cargo xtask bench`). Built
@@ -24,19 +24,17 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    tracing_subscriber::fmt()
-        .with_writer(std::io::stderr)
-        .with_ansi(std::io::stderr().is_terminal())
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(cli.default_log_filter())),
-        )
-        .init();
+    let format = cli.log_format;
+    logging::init(format, cli.default_log_filter());
     match commands::run(cli) {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
             let message = format!("{error:#}").replace('\n', "\\n");
-            let _ = writeln!(std::io::stderr(), "error: {message}");
+            let text = match format {
+                LogFormat::Text => format!("error: {message}"),
+                LogFormat::Json => message,
+            };
+            logging::write_line(format, "ERROR", &text, serde_json::Map::new());
             ExitCode::FAILURE
         }
     }

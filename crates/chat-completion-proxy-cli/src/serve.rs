@@ -1,12 +1,13 @@
 //! `serve`: the OpenAI-compatible HTTP server (the `proxy-server` crate) on a
 //! multi-thread runtime, from a config file or from flags for one model.
 
-use std::io::Write;
 use std::path::PathBuf;
 
 use anyhow::{bail, Context, Result};
 use clap::Args;
 use proxy_server::{serve, shutdown_signal, ModelConfig, Secret, ServerConfig, ServerState};
+
+use crate::commands::LogFormat;
 
 /// Arguments of `serve`.
 #[derive(Debug, Args)]
@@ -27,6 +28,10 @@ pub struct ServeArgs {
     /// `cors_origins`. Default: none (CORS off).
     #[arg(long = "cors-origin", value_name = "ORIGIN")]
     cors_origins: Vec<String>,
+    /// Record no metrics and serve no `GET /metrics` (overrides the config's
+    /// `metrics`).
+    #[arg(long)]
+    no_metrics: bool,
     /// Without --config: the kind of server (see `backends`).
     #[arg(long, value_name = "TYPE")]
     endpoint_type: Option<String>,
@@ -139,6 +144,9 @@ impl ServeArgs {
         config
             .cors_origins
             .extend(self.cors_origins.iter().cloned());
+        if self.no_metrics {
+            config.metrics = false;
+        }
         config.validate()?;
         Ok(config)
     }
@@ -176,7 +184,8 @@ impl ServeArgs {
 }
 
 /// `serve`: runs until SIGINT or SIGTERM, then lets the requests in flight finish.
-pub fn run(args: &ServeArgs) -> Result<()> {
+/// The banner (the address and the models) is written in `log_format`.
+pub fn run(args: &ServeArgs, log_format: LogFormat) -> Result<()> {
     let config = args.config()?;
     let state = ServerState::from_config(&config)?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -190,8 +199,7 @@ pub fn run(args: &ServeArgs) -> Result<()> {
         let address = listener
             .local_addr()
             .context("cannot read the listening address")?;
-        let _ = writeln!(
-            std::io::stderr(),
+        let banner = format!(
             "chat-completion-proxy: serving {} on http://{address} ({})",
             state.models().names().join(", "),
             if state.api_keys().is_open() {
@@ -200,6 +208,10 @@ pub fn run(args: &ServeArgs) -> Result<()> {
                 "API key required"
             }
         );
+        let mut fields = serde_json::Map::new();
+        fields.insert("address".into(), address.to_string().into());
+        fields.insert("models".into(), state.models().names().into());
+        crate::logging::write_line(log_format, "INFO", &banner, fields);
         serve(state, listener, shutdown_signal())
             .await
             .context("the server stopped with an error")

@@ -212,3 +212,51 @@ fn repair_without_any_json_is_a_one_line_error() {
     let (code, stdout, stderr) = run(cli().arg("repair"), "nothing to see here");
     assert_one_line_error(code, &stdout, &stderr, "no JSON");
 }
+
+#[test]
+fn log_format_json_writes_one_json_object_per_line() {
+    // Setup: `repair` logs each repair at debug level.
+    let mut json = cli();
+    json.args(["repair", "--log-format", "json"])
+        .env("RUST_LOG", "debug");
+    let mut text = cli();
+    text.args(["repair"]).env("RUST_LOG", "debug");
+
+    // Exec
+    let (code, stdout, stderr) = run(&mut json, "{\"a\": 1");
+    let (text_code, _, text_stderr) = run(&mut text, "{\"a\": 1");
+
+    // Check: every line is an object; the repair's has its level, message and field.
+    assert_eq!((code, stdout.as_str()), (0, "{\"a\":1}\n"), "{stderr}");
+    let lines: Vec<Value> = stderr
+        .lines()
+        .map(|line| serde_json::from_str(line).unwrap_or_else(|e| panic!("{e}: {line:?}")))
+        .collect();
+    let repair = lines
+        .iter()
+        .find(|line| line["fields"]["message"] == "repaired malformed JSON")
+        .unwrap_or_else(|| panic!("no repair line in {stderr}"));
+    assert_eq!(repair["level"], "DEBUG");
+    assert_eq!(repair["fields"]["strategy"], "append }");
+    assert!(repair["timestamp"].is_string(), "{repair}");
+    // The default stays text.
+    assert_eq!(text_code, 0);
+    let line = text_stderr
+        .lines()
+        .find(|line| line.contains("repaired malformed JSON"))
+        .unwrap_or_else(|| panic!("no repair line in {text_stderr}"));
+    assert!(serde_json::from_str::<Value>(line).is_err(), "{line}");
+}
+
+#[test]
+fn log_format_json_writes_the_final_error_as_json_too() {
+    let (code, stdout, stderr) = run(cli().args(["--log-format", "json", "serve"]), "");
+    assert_eq!(code, 1, "{stderr}");
+    assert!(stdout.is_empty());
+    assert_eq!(stderr.lines().count(), 1, "{stderr:?}");
+    let line: Value = serde_json::from_str(&stderr).unwrap();
+    assert_eq!(line["level"], "ERROR");
+    let message = line["fields"]["message"].as_str().unwrap();
+    assert!(message.contains("--config"), "{message}");
+    assert!(!message.starts_with("error: "), "{message}");
+}

@@ -236,3 +236,142 @@ async fn serves_from_flags_and_stops_on_sigterm() {
         .unwrap();
     assert_eq!(status.code(), Some(0), "a clean exit after SIGTERM");
 }
+
+/// Starts `serve` for one llamacpp model named `demo` at `backend` with `extra`
+/// flags: the child, its address, the banner and the rest of its stderr.
+fn spawn_serve(
+    backend: &str,
+    extra: &[&str],
+) -> (
+    std::process::Child,
+    String,
+    String,
+    BufReader<std::process::ChildStderr>,
+) {
+    let mut child = Command::new(binary())
+        .args([
+            "serve",
+            "--listen",
+            "127.0.0.1:0",
+            "--endpoint-type",
+            "llamacpp",
+        ])
+        .args(["--endpoint", backend, "--context-window", "2048"])
+        .args(["--wrapper", "chatml", "--model-name", "demo"])
+        .args(extra)
+        .env_remove("CCP_API_KEY")
+        .env_remove("RUST_LOG")
+        .env("CCP_COMPLETION_SETTINGS", "/nonexistent/settings.json")
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stderr = BufReader::new(child.stderr.take().unwrap());
+    let mut banner = String::new();
+    stderr.read_line(&mut banner).unwrap();
+    let address = banner
+        .split("http://")
+        .nth(1)
+        .and_then(|rest| rest.split_whitespace().next())
+        .unwrap_or_else(|| panic!("no address in {banner:?}"))
+        .to_owned();
+    (child, address, banner, stderr)
+}
+
+/// Sends SIGTERM and waits for a clean exit.
+async fn stop(mut child: std::process::Child) {
+    let killed = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    let status = tokio::task::spawn_blocking(move || child.wait().unwrap())
+        .await
+        .unwrap();
+    assert_eq!(status.code(), Some(0));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn serve_writes_json_logs_and_exports_metrics_unless_told_not_to() {
+    if !built_with(&["backend-llamacpp", "wrapper-chatml"]) {
+        return;
+    }
+    // Setup
+    let backend = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/completion"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+            "content": " \"send_message\",\n  \"params\": {\"inner_thoughts\": \"Hi.\", \"message\": \"Hello!\"}\n}",
+            "tokens_predicted": 5, "tokens_evaluated": 30, "stop_type": "eos"
+        })))
+        .mount(&backend)
+        .await;
+    let (child, address, banner, stderr) = spawn_serve(&backend.uri(), &["--log-format", "json"]);
+    let client = reqwest::Client::new();
+
+    // Exec: one completion, then the metrics page; then the same server without metrics.
+    let response = client
+        .post(format!("http://{address}/v1/chat/completions"))
+        .json(&json!({"messages": [{"role": "user", "content": "Hi"}]}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    let metrics = client
+        .get(format!("http://{address}/metrics"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        metrics.headers()["content-type"],
+        "text/plain; version=0.0.4"
+    );
+    let page = metrics.text().await.unwrap();
+    stop(child).await;
+    let logs: Vec<String> = stderr.lines().map(Result::unwrap).collect();
+    let (off, off_address, _, off_stderr) = spawn_serve(&backend.uri(), &["--no-metrics"]);
+    let off_status = client
+        .get(format!("http://{off_address}/metrics"))
+        .send()
+        .await
+        .unwrap()
+        .status();
+    stop(off).await;
+    drop(off_stderr);
+
+    // Check: the metrics.
+    assert!(
+        page.contains("ccp_requests_total{model=\"demo\",status=\"200\",kind=\"ok\"} 1"),
+        "{page}"
+    );
+    assert!(
+        page.contains("ccp_completion_tokens_total{model=\"demo\"} 5"),
+        "{page}"
+    );
+    assert_eq!(off_status, 404);
+    // Check: every log line is JSON, the banner too, and the request's carries its
+    // span's fields.
+    let banner: Value = serde_json::from_str(&banner).unwrap();
+    assert_eq!(banner["level"], "INFO");
+    assert_eq!(banner["fields"]["address"], address.as_str(), "{banner}");
+    assert_eq!(banner["fields"]["models"], json!(["demo"]));
+    let lines: Vec<Value> = logs
+        .iter()
+        .map(|line| serde_json::from_str(line).unwrap_or_else(|e| panic!("{e}: {line:?}")))
+        .collect();
+    let finished = lines
+        .iter()
+        .find(|line| {
+            line["fields"]["message"] == "request finished"
+                && line["span"]["path"] == "/v1/chat/completions"
+        })
+        .unwrap_or_else(|| panic!("no request line in {logs:?}"));
+    assert_eq!(finished["level"], "INFO");
+    assert_eq!(finished["fields"]["status"], 200);
+    assert_eq!(finished["span"]["model"], "demo", "{finished}");
+    assert!(
+        finished["span"]["id"].as_str().unwrap().starts_with("req_"),
+        "{finished}"
+    );
+}

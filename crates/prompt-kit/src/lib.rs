@@ -63,7 +63,7 @@ pub use registry::{
     available_wrappers, find_wrapper, load_wrapper_file, wrapper_registry, Registry, RegistryError,
     WrapperFileLoaderRegistration, WrapperRegistration,
 };
-pub use repair::{repair_json, RepairError};
+pub use repair::{count_repairs, repair_json, RepairError};
 pub use summarizer::{is_summarizer_request, DEFAULT_WRAPPER, SUMMARY_WRAPPER};
 pub use wrapper::{
     text_answer, with_system_first, AnswerMode, GrammarStyle, NativeCallSyntax, PromptWrapper,

@@ -50,15 +50,15 @@ pub use completion::{
 };
 pub use error_kind::ErrorKind;
 pub use orchestrator::{
-    get_chat_completion, ChatCompletionEvent, ChatCompletionStream, CompletionTimings, ModelTarget,
-    ProxyClient, ProxyClientBuilder, ProxyError, ResolvedTarget, ResponseHeader, TokenCounting,
-    WrapperSelection, DEFAULT_MAX_THOUGHT_CHARS,
+    get_chat_completion, ChatCompletionEvent, ChatCompletionStream, CompletionReport,
+    CompletionTimings, ModelTarget, ProxyClient, ProxyClientBuilder, ProxyError, ResolvedTarget,
+    ResponseHeader, TokenCounting, WrapperSelection, DEFAULT_MAX_THOUGHT_CHARS,
 };
 pub use registry::{
     available_wrappers, find_wrapper, linked_plugins, load_wrapper_file, wrapper_registry,
     RegistryError, WrapperFileLoaderRegistration, WrapperRegistration,
 };
-pub use repair::{repair_json, RepairError};
+pub use repair::{count_repairs, repair_json, RepairError};
 pub use wrapper::{
     text_answer, with_system_first, AnswerMode, GrammarStyle, NativeCallSyntax, PromptWrapper,
     RenderRequest, WrapperError,

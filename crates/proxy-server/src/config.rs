@@ -7,6 +7,7 @@
 //! max_body_bytes = 4194304         # default 4 MiB
 //! default_model = "local"          # serves requests naming an unknown model
 //! cors_origins = ["https://app.example"]   # default none (no CORS); ["*"]: any
+//! metrics = true                   # default: GET /metrics (Prometheus); false: off
 //!
 //! [[models]]
 //! name = "local"                   # what clients send as `model`
@@ -65,6 +66,14 @@ pub struct ServerConfig {
     /// server (CORS); none by default, so browsers refuse cross-origin calls.
     #[serde(default)]
     pub cors_origins: Vec<String>,
+    /// Whether the server records metrics and serves them on `GET /metrics`
+    /// (Prometheus' text format, no API key needed); default on.
+    #[serde(default = "default_metrics")]
+    pub metrics: bool,
+}
+
+fn default_metrics() -> bool {
+    true
 }
 
 impl Default for ServerConfig {
@@ -76,6 +85,7 @@ impl Default for ServerConfig {
             models: Vec::new(),
             default_model: None,
             cors_origins: Vec::new(),
+            metrics: true,
         }
     }
 }

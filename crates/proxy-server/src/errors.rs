@@ -339,6 +339,8 @@ impl IntoResponse for ApiError {
             );
         }
         let mut response = (status, Json(self.envelope())).into_response();
+        // For the metrics layer: the `kind` label of this answer.
+        response.extensions_mut().insert(self.kind);
         if let Some(value) = self
             .retry_after
             .as_deref()

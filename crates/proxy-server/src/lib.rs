@@ -2,7 +2,8 @@
 //! point its base URL here and get tool calls from a local model.
 //!
 //! * Routes ([`router`]): `POST /v1/chat/completions` (also `/chat/completions`),
-//!   `GET /v1/models` (names and aliases), `GET /v1/models/{id}`, `GET /health`;
+//!   `GET /v1/models` (names and aliases), `GET /v1/models/{id}`, `GET /health`,
+//!   `GET /metrics` (Prometheus, [`metrics`]; `metrics = false` turns it off);
 //!   optional CORS (`cors_origins`).
 //! * Configuration ([`ServerConfig`], TOML): listen address, optional API keys, body
 //!   limit, `default_model`, `cors_origins` and `[[models]]` entries; the request's
@@ -18,6 +19,9 @@
 //! * Logs: a `tracing` span per request (id, model, endpoint type, wrapper, tokens,
 //!   status, latency); response headers `x-request-id` and `x-proxy-overhead-ms` (the
 //!   proxy's own time, outside the backend call; plain answers only).
+//! * Metrics ([`metrics`]): Prometheus text on `GET /metrics` (no key, as `/health`):
+//!   chat requests by model, status and error kind, the request, backend,
+//!   first-token and overhead latencies, tokens, JSON repairs and constraints.
 //! * Streaming (`stream: true`): OpenAI `chat.completion.chunk` server-sent events
 //!   ([`streaming`]). From every backend but `webui-legacy` the content (the inner
 //!   thoughts) streams as the model writes it; `webui-legacy` finishes first and is
@@ -42,6 +46,7 @@ pub mod auth;
 pub mod config;
 pub mod errors;
 pub mod extract;
+pub mod metrics;
 pub mod models;
 pub mod routes;
 pub mod state;
@@ -58,15 +63,24 @@ pub use routes::router;
 pub use state::ServerState;
 
 /// Serves `state` on `listener` until `shutdown` completes, then stops accepting
-/// connections and waits for the requests in flight to finish.
+/// connections and waits for the requests in flight to finish. With metrics on, a
+/// task drains the recorder's histogram samples meanwhile.
 pub async fn serve(
     state: ServerState,
     listener: tokio::net::TcpListener,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(listener, router(state))
+    let upkeep = state
+        .metrics()
+        .cloned()
+        .map(|handle| tokio::spawn(crate::metrics::upkeep(handle)));
+    let served = axum::serve(listener, router(state))
         .with_graceful_shutdown(shutdown)
-        .await
+        .await;
+    if let Some(upkeep) = upkeep {
+        upkeep.abort();
+    }
+    served
 }
 
 /// Completes on SIGINT (Ctrl-C) or, on Unix, SIGTERM. If a signal handler cannot be

@@ -1,6 +1,7 @@
 //! The routes: `POST /v1/chat/completions` (and `/chat/completions`),
-//! `GET /v1/models`, `GET /v1/models/{id}`, `GET /health`; a 404 envelope for any
-//! other path and a 405 envelope for a wrong method. With `cors_origins` configured,
+//! `GET /v1/models`, `GET /v1/models/{id}`, `GET /health`, `GET /metrics` (unless
+//! metrics are off); a 404 envelope for any other path and a 405 envelope for a
+//! wrong method. With `cors_origins` configured,
 //! tower-http's CORS layer answers preflight `OPTIONS` requests and marks every
 //! response for the allowed origins.
 
@@ -8,11 +9,11 @@ use std::time::Duration;
 
 use axum::extract::rejection::PathRejection;
 use axum::extract::{DefaultBodyLimit, Path, Request, State};
-use axum::http::header::RETRY_AFTER;
+use axum::http::header::{CONTENT_TYPE, RETRY_AFTER};
 use axum::http::{HeaderName, HeaderValue, Method};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
-use axum::{middleware, Json, Router};
+use axum::{middleware, Extension, Json, Router};
 use serde_json::{json, Value};
 use tower_http::cors::{AllowHeaders, AllowOrigin, CorsLayer};
 use tracing::Span;
@@ -22,28 +23,41 @@ use proxy_core::ChatCompletionRequest;
 use crate::auth::require_api_key;
 use crate::errors::{ApiError, ApiErrorKind};
 use crate::extract::JsonBody;
+use crate::metrics::{record_chat_request, ChatMetrics};
 use crate::state::ServerState;
 use crate::streaming::stream_response;
 use crate::telemetry::{
     record_model, record_tokens, trace_request, PROXY_OVERHEAD_HEADER, REQUEST_ID_HEADER,
 };
 
-/// The server's router over `state`. `/health` needs no key; every other route needs
-/// one when the server has keys. A CORS preflight needs none (browsers send no
-/// credentials with it); the request that follows does.
+/// The server's router over `state`. `/health` and `/metrics` need no key (as
+/// llama-server's `/health` and vLLM's `/metrics`: probes and scrapers send none);
+/// every other route needs one when the server has keys. A CORS preflight needs none
+/// (browsers send no credentials with it); the request that follows does.
+///
+/// The chat routes are measured ([`crate::metrics`]) outside the key check, so
+/// refused keys are counted too.
 pub fn router(state: ServerState) -> Router {
-    let api = Router::new()
+    let keys = middleware::from_fn_with_state(state.api_keys().clone(), require_api_key);
+    let chat = Router::new()
         .route("/v1/chat/completions", post(chat_completions))
         .route("/chat/completions", post(chat_completions))
+        .route_layer(keys.clone())
+        .route_layer(middleware::from_fn_with_state(
+            state.metrics().is_some(),
+            record_chat_request,
+        ));
+    let api = Router::new()
         .route("/v1/models", get(list_models))
         .route("/v1/models/{*id}", get(retrieve_model))
-        .route_layer(middleware::from_fn_with_state(
-            state.api_keys().clone(),
-            require_api_key,
-        ));
+        .route_layer(keys)
+        .merge(chat);
     let cors = cors_layer(state.cors_origins());
-    let router = Router::new()
-        .route("/health", get(health))
+    let mut open = Router::new().route("/health", get(health));
+    if state.metrics().is_some() {
+        open = open.route("/metrics", get(metrics));
+    }
+    let router = open
         .merge(api)
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
@@ -93,9 +107,11 @@ fn cors_layer(origins: &[String]) -> Option<CorsLayer> {
 /// a stream's headers go out before the backend has finished, so it has none.
 async fn chat_completions(
     State(state): State<ServerState>,
+    Extension(metrics): Extension<ChatMetrics>,
     JsonBody(mut request): JsonBody<ChatCompletionRequest>,
 ) -> Result<Response, ApiError> {
     let entry = state.models().select(request.model.as_deref())?;
+    metrics.set_model(&entry.name);
     // The response echoes the name the client sent (an alias, or any name the only
     // or default model serves); with none, the model's own name.
     if request.model.is_none() {
@@ -112,18 +128,19 @@ async fn chat_completions(
             .is_some_and(|options| options.include_usage);
         let (client, target) = (entry.client.clone(), entry.target.clone());
         let start = async move { client.stream_chat_completion(&target, &request).await };
-        return stream_response(start, include_usage, Span::current()).await;
+        return stream_response(start, include_usage, Span::current(), metrics).await;
     }
-    let (completion, timings) = entry
+    let (completion, report) = entry
         .client
         .get_chat_completion_timed(&entry.target, &request)
         .await?;
+    metrics.completed(&completion, &report);
     record_tokens(
         completion.usage.prompt_tokens,
         completion.usage.completion_tokens,
     );
     let mut response = Json(completion).into_response();
-    let overhead = format!("{:.3}", timings.proxy_overhead().as_secs_f64() * 1e3);
+    let overhead = format!("{:.3}", report.timings.proxy_overhead().as_secs_f64() * 1e3);
     if let Ok(value) = HeaderValue::from_str(&overhead) {
         response.headers_mut().insert(PROXY_OVERHEAD_HEADER, value);
     }
@@ -176,11 +193,20 @@ async fn health() -> Json<Value> {
     Json(json!({"status": "ok"}))
 }
 
+/// `GET /metrics`: every metric in Prometheus' text format (see [`crate::metrics`]).
+async fn metrics(State(state): State<ServerState>) -> Response {
+    let body = state
+        .metrics()
+        .map(|handle| handle.render())
+        .unwrap_or_default();
+    ([(CONTENT_TYPE, crate::metrics::CONTENT_TYPE)], body).into_response()
+}
+
 async fn not_found(request: Request) -> ApiError {
     ApiError::new(
         ApiErrorKind::NotFound,
         format!(
-            "No route for {} {}; the routes are POST /v1/chat/completions, GET /v1/models, GET /v1/models/{{id}} and GET /health.",
+            "No route for {} {}; the routes are POST /v1/chat/completions, GET /v1/models, GET /v1/models/{{id}}, GET /health and GET /metrics.",
             request.method(),
             request.uri().path()
         ),

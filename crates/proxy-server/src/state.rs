@@ -1,8 +1,11 @@
 //! [`ServerState`]: what every request handler shares — the models, the API keys,
-//! the body limit, the CORS origins — built once from a [`ServerConfig`].
+//! the body limit, the CORS origins, the metrics handle — built once from a
+//! [`ServerConfig`].
 
 use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
+
+use metrics_exporter_prometheus::PrometheusHandle;
 
 use crate::auth::ApiKeys;
 use crate::config::{ConfigError, ServerConfig};
@@ -19,6 +22,8 @@ struct Inner {
     max_body_bytes: usize,
     cors_origins: Vec<String>,
     started: u64,
+    /// The process's Prometheus recorder; `None`: metrics are off.
+    metrics: Option<PrometheusHandle>,
 }
 
 impl ServerState {
@@ -33,16 +38,23 @@ impl ServerState {
             .map(ModelEntry::from_config)
             .collect::<Result<Vec<_>, _>>()?;
         let models = ModelTable::with_default(entries, config.default_model.as_deref())?;
-        Ok(Self::new(
+        Ok(Self::build(
             models,
             ApiKeys::new(config.api_keys.clone()),
             config.max_body_bytes,
+            config.metrics,
         )
         .with_cors_origins(config.cors_origins.clone()))
     }
 
-    /// State from parts already resolved.
+    /// State from parts already resolved, with metrics on (the process's recorder is
+    /// installed, see [`crate::metrics::install`]).
     pub fn new(models: ModelTable, api_keys: ApiKeys, max_body_bytes: usize) -> Self {
+        Self::build(models, api_keys, max_body_bytes, true)
+    }
+
+    /// State from parts; `metrics`: install the recorder and serve `GET /metrics`.
+    fn build(models: ModelTable, api_keys: ApiKeys, max_body_bytes: usize, metrics: bool) -> Self {
         let started = SystemTime::now()
             .duration_since(UNIX_EPOCH)
             .map(|elapsed| elapsed.as_secs())
@@ -53,6 +65,7 @@ impl ServerState {
             max_body_bytes,
             cors_origins: Vec::new(),
             started,
+            metrics: metrics.then(crate::metrics::install),
         }))
     }
 
@@ -82,6 +95,11 @@ impl ServerState {
     /// The origins allowed to call the server from a web page (empty: CORS is off).
     pub fn cors_origins(&self) -> &[String] {
         &self.0.cors_origins
+    }
+
+    /// The Prometheus handle `GET /metrics` renders; `None`: metrics are off.
+    pub fn metrics(&self) -> Option<&PrometheusHandle> {
+        self.0.metrics.as_ref()
     }
 
     /// When the state was built (Unix seconds): the `created` of `/v1/models`.

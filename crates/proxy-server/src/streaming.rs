@@ -42,6 +42,7 @@ use serde_json::{json, Map, Value};
 use tracing::{Instrument, Span};
 
 use crate::errors::ApiError;
+use crate::metrics::ChatMetrics;
 use crate::telemetry::record_tokens_on;
 
 /// The longest a stream stays silent: a keep-alive comment goes out when nothing
@@ -159,24 +160,29 @@ impl ChunkWriter {
 /// values). An error from `start` within [`ACCEPT_GRACE`] is returned as it is (a
 /// JSON error envelope with its status); after that, the SSE response is sent with
 /// keep-alive comments until the stream opens, and an error becomes an error event.
+/// The first output chunk, the finished completion and an error event are recorded
+/// in `metrics`.
 ///
 /// [`ProxyClient::stream_chat_completion`]: proxy_core::ProxyClient::stream_chat_completion
 pub async fn stream_response<F>(
     start: F,
     include_usage: bool,
     span: Span,
+    metrics: ChatMetrics,
 ) -> Result<Response, ApiError>
 where
     F: Future<Output = Result<ChatCompletionStream, ProxyError>> + Send + 'static,
 {
     let mut start = Box::pin(start.instrument(span.clone()));
     match tokio::time::timeout(ACCEPT_GRACE, &mut start).await {
-        Ok(Ok(completion)) => Ok(sse_response(completion, include_usage, span)),
+        Ok(Ok(completion)) => Ok(sse_response(completion, include_usage, span, metrics)),
         Ok(Err(error)) => Err(ApiError::from_proxy(&error)),
         Err(_) => {
             let events = stream::once(start).flat_map(move |started| match started {
-                Ok(completion) => chunk_events(completion, include_usage, span.clone()),
-                Err(error) => stream::iter(vec![error_event(&error, &span)]).boxed(),
+                Ok(completion) => {
+                    chunk_events(completion, include_usage, span.clone(), metrics.clone())
+                }
+                Err(error) => stream::iter(vec![error_event(&error, &span, &metrics)]).boxed(),
             });
             let keep_alive = Event::default().comment(KEEP_ALIVE_TEXT);
             Ok(with_keep_alive(
@@ -187,9 +193,14 @@ where
 }
 
 /// The SSE response for `completion`; token counts are recorded on `span` (the
-/// request's) when the completion finishes.
-pub fn sse_response(completion: ChatCompletionStream, include_usage: bool, span: Span) -> Response {
-    with_keep_alive(chunk_events(completion, include_usage, span))
+/// request's) when the completion finishes, and in `metrics`.
+pub fn sse_response(
+    completion: ChatCompletionStream,
+    include_usage: bool,
+    span: Span,
+    metrics: ChatMetrics,
+) -> Response {
+    with_keep_alive(chunk_events(completion, include_usage, span, metrics))
 }
 
 /// `events` as an SSE response with a keep-alive comment after every
@@ -206,9 +217,15 @@ fn with_keep_alive(
         .into_response()
 }
 
-/// An error that ended the stream, logged under `span` and sent as its envelope.
-fn error_event(error: &ProxyError, span: &Span) -> Result<Event, Infallible> {
+/// An error that ended the stream, logged under `span`, recorded in `metrics` and
+/// sent as its envelope.
+fn error_event(
+    error: &ProxyError,
+    span: &Span,
+    metrics: &ChatMetrics,
+) -> Result<Event, Infallible> {
     let error = ApiError::from_proxy(error);
+    metrics.stream_failed(error.kind);
     span.in_scope(|| {
         tracing::warn!(
             kind = error.kind.as_str(),
@@ -225,14 +242,20 @@ fn chunk_events(
     completion: ChatCompletionStream,
     include_usage: bool,
     span: Span,
+    metrics: ChatMetrics,
 ) -> BoxStream<'static, Result<Event, Infallible>> {
     let writer = ChunkWriter::new(completion.header().clone(), include_usage);
     let first = data(&writer.role());
     let events = completion.flat_map(move |event| {
+        if event.is_ok() {
+            // Reasoning, content, or the end (a call with no content before it).
+            metrics.first_token();
+        }
         let events: Vec<Result<Event, Infallible>> = match event {
             Ok(ChatCompletionEvent::Reasoning(text)) => vec![data(&writer.reasoning(&text))],
             Ok(ChatCompletionEvent::Content(text)) => vec![data(&writer.content(&text))],
-            Ok(ChatCompletionEvent::Finished { response, .. }) => {
+            Ok(ChatCompletionEvent::Finished { response, report }) => {
+                metrics.completed(&response, &report);
                 record_tokens_on(
                     &span,
                     response.usage.prompt_tokens,
@@ -245,7 +268,7 @@ fn chunk_events(
                     .chain(std::iter::once(Ok(Event::default().data("[DONE]"))))
                     .collect()
             }
-            Err(error) => vec![error_event(&error, &span)],
+            Err(error) => vec![error_event(&error, &span, &metrics)],
         };
         stream::iter(events)
     });

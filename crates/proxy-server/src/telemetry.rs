@@ -86,7 +86,8 @@ pub(crate) async fn trace_request(request: Request, next: Next) -> Response {
     response
 }
 
-fn is_event_stream(response: &Response) -> bool {
+/// Whether `response` is a server-sent-events stream.
+pub(crate) fn is_event_stream(response: &Response) -> bool {
     response
         .headers()
         .get(CONTENT_TYPE)

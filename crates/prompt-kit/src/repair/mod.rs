@@ -54,9 +54,33 @@ mod line_feeds;
 mod python_text;
 mod send_message_fallback;
 
+use std::cell::Cell;
+
 use serde_json::Value;
 
 use crate::python_json;
+
+thread_local! {
+    /// How many values [`repair_json`] has recovered by repairing (not by a plain
+    /// parse) on this thread; only ever increases (see [`count_repairs`]).
+    static REPAIRS: Cell<u64> = const { Cell::new(0) };
+}
+
+/// Runs `parse` (synchronous: a wrapper's parse) and says how many JSON values it
+/// recovered by repairing malformed text with [`repair_json`] (0: all of them parsed
+/// as they were, or none was read).
+///
+/// Why a counter around the call rather than a flag in each parse result: repair
+/// happens deep inside every wrapper's parse (`reply_json`, the native call
+/// formats, `response_format` answers), and the parsed message is a plain struct
+/// every wrapper builds; a per-thread counter read before and after the one
+/// synchronous call needs no change to any wrapper. Nested calls are counted by
+/// each observer.
+pub fn count_repairs<T>(parse: impl FnOnce() -> T) -> (T, u64) {
+    let before = REPAIRS.get();
+    let value = parse();
+    (value, REPAIRS.get().wrapping_sub(before))
+}
 
 /// Why no JSON value could be recovered from a text.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -164,6 +188,7 @@ pub fn repair_json(text: &str) -> Result<Value, RepairError> {
         .find_map(|strategy| {
             let value = (strategy.attempt)(text)?;
             tracing::debug!(strategy = strategy.name, "repaired malformed JSON");
+            REPAIRS.set(REPAIRS.get().wrapping_add(1));
             Some(value)
         })
         .ok_or_else(|| RepairError::NoJson {

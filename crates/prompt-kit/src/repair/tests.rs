@@ -208,3 +208,19 @@ fn text_without_json_says_why_and_what_to_do() {
     let message = error.err().map(|e| e.to_string()).unwrap_or_default();
     assert!(message.contains("-grammar"), "{message}");
 }
+
+#[test]
+fn count_repairs_counts_only_repaired_values() {
+    let (value, repairs) = count_repairs(|| repaired("{\"a\": 1}"));
+    assert_eq!((value, repairs), (Some(json!({"a": 1})), 0));
+    let (value, repairs) = count_repairs(|| repaired("{\"a\": 1"));
+    assert_eq!((value, repairs), (Some(json!({"a": 1})), 1));
+    let (value, repairs) = count_repairs(|| repaired("no json here"));
+    assert_eq!((value, repairs), (None, 0));
+    let (_, outer) = count_repairs(|| {
+        let (_, inner) = count_repairs(|| repaired("[1, 2,"));
+        assert_eq!(inner, 1);
+        repaired("{\"b\": true")
+    });
+    assert_eq!(outer, 2, "an outer observer sees the nested repairs too");
+}

@@ -45,6 +45,11 @@ enum PreparedText {
 }
 
 impl PreparedConstraint {
+    /// The name of the field it goes in (`grammar`, `json_schema`, …).
+    pub(super) fn field_name(&self) -> &'static str {
+        self.field.name
+    }
+
     /// The constraint as the backend request carries it.
     pub(super) fn as_constraint(&self) -> Constraint<'_> {
         Constraint {

@@ -50,7 +50,7 @@ pub use client::{
     ProxyClient, ProxyClientBuilder, DEFAULT_CONNECT_TIMEOUT, DEFAULT_REQUEST_TIMEOUT,
 };
 pub use error::ProxyError;
-pub use pipeline::CompletionTimings;
+pub use pipeline::{CompletionReport, CompletionTimings};
 pub use response::{ResponseHeader, SYSTEM_FINGERPRINT};
 pub use stream::{ChatCompletionEvent, ChatCompletionStream};
 pub use target::{

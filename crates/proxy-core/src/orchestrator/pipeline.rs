@@ -32,6 +32,7 @@ use crate::completion::{ChatCompletionRequest, ChatCompletionResponse};
 use crate::function_correction::{add_heartbeat, answers_user_message};
 use crate::grammar::AnswerShape;
 use crate::registry::wrapper_registry;
+use crate::repair::count_repairs;
 use crate::wrapper::{text_answer, AnswerMode, GrammarStyle, RenderRequest};
 use crate::wrapper_choice::{is_summarizer_request, SUMMARY_WRAPPER};
 
@@ -54,6 +55,28 @@ impl CompletionTimings {
     pub fn proxy_overhead(&self) -> Duration {
         self.total.saturating_sub(self.backend)
     }
+}
+
+/// What one finished chat completion tells an operator beyond the response: how long
+/// it took, whether the reply needed JSON repair, and which output constraint was sent.
+///
+/// proxy-core measures and returns these facts and records no metric itself: the
+/// server labels them (with the configured model name, which the target does not
+/// carry) and records them, so this library needs no metrics dependency and callers
+/// that do not export metrics pay nothing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CompletionReport {
+    /// How long the whole call and the backend call(s) took.
+    pub timings: CompletionTimings,
+    /// Whether the answered reply's JSON was malformed and recovered by
+    /// [`repair_json`](crate::repair_json) (any of its values, in any choice).
+    pub json_repaired: bool,
+    /// The backend constraint field sent with the request (`grammar`,
+    /// `json_schema`, …; see [`ConstraintField::name`]), or `None` when the request
+    /// was not constrained.
+    ///
+    /// [`ConstraintField::name`]: crate::backend::ConstraintField::name
+    pub constraint: Option<&'static str>,
 }
 
 /// One request made ready for the backend, holding everything the call and the
@@ -158,6 +181,8 @@ impl PreparedCall {
         completion: &BackendCompletion,
     ) -> Result<AssistantMessage, ProxyError> {
         let wrapper = self.wrapper.get();
+        // The one parse whose repairs are reported (see `count_repairs`): the
+        // partial parses of a stream are not counted.
         let checked = match (self.answer, &self.json_answer) {
             (AnswerMode::Text, None) => return Ok(wrapper.parse_text_output(&completion.text)),
             (AnswerMode::Text, Some(json_answer)) => {
@@ -237,8 +262,9 @@ impl PreparedCall {
         &self,
         completion: &BackendCompletion,
         backend_time: Duration,
-    ) -> Result<(ChatCompletionResponse, CompletionTimings), ProxyError> {
-        let mut message = self.answer_message(completion)?;
+    ) -> Result<(ChatCompletionResponse, CompletionReport), ProxyError> {
+        let (message, repairs) = count_repairs(|| self.answer_message(completion));
+        let mut message = message?;
         if self.heartbeat && add_heartbeat(&mut message) {
             tracing::debug!("function correction: set request_heartbeat on the call");
         }
@@ -266,6 +292,11 @@ impl PreparedCall {
             total: self.started.elapsed(),
             backend: backend_time,
         };
+        let report = CompletionReport {
+            timings,
+            json_repaired: repairs > 0,
+            constraint: self.constraint.as_ref().map(PreparedConstraint::field_name),
+        };
         tracing::info!(
             endpoint_type = self.target.endpoint_type(),
             wrapper = self.wrapper.name(),
@@ -273,9 +304,10 @@ impl PreparedCall {
             completion_tokens = response.usage.completion_tokens,
             backend_ms = timings.backend.as_secs_f64() * 1e3,
             total_ms = timings.total.as_secs_f64() * 1e3,
+            json_repaired = report.json_repaired,
             "chat completion"
         );
-        Ok((response, timings))
+        Ok((response, report))
     }
 }
 
@@ -298,12 +330,14 @@ impl ProxyClient {
     }
 
     /// [`get_chat_completion`](Self::get_chat_completion), also returning how long the
-    /// whole call and the backend call took (the difference is the proxy's own cost).
+    /// whole call and the backend call took (the difference is the proxy's own cost),
+    /// whether the reply's JSON was repaired and the constraint sent
+    /// ([`CompletionReport`]).
     pub async fn get_chat_completion_timed(
         &self,
         target: &ResolvedTarget,
         request: &ChatCompletionRequest,
-    ) -> Result<(ChatCompletionResponse, CompletionTimings), ProxyError> {
+    ) -> Result<(ChatCompletionResponse, CompletionReport), ProxyError> {
         let prepared = self.prepare(target, request).await?;
         let choices = request.n.unwrap_or(1);
         if choices <= 1 {
@@ -329,7 +363,7 @@ impl ProxyClient {
         prepared: &PreparedCall,
         choice: u32,
         base_seed: Option<i64>,
-    ) -> Result<(ChatCompletionResponse, CompletionTimings), ProxyError> {
+    ) -> Result<(ChatCompletionResponse, CompletionReport), ProxyError> {
         let mut backend_time = Duration::ZERO;
         let mut attempt = 0;
         loop {
@@ -506,16 +540,16 @@ impl ProxyClient {
 /// One response from the responses of several choices (of one prepared call, so
 /// they share the id, creation time and model): their choices numbered in order,
 /// the prompt's tokens once, the completion tokens summed; the timings of the
-/// slowest. Any choice's error is the request's.
+/// slowest; repaired if any choice was. Any choice's error is the request's.
 fn merge_choices(
-    answers: Vec<Result<(ChatCompletionResponse, CompletionTimings), ProxyError>>,
-) -> Result<(ChatCompletionResponse, CompletionTimings), ProxyError> {
-    let mut merged: Option<(ChatCompletionResponse, CompletionTimings)> = None;
+    answers: Vec<Result<(ChatCompletionResponse, CompletionReport), ProxyError>>,
+) -> Result<(ChatCompletionResponse, CompletionReport), ProxyError> {
+    let mut merged: Option<(ChatCompletionResponse, CompletionReport)> = None;
     for (index, answer) in answers.into_iter().enumerate() {
-        let (response, timings) = answer?;
+        let (response, report) = answer?;
         match merged.as_mut() {
-            None => merged = Some((response, timings)),
-            Some((all, slowest)) => {
+            None => merged = Some((response, report)),
+            Some((all, merged_report)) => {
                 all.usage.completion_tokens += response.usage.completion_tokens;
                 all.usage.total_tokens = all.usage.prompt_tokens + all.usage.completion_tokens;
                 all.choices
@@ -523,8 +557,10 @@ fn merge_choices(
                         choice.index = u32::try_from(index).unwrap_or(u32::MAX);
                         choice
                     }));
-                slowest.total = slowest.total.max(timings.total);
-                slowest.backend = slowest.backend.max(timings.backend);
+                let slowest = &mut merged_report.timings;
+                slowest.total = slowest.total.max(report.timings.total);
+                slowest.backend = slowest.backend.max(report.timings.backend);
+                merged_report.json_repaired |= report.json_repaired;
             }
         }
     }

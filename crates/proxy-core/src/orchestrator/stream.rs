@@ -34,7 +34,7 @@ use futures::stream::{BoxStream, Stream, StreamExt};
 
 use super::client::ProxyClient;
 use super::error::ProxyError;
-use super::pipeline::{CompletionTimings, PreparedCall};
+use super::pipeline::{CompletionReport, PreparedCall};
 use super::response::ResponseHeader;
 use super::target::ResolvedTarget;
 use crate::backend::{BackendError, BackendStream, BackendStreamEvent};
@@ -50,12 +50,13 @@ pub enum ChatCompletionEvent {
     /// are the response's content.
     Content(String),
     /// The finished response (its content is what the `Content` pieces said) and the
-    /// timings; nothing follows it.
+    /// report (timings, repair, constraint); nothing follows it.
     Finished {
         /// The response, as [`ProxyClient::get_chat_completion`] returns it.
         response: Box<ChatCompletionResponse>,
-        /// How long the whole call and the backend call took.
-        timings: CompletionTimings,
+        /// How long the whole call and the backend call took, whether the reply's
+        /// JSON was repaired, and the constraint sent.
+        report: CompletionReport,
     },
 }
 
@@ -126,14 +127,14 @@ impl ProxyClient {
             let completion = backend
                 .complete(prepared.http(), &prepared.backend_request())
                 .await?;
-            let (response, timings) = prepared
+            let (response, report) = prepared
                 .respond(&completion, backend_started.elapsed())
                 .await?;
             let mut events = VecDeque::new();
             queue_rest(&mut events, &mut Sent::default(), &response);
             events.push_back(Ok(ChatCompletionEvent::Finished {
                 response: Box::new(response),
-                timings,
+                report,
             }));
             return Ok(ChatCompletionStream {
                 header,
@@ -191,7 +192,7 @@ impl LiveStream {
                     self.done = true;
                     let backend_time = self.backend_started.elapsed();
                     match self.prepared.respond(&completion, backend_time).await {
-                        Ok((response, timings)) => self.finish(response, timings),
+                        Ok((response, report)) => self.finish(response, report),
                         Err(error) => self.pending.push_back(Err(error)),
                     }
                 }
@@ -243,11 +244,11 @@ impl LiveStream {
     }
 
     /// Queues the reasoning and content not streamed yet, then the finished response.
-    fn finish(&mut self, response: ChatCompletionResponse, timings: CompletionTimings) {
+    fn finish(&mut self, response: ChatCompletionResponse, report: CompletionReport) {
         queue_rest(&mut self.pending, &mut self.sent, &response);
         self.pending.push_back(Ok(ChatCompletionEvent::Finished {
             response: Box::new(response),
-            timings,
+            report,
         }));
     }
 }

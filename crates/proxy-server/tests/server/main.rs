@@ -12,5 +12,6 @@ mod errors;
 mod images;
 mod lifecycle;
 mod logging;
+mod metrics;
 mod models;
 mod streaming;
