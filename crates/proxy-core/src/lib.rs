@@ -50,9 +50,10 @@ pub use completion::{
 };
 pub use error_kind::ErrorKind;
 pub use orchestrator::{
-    get_chat_completion, ChatCompletionEvent, ChatCompletionStream, CompletionTimings, ModelTarget,
-    ProxyClient, ProxyClientBuilder, ProxyError, ResolvedTarget, ResponseHeader, TokenCounting,
-    WrapperSelection, DEFAULT_MAX_THOUGHT_CHARS,
+    get_chat_completion, ChatCompletionEvent, ChatCompletionStream, CompletionTimings, FaultPolicy,
+    HealthChecks, ModelTarget, ProxyClient, ProxyClientBuilder, ProxyError, ReplicaConfig,
+    ReplicaSet, ReplicaStatus, ResolvedTarget, ResponseHeader, TokenCounting, WrapperSelection,
+    DEFAULT_MAX_THOUGHT_CHARS,
 };
 pub use registry::{
     available_wrappers, find_wrapper, linked_plugins, load_wrapper_file, wrapper_registry,

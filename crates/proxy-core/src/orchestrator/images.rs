@@ -106,10 +106,11 @@ async fn announced_image_marker(
     let ImagePlacement::AnnouncedMarker { path, default, .. } = input.placement else {
         return Ok(None);
     };
+    let replica = target.replicas().preferred();
     match target
         .backend()
         .backend
-        .image_marker(http, target.endpoint(), target.auth())
+        .image_marker(http, replica.endpoint(), replica.auth())
         .await
     {
         Ok(marker) => Ok(marker),

@@ -18,6 +18,7 @@ use super::client::ProxyClient;
 use super::error::ProxyError;
 use super::grammar_selection::PreparedConstraint;
 use super::images::prompt_images;
+use super::replicas::Replica;
 use super::response::{build_response, ResponseHeader};
 use super::response_format::JsonAnswer;
 use super::target::{ResolvedTarget, TargetWrapper};
@@ -100,6 +101,11 @@ impl PreparedCall {
         self.target.backend()
     }
 
+    /// The model's replicas.
+    pub(super) fn replicas(&self) -> &super::replicas::ReplicaSet {
+        self.target.replicas()
+    }
+
     /// The HTTP client.
     pub(super) fn http(&self) -> &reqwest::Client {
         &self.http
@@ -113,8 +119,13 @@ impl PreparedCall {
     /// The backend request for call `attempt` (0: the first call of the first choice):
     /// the seed (`base_seed`, else the request's) plus `attempt`, so a deterministic
     /// sampler neither repeats an answer that was refused nor gives two choices alike.
-    fn backend_request_for(&self, attempt: u32, base_seed: Option<i64>) -> BackendRequest<'_> {
-        let mut request = self.backend_request();
+    fn backend_request_for<'a>(
+        &'a self,
+        replica: &'a Replica,
+        attempt: u32,
+        base_seed: Option<i64>,
+    ) -> BackendRequest<'a> {
+        let mut request = self.backend_request(replica);
         if base_seed.is_some() {
             request.overrides.seed = base_seed;
         }
@@ -126,11 +137,11 @@ impl PreparedCall {
         request
     }
 
-    /// The backend request for this prompt.
-    pub(super) fn backend_request(&self) -> BackendRequest<'_> {
+    /// The backend request for this prompt, to `replica`.
+    pub(super) fn backend_request<'a>(&'a self, replica: &'a Replica) -> BackendRequest<'a> {
         BackendRequest {
-            endpoint: self.target.endpoint(),
-            auth: self.target.auth(),
+            endpoint: replica.endpoint(),
+            auth: replica.auth(),
             prompt: &self.prompt,
             context_window: self.target.context_window(),
             prompt_tokens: self
@@ -322,10 +333,14 @@ impl ProxyClient {
         loop {
             let backend_started = Instant::now();
             let offset = choice * (prepared.target.max_retries() + 1) + attempt;
-            let completion = prepared
-                .backend()
-                .backend
-                .complete(&self.http, &prepared.backend_request_for(offset, base_seed))
+            let backend = &prepared.backend().backend;
+            let (completion, _lease) = prepared
+                .target
+                .replicas()
+                .call(|replica| async move {
+                    let request = prepared.backend_request_for(&replica, offset, base_seed);
+                    backend.complete(&self.http, &request).await
+                })
                 .await?;
             backend_time += backend_started.elapsed();
             match prepared.respond(&completion, backend_time).await {
@@ -540,9 +555,10 @@ async fn count_tokens(
     server_count: bool,
 ) -> Result<u64, ProxyError> {
     if server_count {
+        let replica = target.replicas().preferred();
         let request = TokenCountRequest {
-            endpoint: target.endpoint(),
-            auth: target.auth(),
+            endpoint: replica.endpoint(),
+            auth: replica.auth(),
             model,
             text: prompt,
         };

@@ -35,6 +35,7 @@ use futures::stream::{BoxStream, Stream, StreamExt};
 use super::client::ProxyClient;
 use super::error::ProxyError;
 use super::pipeline::{CompletionTimings, PreparedCall};
+use super::replicas::Lease;
 use super::response::ResponseHeader;
 use super::target::ResolvedTarget;
 use crate::backend::{BackendError, BackendStream, BackendStreamEvent};
@@ -119,12 +120,28 @@ impl ProxyClient {
         let header = prepared.header.clone();
         let backend_started = Instant::now();
         let backend = &prepared.backend().backend;
-        let streamed = backend
-            .complete_streaming(prepared.http(), &prepared.backend_request())
-            .await?;
-        let Some(backend_stream) = streamed else {
-            let completion = backend
-                .complete(prepared.http(), &prepared.backend_request())
+        let replicas = prepared.replicas().clone();
+        // Retried on another replica only while the stream is being opened: once the
+        // backend accepted it, what it sends goes to the client and is never replayed.
+        let opened = if prepared.backend().registration.capabilities.streaming {
+            let prepared = &prepared;
+            let (streamed, lease) = replicas
+                .call(|replica| async move {
+                    let request = prepared.backend_request(&replica);
+                    backend.complete_streaming(prepared.http(), &request).await
+                })
+                .await?;
+            streamed.map(|stream| (stream, lease))
+        } else {
+            None
+        };
+        let Some((backend_stream, lease)) = opened else {
+            let prepared = &prepared;
+            let (completion, _lease) = replicas
+                .call(|replica| async move {
+                    let request = prepared.backend_request(&replica);
+                    backend.complete(prepared.http(), &request).await
+                })
                 .await?;
             let (response, timings) = prepared
                 .respond(&completion, backend_started.elapsed())
@@ -144,6 +161,7 @@ impl ProxyClient {
         let state = LiveStream {
             prepared,
             backend_stream,
+            lease,
             backend_started,
             raw: String::new(),
             sent: Sent::default(),
@@ -162,6 +180,8 @@ impl ProxyClient {
 struct LiveStream {
     prepared: PreparedCall,
     backend_stream: BackendStream,
+    /// The replica's slot, held until the stream ends.
+    lease: Lease,
     backend_started: Instant,
     /// The model's text so far.
     raw: String,
@@ -197,6 +217,7 @@ impl LiveStream {
                 }
                 Some(Err(error)) => {
                     self.done = true;
+                    self.lease.record(Some(&error));
                     self.pending.push_back(Err(error.into()));
                 }
                 None => {

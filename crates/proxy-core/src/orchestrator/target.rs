@@ -7,6 +7,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use super::error::ProxyError;
+use super::replicas::{FaultPolicy, ReplicaConfig, ReplicaSet};
 use super::served_template::ServedTemplate;
 use super::token_counting::TokenCounting;
 use crate::backend::{
@@ -80,8 +81,17 @@ pub struct ModelTarget {
     /// [`available_backends`](crate::backend::available_backends)).
     pub endpoint_type: String,
     /// The server's base URL (`http://localhost:8080`); `None`: the endpoint type's
-    /// usual address.
+    /// usual address (unless [`replicas`](Self::replicas) are given).
     pub endpoint: Option<String>,
+    /// Several servers of the same model, spread by load (see
+    /// [`ReplicaSet`]); empty: the one [`endpoint`](Self::endpoint). Not with an
+    /// `endpoint`.
+    pub replicas: Vec<ReplicaConfig>,
+    /// How replicas are ejected, probed, queued and retried.
+    pub faults: FaultPolicy,
+    /// The model's name in logs and metrics (a server's entry name); `None`: the
+    /// public name, else the backend's model name, else the endpoint type.
+    pub name: Option<String>,
     /// The model's context window, in tokens; a longer prompt is refused before sending.
     pub context_window: u64,
     /// The name responses carry (a server's public model name). `None`: the
@@ -149,6 +159,9 @@ impl ModelTarget {
         ModelTarget {
             endpoint_type: endpoint_type.into(),
             endpoint: None,
+            replicas: Vec::new(),
+            faults: FaultPolicy::default(),
+            name: None,
             context_window,
             public_name: None,
             model: None,
@@ -179,15 +192,7 @@ impl ModelTarget {
             ));
         }
         let (_, backend) = backend_registry().resolve(&self.endpoint_type)?;
-        let endpoint = match &self.endpoint {
-            Some(endpoint) if endpoint.trim().is_empty() => {
-                return Err(ProxyError::invalid(
-                    "the endpoint is empty; set it to the server's base URL (e.g. `http://localhost:8080`) or leave it out for the usual address",
-                ))
-            }
-            Some(endpoint) => Endpoint::parse(endpoint)?,
-            None => Endpoint::parse(backend.registration.default_endpoint)?,
-        };
+        let replicas = self.replica_set(backend)?;
         if self.context_window == 0 {
             return Err(ProxyError::invalid(
                 "no context window given; set it to the model's context length in tokens (e.g. 8192)",
@@ -237,8 +242,7 @@ impl ModelTarget {
         }
         Ok(ResolvedTarget(Arc::new(Resolved {
             backend,
-            endpoint,
-            auth: self.auth.clone(),
+            replicas,
             context_window: self.context_window,
             wrapper,
             summary: find_wrapper(SUMMARY_WRAPPER).ok(),
@@ -252,6 +256,67 @@ impl ModelTarget {
             max_thought_chars: self.max_thought_chars,
             max_argument_chars: self.max_argument_chars,
         })))
+    }
+}
+
+impl ModelTarget {
+    /// The replicas, checked: the one endpoint (or the usual address), or the list.
+    fn replica_set(&self, backend: &'static RegisteredBackend) -> Result<ReplicaSet, ProxyError> {
+        let empty = |endpoint: &str| {
+            endpoint.trim().is_empty().then(|| {
+                ProxyError::invalid(
+                    "the endpoint is empty; set it to the server's base URL (e.g. `http://localhost:8080`) or leave it out for the usual address",
+                )
+            })
+        };
+        let replicas = if self.replicas.is_empty() {
+            let endpoint = match &self.endpoint {
+                Some(endpoint) => match empty(endpoint) {
+                    Some(error) => return Err(error),
+                    None => Endpoint::parse(endpoint)?,
+                },
+                None => Endpoint::parse(backend.registration.default_endpoint)?,
+            };
+            vec![(endpoint, self.auth.clone(), 1, None)]
+        } else {
+            if self.endpoint.is_some() {
+                return Err(ProxyError::invalid(
+                    "give one `endpoint` or a list of `endpoints`, not both",
+                ));
+            }
+            let mut replicas = Vec::with_capacity(self.replicas.len());
+            for replica in &self.replicas {
+                if let Some(error) = empty(&replica.endpoint) {
+                    return Err(error);
+                }
+                if replica.weight == 0 {
+                    return Err(ProxyError::invalid(format!(
+                        "the replica at `{}` has weight 0; give a weight of at least 1 or remove it",
+                        replica.endpoint
+                    )));
+                }
+                if replica.max_in_flight == Some(0) {
+                    return Err(ProxyError::invalid(format!(
+                        "the replica at `{}` has `max_in_flight` 0; give at least 1 (the server's slots) or leave it out for no limit",
+                        replica.endpoint
+                    )));
+                }
+                replicas.push((
+                    Endpoint::parse(&replica.endpoint)?,
+                    replica.auth.clone().or_else(|| self.auth.clone()),
+                    replica.weight,
+                    replica.max_in_flight,
+                ));
+            }
+            replicas
+        };
+        let name = self
+            .name
+            .clone()
+            .or_else(|| self.public_name.clone())
+            .or_else(|| self.model.clone())
+            .unwrap_or_else(|| backend.registration.name.to_owned());
+        ReplicaSet::new(name, backend, replicas, self.faults.clone())
     }
 }
 
@@ -372,8 +437,7 @@ pub struct ResolvedTarget(Arc<Resolved>);
 
 struct Resolved {
     backend: &'static RegisteredBackend,
-    endpoint: Endpoint,
-    auth: Option<BackendAuth>,
+    replicas: ReplicaSet,
     context_window: u64,
     wrapper: WrapperSource,
     summary: Option<&'static dyn PromptWrapper>,
@@ -392,8 +456,7 @@ impl fmt::Debug for ResolvedTarget {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("ResolvedTarget")
             .field("endpoint_type", &self.endpoint_type())
-            .field("endpoint", &self.0.endpoint)
-            .field("auth", &self.0.auth)
+            .field("replicas", &self.0.replicas)
             .field("context_window", &self.0.context_window)
             .field("wrapper", &self.wrapper_name())
             .field("public_name", &self.0.public_name)
@@ -423,9 +486,14 @@ impl ResolvedTarget {
         self.0.backend.registration.name
     }
 
-    /// The server's base URL, checked and parsed.
+    /// The server's base URL, checked and parsed (the first replica's).
     pub fn endpoint(&self) -> &Endpoint {
-        &self.0.endpoint
+        self.0.replicas.first().endpoint()
+    }
+
+    /// The model's replicas and their state (one for a single endpoint).
+    pub fn replicas(&self) -> &ReplicaSet {
+        &self.0.replicas
     }
 
     /// The model's context window, in tokens.
@@ -477,10 +545,6 @@ impl ResolvedTarget {
 
     pub(super) fn backend(&self) -> &'static RegisteredBackend {
         self.0.backend
-    }
-
-    pub(super) fn auth(&self) -> Option<&BackendAuth> {
-        self.0.auth.as_ref()
     }
 
     pub(super) fn settings_preset(&self) -> SettingsPreset {
