@@ -58,7 +58,10 @@ pub mod telemetry;
 use std::future::Future;
 
 pub use auth::{ApiKeys, Secret};
-pub use config::{ConfigError, ModelConfig, ServerConfig, DEFAULT_LISTEN, DEFAULT_MAX_BODY_BYTES};
+pub use config::{
+    ConfigError, EndpointConfig, HealthConfig, ModelConfig, ServerConfig, DEFAULT_LISTEN,
+    DEFAULT_MAX_BODY_BYTES,
+};
 pub use errors::{ApiError, ApiErrorKind};
 pub use models::{ModelEntry, ModelTable};
 pub use routes::router;

@@ -247,3 +247,91 @@ pub(crate) fn validate_failover(config: &ServerConfig) -> Result<(), ConfigError
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::config::ServerConfig;
+
+    const LOCAL: &str =
+        "[[models]]\nname = \"local\"\nendpoint_type = \"llamacpp\"\ncontext_window = 4096\n";
+    const BIG: &str =
+        "[[models]]\nname = \"big\"\nendpoint_type = \"llamacpp\"\ncontext_window = 32768\n";
+
+    fn refusal(text: &str) -> String {
+        ServerConfig::from_toml_str(text).unwrap_err().to_string()
+    }
+
+    #[test]
+    fn endpoints_fallbacks_and_health_parse() {
+        let text = format!(
+            "{LOCAL}endpoints = [{{ url = \"http://a:8080\", max_in_flight = 4 }}, {{ url = \"http://b:8080\", weight = 2, auth_type = \"bearer_token\", auth_key = \"k\" }}]\nmax_queue = 8\nfallbacks = [\"big\"]\ncontext_window_fallback = \"big\"\n[models.health]\neject_after = 5\ncooldown_secs = 30\nprobe_interval_secs = 2.5\nretry_ratio = 0.5\nretry_min_per_sec = 1\n{BIG}"
+        );
+        let config = ServerConfig::from_toml_str(&text).unwrap();
+        let model = &config.models[0];
+        let replicas = model.replicas().unwrap();
+        assert_eq!(replicas.len(), 2);
+        assert_eq!(
+            (replicas[0].max_in_flight, replicas[0].weight),
+            (Some(4), 1)
+        );
+        assert_eq!(replicas[1].weight, 2);
+        assert!(replicas[1].auth.is_some() && replicas[0].auth.is_none());
+        let policy = model.health.policy(model).unwrap();
+        assert_eq!(
+            (
+                policy.eject_after,
+                policy.cooldown.as_secs(),
+                policy.max_queue
+            ),
+            (5, 30, 8)
+        );
+        assert_eq!(policy.probe_interval.as_millis(), 2500);
+        assert!(!format!("{config:?}").contains("\"k\""));
+    }
+
+    #[test]
+    fn inconsistent_failover_keys_are_refused_naming_them() {
+        let cases = [
+            (
+                format!("{LOCAL}endpoint = \"http://a:1\"\nendpoints = [{{ url = \"http://b:1\" }}]\n"),
+                "model `local`: give `endpoint` (one server) or `endpoints` (several), not both",
+            ),
+            (format!("{LOCAL}endpoints = []\n"), "`endpoints` is empty"),
+            (
+                format!("{LOCAL}endpoints = [{{ url = \"http://a:1\", max_in_flight = 0 }}]\n"),
+                "at least 1",
+            ),
+            (
+                format!("{LOCAL}endpoints = [{{ url = \"http://a:1\", colour = 1 }}]\n"),
+                "colour",
+            ),
+            (
+                format!("{LOCAL}fallbacks = [\"nope\"]\n"),
+                "`fallbacks` names `nope`, which is no model's name or alias",
+            ),
+            (format!("{LOCAL}fallbacks = [\"local\"]\n"), "this model itself"),
+            (
+                format!("{BIG}context_window_fallback = \"local\"\n{LOCAL}"),
+                "model `big`: `context_window_fallback` names `local`, whose context window (4096) is not larger than this model's (32768)",
+            ),
+            (
+                format!("{LOCAL}context_window_fallback = \"nope\"\n"),
+                "no model's name or alias",
+            ),
+            (format!("{LOCAL}[models.health]\neject_after = 0\n"), "eject_after"),
+            (format!("{LOCAL}[models.health]\nretry_ratio = 20.0\n"), "retry_ratio"),
+            (
+                format!("{LOCAL}[models.health]\nprobe_interval_secs = 0\n"),
+                "probe_interval_secs",
+            ),
+            (format!("{LOCAL}[models.health]\ncooldown_secs = -1\n"), "cooldown_secs"),
+        ];
+        for (text, needle) in cases {
+            let message = refusal(&text);
+            assert!(message.contains(needle), "{needle}: {message}");
+        }
+        let fine =
+            format!("{LOCAL}fallbacks = [\"big\"]\ncontext_window_fallback = \"big\"\n{BIG}");
+        assert!(ServerConfig::from_toml_str(&fine).is_ok());
+    }
+}

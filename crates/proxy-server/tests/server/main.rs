@@ -13,4 +13,5 @@ mod images;
 mod lifecycle;
 mod logging;
 mod models;
+mod replicas;
 mod streaming;
