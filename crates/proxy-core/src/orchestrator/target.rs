@@ -192,7 +192,7 @@ impl ModelTarget {
             ));
         }
         let (_, backend) = backend_registry().resolve(&self.endpoint_type)?;
-        let replicas = self.replica_set(backend)?;
+        let replicas = ReplicaSet::for_target(self, backend)?;
         if self.context_window == 0 {
             return Err(ProxyError::invalid(
                 "no context window given; set it to the model's context length in tokens (e.g. 8192)",
@@ -256,67 +256,6 @@ impl ModelTarget {
             max_thought_chars: self.max_thought_chars,
             max_argument_chars: self.max_argument_chars,
         })))
-    }
-}
-
-impl ModelTarget {
-    /// The replicas, checked: the one endpoint (or the usual address), or the list.
-    fn replica_set(&self, backend: &'static RegisteredBackend) -> Result<ReplicaSet, ProxyError> {
-        let empty = |endpoint: &str| {
-            endpoint.trim().is_empty().then(|| {
-                ProxyError::invalid(
-                    "the endpoint is empty; set it to the server's base URL (e.g. `http://localhost:8080`) or leave it out for the usual address",
-                )
-            })
-        };
-        let replicas = if self.replicas.is_empty() {
-            let endpoint = match &self.endpoint {
-                Some(endpoint) => match empty(endpoint) {
-                    Some(error) => return Err(error),
-                    None => Endpoint::parse(endpoint)?,
-                },
-                None => Endpoint::parse(backend.registration.default_endpoint)?,
-            };
-            vec![(endpoint, self.auth.clone(), 1, None)]
-        } else {
-            if self.endpoint.is_some() {
-                return Err(ProxyError::invalid(
-                    "give one `endpoint` or a list of `endpoints`, not both",
-                ));
-            }
-            let mut replicas = Vec::with_capacity(self.replicas.len());
-            for replica in &self.replicas {
-                if let Some(error) = empty(&replica.endpoint) {
-                    return Err(error);
-                }
-                if replica.weight == 0 {
-                    return Err(ProxyError::invalid(format!(
-                        "the replica at `{}` has weight 0; give a weight of at least 1 or remove it",
-                        replica.endpoint
-                    )));
-                }
-                if replica.max_in_flight == Some(0) {
-                    return Err(ProxyError::invalid(format!(
-                        "the replica at `{}` has `max_in_flight` 0; give at least 1 (the server's slots) or leave it out for no limit",
-                        replica.endpoint
-                    )));
-                }
-                replicas.push((
-                    Endpoint::parse(&replica.endpoint)?,
-                    replica.auth.clone().or_else(|| self.auth.clone()),
-                    replica.weight,
-                    replica.max_in_flight,
-                ));
-            }
-            replicas
-        };
-        let name = self
-            .name
-            .clone()
-            .or_else(|| self.public_name.clone())
-            .or_else(|| self.model.clone())
-            .unwrap_or_else(|| backend.registration.name.to_owned());
-        ReplicaSet::new(name, backend, replicas, self.faults.clone())
     }
 }
 

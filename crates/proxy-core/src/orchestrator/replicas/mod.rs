@@ -29,6 +29,7 @@
 
 mod health;
 mod policy;
+mod resolve;
 #[cfg(test)]
 mod tests;
 
