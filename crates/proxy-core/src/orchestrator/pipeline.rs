@@ -6,6 +6,7 @@
 //! the response need, so the plain call here and
 //! the streamed one ([`super::stream`]) share every step but the call itself.
 
+use std::borrow::Cow;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -17,7 +18,7 @@ use super::call_policy::{
 use super::client::ProxyClient;
 use super::error::ProxyError;
 use super::grammar_selection::PreparedConstraint;
-use super::images::prompt_images;
+use super::images::{announced_marker, prompt_images, remark};
 use super::replicas::Replica;
 use super::response::{build_response, ResponseHeader};
 use super::response_format::JsonAnswer;
@@ -25,7 +26,7 @@ use super::target::{ResolvedTarget, TargetWrapper};
 use super::token_counting::TokenCounting;
 use super::validation::check_request;
 use crate::backend::{
-    BackendCompletion, BackendError, BackendFinishReason, BackendRequest, Endpoint,
+    BackendCompletion, BackendError, BackendFinishReason, BackendRequest, BackendStream, Endpoint,
     RegisteredBackend, SamplingOverrides, TokenCountRequest,
 };
 use crate::chat::{AssistantMessage, FunctionSchema};
@@ -93,6 +94,9 @@ pub(super) struct PreparedCall {
     json_answer: Option<JsonAnswer>,
     /// The request's images (base64), in the order of their markers in the prompt.
     images: Vec<String>,
+    /// The image marker in the prompt, where the server announces its own and the
+    /// model has several replicas (each call re-marks the prompt for its server).
+    announced_marker: Option<String>,
 }
 
 impl PreparedCall {
@@ -104,11 +108,6 @@ impl PreparedCall {
     /// The model's replicas.
     pub(super) fn replicas(&self) -> &super::replicas::ReplicaSet {
         self.target.replicas()
-    }
-
-    /// The HTTP client.
-    pub(super) fn http(&self) -> &reqwest::Client {
-        &self.http
     }
 
     /// The server's base URL.
@@ -135,6 +134,52 @@ impl PreparedCall {
             }
         }
         request
+    }
+
+    /// The prompt for `replica`: this one, re-marked with its server's image marker
+    /// where that differs.
+    async fn prompt_on<'a>(&'a self, replica: &Replica) -> Result<Cow<'a, str>, BackendError> {
+        match &self.announced_marker {
+            Some(used) => remark(&self.http, &self.target, replica, &self.prompt, used).await,
+            None => Ok(Cow::Borrowed(&self.prompt)),
+        }
+    }
+
+    /// Call `attempt` (see [`backend_request_for`](Self::backend_request_for)) on
+    /// `replica`.
+    async fn complete_on(
+        &self,
+        replica: &Replica,
+        attempt: u32,
+        base_seed: Option<i64>,
+    ) -> Result<BackendCompletion, BackendError> {
+        let prompt = self.prompt_on(replica).await?;
+        let mut request = self.backend_request_for(replica, attempt, base_seed);
+        request.prompt = &prompt;
+        self.backend().backend.complete(&self.http, &request).await
+    }
+
+    /// The plain call on `replica` (the streamed call's stand-in where the backend
+    /// cannot stream).
+    pub(super) async fn complete_plain_on(
+        &self,
+        replica: &Replica,
+    ) -> Result<BackendCompletion, BackendError> {
+        self.complete_on(replica, 0, None).await
+    }
+
+    /// The streamed call on `replica`; `None` where the backend cannot stream.
+    pub(super) async fn stream_on(
+        &self,
+        replica: &Replica,
+    ) -> Result<Option<BackendStream>, BackendError> {
+        let prompt = self.prompt_on(replica).await?;
+        let mut request = self.backend_request(replica);
+        request.prompt = &prompt;
+        self.backend()
+            .backend
+            .complete_streaming(&self.http, &request)
+            .await
     }
 
     /// The backend request for this prompt, to `replica`.
@@ -333,15 +378,13 @@ impl ProxyClient {
         loop {
             let backend_started = Instant::now();
             let offset = choice * (prepared.target.max_retries() + 1) + attempt;
-            let backend = &prepared.backend().backend;
-            let (completion, _lease) = prepared
-                .target
-                .replicas()
-                .call(|replica| async move {
-                    let request = prepared.backend_request_for(&replica, offset, base_seed);
-                    backend.complete(&self.http, &request).await
-                })
-                .await?;
+            let (completion, _lease) =
+                prepared
+                    .replicas()
+                    .call(|replica| async move {
+                        prepared.complete_on(&replica, offset, base_seed).await
+                    })
+                    .await?;
             backend_time += backend_started.elapsed();
             match prepared.respond(&completion, backend_time).await {
                 Err(error) if prepared.may_retry(&error, attempt) => {
@@ -492,6 +535,9 @@ impl ProxyClient {
             validators: Arc::clone(&self.validators),
             json_answer,
             wrapper,
+            announced_marker: images
+                .as_ref()
+                .and_then(|images| announced_marker(target, images)),
             images: images.map(|images| images.images).unwrap_or_default(),
         })
     }

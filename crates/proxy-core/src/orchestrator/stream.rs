@@ -119,17 +119,13 @@ impl ProxyClient {
         let prepared = self.prepare(target, request).await?;
         let header = prepared.header.clone();
         let backend_started = Instant::now();
-        let backend = &prepared.backend().backend;
         let replicas = prepared.replicas().clone();
         // Retried on another replica only while the stream is being opened: once the
         // backend accepted it, what it sends goes to the client and is never replayed.
         let opened = if prepared.backend().registration.capabilities.streaming {
             let prepared = &prepared;
             let (streamed, lease) = replicas
-                .call(|replica| async move {
-                    let request = prepared.backend_request(&replica);
-                    backend.complete_streaming(prepared.http(), &request).await
-                })
+                .call(|replica| async move { prepared.stream_on(&replica).await })
                 .await?;
             streamed.map(|stream| (stream, lease))
         } else {
@@ -138,10 +134,7 @@ impl ProxyClient {
         let Some((backend_stream, lease)) = opened else {
             let prepared = &prepared;
             let (completion, _lease) = replicas
-                .call(|replica| async move {
-                    let request = prepared.backend_request(&replica);
-                    backend.complete(prepared.http(), &request).await
-                })
+                .call(|replica| async move { prepared.complete_plain_on(&replica).await })
                 .await?;
             let (response, timings) = prepared
                 .respond(&completion, backend_started.elapsed())
