@@ -256,3 +256,91 @@ fn replicas_are_checked_when_the_target_is_resolved() {
     assert_eq!(single.replicas().snapshot()[0].address, "localhost:9");
     let _shared: Arc<Replica> = Arc::clone(&single.replicas().replicas()[0]);
 }
+
+/// A metric's name, labels and value.
+type Recorded = (
+    String,
+    Vec<(String, String)>,
+    metrics_util::debugging::DebugValue,
+);
+
+#[test]
+fn events_go_out_under_the_names_the_exporter_reads() {
+    use metrics_util::debugging::{DebugValue, DebuggingRecorder};
+
+    let recorder = DebuggingRecorder::new();
+    let snapshotter = recorder.snapshotter();
+    metrics::with_local_recorder(&recorder, || {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        runtime.block_on(async {
+            let policy = FaultPolicy {
+                eject_after: 1,
+                cooldown: Duration::from_secs(3600),
+                max_queue: 0,
+                ..FaultPolicy::default()
+            };
+            let set = set(&[(A, Some(1)), (B, Some(1))], policy);
+            // B busy: A is asked first, refuses and is ejected; the retry finds B
+            // full and the queue (0) too.
+            let held_b = loop {
+                let lease = lease(&set).await;
+                if lease.index == 1 {
+                    break lease;
+                }
+            };
+            let refused = ask(&set, &[A]).await.unwrap_err();
+            assert_eq!(refused.kind(), ErrorKind::Overloaded);
+            drop(held_b);
+            assert_eq!(ask(&set, &[A]).await.unwrap(), B);
+        });
+    });
+    let values: Vec<Recorded> = snapshotter
+        .snapshot()
+        .into_vec()
+        .into_iter()
+        .map(|(key, _, _, value)| {
+            let key = key.key();
+            let labels = key
+                .labels()
+                .map(|label| (label.key().to_owned(), label.value().to_owned()))
+                .collect();
+            (key.name().to_owned(), labels, value)
+        })
+        .collect();
+    let find = |name: &str, replica: Option<&str>| {
+        values
+            .iter()
+            .find(|(key, labels, _)| {
+                key == name
+                    && labels.contains(&("model".to_owned(), "unit-test-server".to_owned()))
+                    && replica.is_none_or(|replica| {
+                        labels.contains(&("replica".to_owned(), replica.to_owned()))
+                    })
+            })
+            .map(|(_, _, value)| value)
+            .unwrap_or_else(|| panic!("no {name} for {replica:?}: {values:?}"))
+    };
+    assert_eq!(
+        find("ccp_backend_retries_total", None),
+        &DebugValue::Counter(1)
+    );
+    assert_eq!(
+        find("ccp_queue_rejections_total", None),
+        &DebugValue::Counter(1)
+    );
+    assert_eq!(
+        find("ccp_replica_ejections_total", Some("127.0.0.1:1")),
+        &DebugValue::Counter(1)
+    );
+    assert!(matches!(
+        find("ccp_replica_healthy", Some("127.0.0.1:1")),
+        DebugValue::Gauge(value) if value.into_inner() == 0.0
+    ));
+    assert!(matches!(
+        find("ccp_replica_in_flight", Some("127.0.0.1:2")),
+        DebugValue::Gauge(value) if value.into_inner() == 0.0
+    ));
+}
