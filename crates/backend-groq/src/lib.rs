@@ -109,6 +109,9 @@ impl WireFormat for GroqBackend {
         images: None,
         // A hosted API: it applies each model's template itself and serves none.
         chat_template: None,
+        // A hosted API: its availability is Groq's, and a probe would spend the rate
+        // limit; a replica of it is judged by real traffic only.
+        health: None,
     };
     type Reply = ChatCompletionReply;
 

@@ -23,6 +23,7 @@
 
 mod wire;
 
+use proxy_core::backend::wire::HealthRoute;
 use proxy_core::backend::wire::{ImageInput, ImagePlacement};
 use proxy_core::backend::{
     BackendCompletion, BackendConstraints, BackendError, BackendRequest, DefaultMaxTokens,
@@ -75,6 +76,10 @@ impl WireFormat for KoboldCppBackend {
         }),
         // Its native API serves no Jinja template (its instruct presets are its own).
         chat_template: None,
+        // No dedicated health route; the loaded model's name is the cheapest answer.
+        health: Some(HealthRoute {
+            path: "/api/v1/model",
+        }),
     };
     type Reply = wire::GenerateReply;
 

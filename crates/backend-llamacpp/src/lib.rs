@@ -17,6 +17,7 @@
 
 mod wire;
 
+use proxy_core::backend::wire::HealthRoute;
 use proxy_core::backend::wire::{ImageInput, ImagePlacement};
 use proxy_core::backend::{
     BackendCompletion, BackendConstraints, BackendError, BackendRequest, ChatTemplateRoute,
@@ -105,6 +106,8 @@ impl WireFormat for LlamaCppBackend {
             max_images: None,
         }),
         chat_template: Some(CHAT_TEMPLATE_ROUTE),
+        // 200 when ready, 503 while the model loads.
+        health: Some(HealthRoute { path: "/health" }),
     };
     type Reply = wire::CompletionReply;
 

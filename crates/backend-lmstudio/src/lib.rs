@@ -22,6 +22,7 @@ use proxy_core::backend::openai::{
     chat_completion, chat_stream, text_completion, text_stream, ChatCompletionReply,
     TextCompletionReply,
 };
+use proxy_core::backend::wire::HealthRoute;
 use proxy_core::backend::{
     BackendCompletion, BackendConstraints, BackendError, BackendRequest, ConstraintField,
     ConstraintLanguage, ConstraintPlacement, JsonReply, WireFormat, WireSpec,
@@ -77,6 +78,8 @@ impl WireFormat for LmStudioBackend {
         images: None,
         // LM Studio's REST API serves no chat template.
         chat_template: None,
+        // No health route; the model list answers once the server is up.
+        health: Some(HealthRoute { path: "/v1/models" }),
     };
     type Reply = TextCompletionReply;
 
@@ -112,6 +115,8 @@ impl WireFormat for LmStudioLegacyBackend {
         images: None,
         // LM Studio's REST API serves no chat template.
         chat_template: None,
+        // No health route; the model list answers once the server is up.
+        health: Some(HealthRoute { path: "/v1/models" }),
     };
     type Reply = ChatCompletionReply;
 

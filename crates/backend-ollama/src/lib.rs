@@ -17,6 +17,7 @@
 
 mod wire;
 
+use proxy_core::backend::wire::HealthRoute;
 use proxy_core::backend::wire::{ImageInput, ImagePlacement};
 use proxy_core::backend::{
     BackendCompletion, BackendConstraints, BackendError, BackendRequest, ConstraintField,
@@ -70,6 +71,11 @@ impl WireFormat for OllamaBackend {
         // `POST /api/show` has a `template`, but in Go's text/template syntax, not
         // Jinja: not a chat template this proxy can render.
         chat_template: None,
+        // The cheapest route that needs the server up (`/api/tags` reads the model
+        // store from disk).
+        health: Some(HealthRoute {
+            path: "/api/version",
+        }),
     };
     type Reply = wire::GenerateReply;
 

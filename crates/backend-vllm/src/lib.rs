@@ -16,6 +16,7 @@ use proxy_core::backend::fields::{write_overrides, write_stop_sequences, Samplin
 use proxy_core::backend::openai::{
     set_streaming, text_completion, text_stream, StreamUsage, TextCompletionReply,
 };
+use proxy_core::backend::wire::HealthRoute;
 use proxy_core::backend::{
     BackendCompletion, BackendConstraints, BackendError, BackendRequest, ConstraintField,
     ConstraintLanguage, ConstraintPlacement, DefaultMaxTokens, JsonReply, TokenCountRequest,
@@ -125,6 +126,8 @@ impl WireFormat for VllmBackend {
         images: None,
         // vLLM applies the model's template itself and has no route that serves it.
         chat_template: None,
+        // 200 (empty body) when the engine is up.
+        health: Some(HealthRoute { path: "/health" }),
     };
     type Reply = TextCompletionReply;
 

@@ -5,6 +5,7 @@ use proxy_core::backend::fields::{write_overrides, write_stop_sequences, Samplin
 use proxy_core::backend::openai::{
     set_streaming, text_completion, text_stream, StreamUsage, TextCompletionReply,
 };
+use proxy_core::backend::wire::HealthRoute;
 use proxy_core::backend::{
     BackendCompletion, BackendConstraints, BackendError, BackendRequest, ConstraintField,
     ConstraintLanguage, ConstraintPlacement, DefaultMaxTokens, JsonReply, WireFormat, WireSpec,
@@ -79,6 +80,10 @@ impl WireFormat for WebUiBackend {
         images: None,
         // text-generation-webui's API serves no chat template.
         chat_template: None,
+        // `{"status":"ok"}`; needs the API key when one is set (it is sent).
+        health: Some(HealthRoute {
+            path: "/v1/internal/health",
+        }),
     };
     type Reply = TextCompletionReply;
 

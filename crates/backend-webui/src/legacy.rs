@@ -1,6 +1,7 @@
 //! `webui-legacy`: text-generation-webui's pre-November-2023 `/api/v1/generate`.
 
 use proxy_core::backend::fields::{write_overrides, write_stop_sequences, SamplingFieldNames};
+use proxy_core::backend::wire::HealthRoute;
 use proxy_core::backend::{
     BackendCompletion, BackendConstraints, BackendError, BackendFinishReason, BackendRequest,
     DefaultMaxTokens, JsonReply, WireFormat, WireSpec,
@@ -88,6 +89,10 @@ impl WireFormat for WebUiLegacyBackend {
         images: None,
         // text-generation-webui's API serves no chat template.
         chat_template: None,
+        // The legacy API's model route: the server and its model are up.
+        health: Some(HealthRoute {
+            path: "/api/v1/model",
+        }),
     };
     type Reply = GenerateReply;
 

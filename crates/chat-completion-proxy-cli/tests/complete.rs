@@ -186,14 +186,14 @@ async fn backends_lists_endpoint_types_with_default_endpoints_and_capabilities()
     assert_eq!(code, 0);
     assert!(
         stdout.lines().any(|line| line
-            == "llamacpp\thttp://localhost:8080\tconstraints: default grammar (GBNF in `grammar`) | json_schema (JSON Schema in `json_schema`; the server converts it to a grammar itself), streaming, server tokenizer, chat template at GET /props `chat_template`, images (png jpeg gif) at the marker GET /props names in `media_marker` (else <__media__>)"),
+            == "llamacpp\thttp://localhost:8080\tconstraints: default grammar (GBNF in `grammar`) | json_schema (JSON Schema in `json_schema`; the server converts it to a grammar itself), streaming, server tokenizer, chat template at GET /props `chat_template`, health at GET /health, images (png jpeg gif) at the marker GET /props names in `media_marker` (else <__media__>)"),
         "{stdout}"
     );
     if built_with(&["backend-vllm"]) {
         assert!(
             stdout.lines().any(|line| line.starts_with("vllm\t")
                 && line.ends_with(
-                    "\tconstraints: default structured_outputs (JSON Schema in `structured_outputs.json`; vLLM >= 0.10.2) | guided_json (JSON Schema in `guided_json`; vLLM <= 0.11; 0.12 and later ignore it without an error), streaming, server tokenizer, model required, no images"
+                    "\tconstraints: default structured_outputs (JSON Schema in `structured_outputs.json`; vLLM >= 0.10.2) | guided_json (JSON Schema in `guided_json`; vLLM <= 0.11; 0.12 and later ignore it without an error), streaming, server tokenizer, model required, health at GET /health, no images"
                 )),
             "{stdout}"
         );

@@ -8,7 +8,7 @@
 use chat_completion_proxy::backend::wire::{ImageInput, ImagePlacement};
 use chat_completion_proxy::backend::{
     available_backends, find_backend, BackendCapabilities, BackendConstraints, ChatTemplateRoute,
-    ConstraintField, ConstraintLanguage, ConstraintPlacement,
+    ConstraintField, ConstraintLanguage, ConstraintPlacement, HealthRoute,
 };
 use chat_completion_proxy::image::ImageFormat;
 use chat_completion_proxy::ENABLED_PLUGINS;
@@ -140,6 +140,7 @@ const CONTRACT: &[(&str, &str, &str, BackendCapabilities)] = &[
                 bos_token_field: Some("bos_token"),
                 eos_token_field: Some("eos_token"),
             }),
+            health: Some(HealthRoute { path: "/health" }),
         },
     ),
     (
@@ -157,6 +158,9 @@ const CONTRACT: &[(&str, &str, &str, BackendCapabilities)] = &[
                 max_images: Some(4),
             }),
             chat_template: None,
+            health: Some(HealthRoute {
+                path: "/api/v1/model",
+            }),
         },
     ),
     (
@@ -177,6 +181,9 @@ const CONTRACT: &[(&str, &str, &str, BackendCapabilities)] = &[
                 max_images: None,
             }),
             chat_template: None,
+            health: Some(HealthRoute {
+                path: "/api/version",
+            }),
         },
     ),
     (
@@ -190,6 +197,9 @@ const CONTRACT: &[(&str, &str, &str, BackendCapabilities)] = &[
             streaming: true,
             images: None,
             chat_template: None,
+            health: Some(HealthRoute {
+                path: "/v1/internal/health",
+            }),
         },
     ),
     (
@@ -203,6 +213,9 @@ const CONTRACT: &[(&str, &str, &str, BackendCapabilities)] = &[
             streaming: false,
             images: None,
             chat_template: None,
+            health: Some(HealthRoute {
+                path: "/api/v1/model",
+            }),
         },
     ),
     (
@@ -216,6 +229,7 @@ const CONTRACT: &[(&str, &str, &str, BackendCapabilities)] = &[
             streaming: true,
             images: None,
             chat_template: None,
+            health: Some(HealthRoute { path: "/v1/models" }),
         },
     ),
     (
@@ -229,6 +243,7 @@ const CONTRACT: &[(&str, &str, &str, BackendCapabilities)] = &[
             streaming: true,
             images: None,
             chat_template: None,
+            health: Some(HealthRoute { path: "/v1/models" }),
         },
     ),
     (
@@ -242,6 +257,7 @@ const CONTRACT: &[(&str, &str, &str, BackendCapabilities)] = &[
             streaming: true,
             images: None,
             chat_template: None,
+            health: Some(HealthRoute { path: "/health" }),
         },
     ),
     (
@@ -255,6 +271,7 @@ const CONTRACT: &[(&str, &str, &str, BackendCapabilities)] = &[
             streaming: true,
             images: None,
             chat_template: None,
+            health: None,
         },
     ),
 ];

@@ -82,6 +82,9 @@ error_kinds! {
     /// The server answered 503 Service Unavailable (loading a model, overloaded; its
     /// `Retry-After` is kept).
     BackendUnavailable => "backend_unavailable",
+    /// Every replica of the model is busy (each at its `max_in_flight`) and the
+    /// model's wait queue is full (`max_queue`); nothing was sent. Retry later.
+    Overloaded => "overloaded",
 }
 
 impl fmt::Display for ErrorKind {
@@ -142,6 +145,7 @@ mod tests {
             "empty_response",
             "rate_limited",
             "backend_unavailable",
+            "overloaded",
         ];
         let names: Vec<_> = ErrorKind::ALL.iter().map(|kind| kind.as_str()).collect();
         assert_eq!(names, expected);

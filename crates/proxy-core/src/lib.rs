@@ -49,10 +49,12 @@ pub use completion::{
     ChatCompletionRequest, ChatCompletionResponse, Choice, FinishReason, StopSequences, Usage,
 };
 pub use error_kind::ErrorKind;
+pub use orchestrator::replica_metrics;
 pub use orchestrator::{
     get_chat_completion, ChatCompletionEvent, ChatCompletionStream, CompletionReport,
-    CompletionTimings, ModelTarget, ProxyClient, ProxyClientBuilder, ProxyError, ResolvedTarget,
-    ResponseHeader, TokenCounting, WrapperSelection, DEFAULT_MAX_THOUGHT_CHARS,
+    CompletionTimings, FaultPolicy, HealthChecks, ModelTarget, ProxyClient, ProxyClientBuilder,
+    ProxyError, ReplicaConfig, ReplicaSet, ReplicaStatus, ResolvedTarget, ResponseHeader,
+    TokenCounting, WrapperSelection, DEFAULT_MAX_THOUGHT_CHARS,
 };
 pub use registry::{
     available_wrappers, find_wrapper, linked_plugins, load_wrapper_file, wrapper_registry,

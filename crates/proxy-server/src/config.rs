@@ -23,6 +23,8 @@
 //! # chat_template_file = "template.jinja"      (with bos_token / eos_token)
 //! # tool_call_format = "hermes"                (default: read off the template)
 //! ```
+//!
+//! Several servers of one model, failover and fallbacks: see [`crate::replica_config`].
 
 use std::path::{Path, PathBuf};
 
@@ -31,6 +33,8 @@ use proxy_core::TokenCounting;
 use serde::Deserialize;
 
 use crate::auth::Secret;
+use crate::replica_config::{read_key, validate_failover};
+pub use crate::replica_config::{EndpointConfig, HealthConfig};
 
 /// Where the server listens by default: loopback only, on a port no supported backend
 /// uses by default (llama.cpp 8080, koboldcpp 5001, ollama 11434, LM Studio 1234,
@@ -102,9 +106,28 @@ pub struct ModelConfig {
     pub aliases: Vec<String>,
     /// The kind of server (`llamacpp`, `ollama`, …).
     pub endpoint_type: String,
-    /// The server's base URL; default: the endpoint type's usual address.
+    /// The server's base URL; default: the endpoint type's usual address (unless
+    /// `endpoints` are given).
     #[serde(default)]
     pub endpoint: Option<String>,
+    /// Several servers of the model, spread by load (not with `endpoint`).
+    #[serde(default)]
+    pub endpoints: Option<Vec<EndpointConfig>>,
+    /// The most requests that may wait for a replica's slot (default 64); one more
+    /// is answered 503 with `Retry-After`.
+    #[serde(default)]
+    pub max_queue: Option<usize>,
+    /// Models (names or aliases) asked in order when every replica of this one
+    /// failed or is busy.
+    #[serde(default)]
+    pub fallbacks: Vec<String>,
+    /// The model (a name or alias, with a larger context window) asked when a prompt
+    /// does not fit this one.
+    #[serde(default)]
+    pub context_window_fallback: Option<String>,
+    /// How replicas are ejected, probed and retried (`[models.health]`).
+    #[serde(default)]
+    pub health: HealthConfig,
     /// A registered wrapper name (the request's `wrapper` field still wins).
     #[serde(default)]
     pub wrapper: Option<String>,
@@ -200,17 +223,8 @@ impl ModelConfig {
 
     /// The backend key: `auth_key`, else the value of `auth_key_env`.
     pub fn auth_key(&self) -> Result<Option<Secret>, ConfigError> {
-        match (&self.auth_key, &self.auth_key_env) {
-            (Some(_), Some(_)) => Err(self.invalid("give `auth_key` or `auth_key_env`, not both")),
-            (Some(key), None) => Ok(Some(key.clone())),
-            (None, Some(variable)) => match std::env::var(variable) {
-                Ok(value) if !value.is_empty() => Ok(Some(Secret::new(value))),
-                _ => Err(self.invalid(format!(
-                    "`auth_key_env` names the environment variable `{variable}`, which is not set (or empty); export it before starting the server"
-                ))),
-            },
-            (None, None) => Ok(None),
-        }
+        read_key(self.auth_key.as_ref(), self.auth_key_env.as_deref())
+            .map_err(|reason| self.invalid(reason))
     }
 
     /// The chat-template settings of this entry.
@@ -411,7 +425,7 @@ impl ServerConfig {
         for origin in &self.cors_origins {
             check_origin(origin, self.cors_origins.len())?;
         }
-        Ok(())
+        validate_failover(self)
     }
 }
 

@@ -149,7 +149,7 @@ pub fn classify(kind: ApiErrorKind) -> Classification {
                 "requests",
                 "rate_limit_exceeded",
             ),
-            ErrorKind::BackendUnavailable => {
+            ErrorKind::BackendUnavailable | ErrorKind::Overloaded => {
                 (StatusCode::SERVICE_UNAVAILABLE, "server_error", name)
             }
             // The server's configuration (its backend endpoint, auth or HTTP client).
@@ -264,9 +264,7 @@ impl ApiError {
                 tracing::info!(kind = kind.as_str(), "{full}");
             }
         }
-        if let ProxyError::Backend(backend) = error {
-            api.retry_after = backend.retry_after().map(str::to_owned);
-        }
+        api.retry_after = error.retry_after().map(str::to_owned);
         api
     }
 
@@ -359,7 +357,7 @@ mod tests {
 
     #[test]
     fn every_pipeline_kind_has_its_status() {
-        let cases: [(ErrorKind, u16, &str); 20] = [
+        let cases: [(ErrorKind, u16, &str); 21] = [
             (ErrorKind::InvalidRequest, 400, "invalid_request"),
             (
                 ErrorKind::PromptFormattingError,
@@ -396,6 +394,7 @@ mod tests {
             (ErrorKind::HttpClientError, 500, "http_client_error"),
             (ErrorKind::RateLimited, 429, "rate_limit_exceeded"),
             (ErrorKind::BackendUnavailable, 503, "backend_unavailable"),
+            (ErrorKind::Overloaded, 503, "overloaded"),
         ];
         for (kind, status, code) in cases {
             let class = classify(kind.into());

@@ -26,6 +26,11 @@
 //!   ([`streaming`]). From every backend but `webui-legacy` the content (the inner
 //!   thoughts) streams as the model writes it; `webui-legacy` finishes first and is
 //!   then sent as chunks (role, content, tool call, finish reason, usage, `[DONE]`).
+//! * Replicas and failover ([`replica_config`]): a model may list several
+//!   `endpoints`, spread by load with a per-replica concurrency limit and a bounded
+//!   wait queue (then 503 with `Retry-After`); faulty replicas are ejected and probed
+//!   again; `fallbacks` and `context_window_fallback` name the models asked instead.
+//!   `GET /ready` is 200 only while every model has a healthy replica.
 //! * Graceful shutdown ([`serve`], [`shutdown_signal`]): in-flight requests finish.
 //!
 //! This crate links no plugin: the binary links the wrappers and backends (and the
@@ -46,8 +51,10 @@ pub mod auth;
 pub mod config;
 pub mod errors;
 pub mod extract;
+pub mod failover;
 pub mod metrics;
 pub mod models;
+pub mod replica_config;
 pub mod routes;
 pub mod state;
 pub mod streaming;
@@ -56,20 +63,30 @@ pub mod telemetry;
 use std::future::Future;
 
 pub use auth::{ApiKeys, Secret};
-pub use config::{ConfigError, ModelConfig, ServerConfig, DEFAULT_LISTEN, DEFAULT_MAX_BODY_BYTES};
+pub use config::{
+    ConfigError, EndpointConfig, HealthConfig, ModelConfig, ServerConfig, DEFAULT_LISTEN,
+    DEFAULT_MAX_BODY_BYTES,
+};
 pub use errors::{ApiError, ApiErrorKind};
 pub use models::{ModelEntry, ModelTable};
 pub use routes::router;
 pub use state::ServerState;
 
 /// Serves `state` on `listener` until `shutdown` completes, then stops accepting
-/// connections and waits for the requests in flight to finish. With metrics on, a
-/// task drains the recorder's histogram samples meanwhile.
+/// connections and waits for the requests in flight to finish. The health checks of
+/// every model's replicas run meanwhile (and stop with the server); with metrics on, a
+/// task drains the recorder's histogram samples.
 pub async fn serve(
     state: ServerState,
     listener: tokio::net::TcpListener,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
+    let _health_checks: Vec<proxy_core::HealthChecks> = state
+        .models()
+        .entries()
+        .iter()
+        .map(|entry| entry.client.start_health_checks(&entry.target))
+        .collect();
     let upkeep = state
         .metrics()
         .cloned()

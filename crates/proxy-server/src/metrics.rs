@@ -63,18 +63,13 @@ pub const COMPLETION_TOKENS: &str = "ccp_completion_tokens_total";
 pub const JSON_REPAIRS: &str = "ccp_json_repairs_total";
 /// Completions by output constraint, by `model` and `constraint`.
 pub const CONSTRAINED_REQUESTS: &str = "ccp_constrained_requests_total";
-/// Backend calls retried, by `model` (recorded by the replica layer).
-pub const BACKEND_RETRIES: &str = "ccp_backend_retries_total";
-/// Replicas taken out of rotation, by `model` and `replica` (the replica layer).
-pub const REPLICA_EJECTIONS: &str = "ccp_replica_ejections_total";
-/// 1 while a replica is healthy, else 0, by `model` and `replica` (the replica layer).
-pub const REPLICA_HEALTHY: &str = "ccp_replica_healthy";
-/// Requests in flight on a replica, by `model` and `replica` (the replica layer).
-pub const REPLICA_IN_FLIGHT: &str = "ccp_replica_in_flight";
-/// Requests served by a fallback model, by `model` and `to` (the replica layer).
+pub use proxy_core::replica_metrics::{
+    BACKEND_RETRIES, QUEUE_REJECTIONS, REPLICA_ANSWERS, REPLICA_EJECTIONS, REPLICA_HEALTHY,
+    REPLICA_IN_FLIGHT,
+};
+/// Requests served by a fallback model, by `model` and `to` (recorded by the route
+/// layer's fallbacks, [`crate::failover`]).
 pub const FALLBACKS: &str = "ccp_fallbacks_total";
-/// Requests refused because a model's queue was full, by `model` (the replica layer).
-pub const QUEUE_REJECTIONS: &str = "ccp_queue_rejections_total";
 
 /// The `kind` of a successful request.
 pub const KIND_OK: &str = "ok";
@@ -127,6 +122,7 @@ pub const METRICS: &[MetricDescription] = &[
     metric(REPLICA_EJECTIONS, MetricType::Counter, "Times a replica was taken out of rotation."),
     metric(REPLICA_HEALTHY, MetricType::Gauge, "1 while a replica is healthy, 0 while it is not."),
     metric(REPLICA_IN_FLIGHT, MetricType::Gauge, "Requests in flight on a replica."),
+    metric(REPLICA_ANSWERS, MetricType::Counter, "Backend calls a replica answered."),
     metric(FALLBACKS, MetricType::Counter, "Requests answered by a fallback model."),
     metric(QUEUE_REJECTIONS, MetricType::Counter, "Requests refused because the model's queue was full."),
 ];

@@ -28,6 +28,11 @@ pub struct ModelEntry {
     pub target: ResolvedTarget,
     /// The client running this model's completions (its timeout is the model's).
     pub client: ProxyClient,
+    /// The models (names or aliases) asked, in order, when every replica of this one
+    /// failed or is busy.
+    pub fallbacks: Vec<String>,
+    /// The model asked when a prompt does not fit this one's context window.
+    pub context_window_fallback: Option<String>,
 }
 
 impl ModelEntry {
@@ -38,6 +43,9 @@ impl ModelEntry {
         let mut target =
             ModelTarget::at_default_endpoint(&config.endpoint_type, config.context_window);
         target.endpoint = config.endpoint.clone();
+        target.replicas = config.replicas()?;
+        target.faults = config.health.policy(config)?;
+        target.name = Some(config.name.clone());
         // No public name: the response carries the request's `model`, the name the
         // client sent (the route sets it to `name` when the client sent none).
         target.public_name = None;
@@ -97,6 +105,8 @@ impl ModelEntry {
             aliases: config.aliases.clone(),
             target,
             client,
+            fallbacks: config.fallbacks.clone(),
+            context_window_fallback: config.context_window_fallback.clone(),
         })
     }
 

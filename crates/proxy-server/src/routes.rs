@@ -1,7 +1,8 @@
 //! The routes: `POST /v1/chat/completions` (and `/chat/completions`),
-//! `GET /v1/models`, `GET /v1/models/{id}`, `GET /health`, `GET /metrics` (unless
-//! metrics are off); a 404 envelope for any other path and a 405 envelope for a
-//! wrong method. With `cors_origins` configured,
+//! `GET /v1/models`, `GET /v1/models/{id}`, `GET /health` (liveness), `GET /ready`
+//! (every model has a healthy replica), `GET /metrics` (unless metrics are off); a 404
+//! envelope for any other path and a 405 envelope for a wrong method. With
+//! `cors_origins` configured,
 //! tower-http's CORS layer answers preflight `OPTIONS` requests and marks every
 //! response for the allowed origins.
 
@@ -23,6 +24,7 @@ use proxy_core::ChatCompletionRequest;
 use crate::auth::require_api_key;
 use crate::errors::{ApiError, ApiErrorKind};
 use crate::extract::JsonBody;
+use crate::failover::{complete_with_fallbacks, readiness, stream_with_fallbacks};
 use crate::metrics::{record_chat_request, ChatMetrics};
 use crate::state::ServerState;
 use crate::streaming::stream_response;
@@ -53,7 +55,9 @@ pub fn router(state: ServerState) -> Router {
         .route_layer(keys)
         .merge(chat);
     let cors = cors_layer(state.cors_origins());
-    let mut open = Router::new().route("/health", get(health));
+    let mut open = Router::new()
+        .route("/health", get(health))
+        .route("/ready", get(ready));
     if state.metrics().is_some() {
         open = open.route("/metrics", get(metrics));
     }
@@ -100,8 +104,9 @@ fn cors_layer(origins: &[String]) -> Option<CorsLayer> {
     )
 }
 
-/// `POST /v1/chat/completions`: runs the pipeline on the chosen model; with
-/// `stream: true`, answers with server-sent events.
+/// `POST /v1/chat/completions`: runs the pipeline on the chosen model (then on its
+/// fallbacks, see [`crate::failover`]); with `stream: true`, answers with
+/// server-sent events.
 ///
 /// The `x-proxy-overhead-ms` header (the proxy's own time) is sent on plain answers;
 /// a stream's headers go out before the backend has finished, so it has none.
@@ -126,14 +131,11 @@ async fn chat_completions(
         let include_usage = request
             .stream_options
             .is_some_and(|options| options.include_usage);
-        let (client, target) = (entry.client.clone(), entry.target.clone());
-        let start = async move { client.stream_chat_completion(&target, &request).await };
+        let (state, name) = (state.clone(), entry.name.clone());
+        let start = async move { stream_with_fallbacks(state.models(), &name, request).await };
         return stream_response(start, include_usage, Span::current(), metrics).await;
     }
-    let (completion, report) = entry
-        .client
-        .get_chat_completion_timed(&entry.target, &request)
-        .await?;
+    let (completion, report) = complete_with_fallbacks(state.models(), entry, request).await?;
     metrics.completed(&completion, &report);
     record_tokens(
         completion.usage.prompt_tokens,
@@ -188,7 +190,7 @@ async fn retrieve_model(
     }
 }
 
-/// `GET /health`: `{"status": "ok"}` while the server runs.
+/// `GET /health`: `{"status": "ok"}` while the server runs (liveness).
 async fn health() -> Json<Value> {
     Json(json!({"status": "ok"}))
 }
@@ -202,11 +204,24 @@ async fn metrics(State(state): State<ServerState>) -> Response {
     ([(CONTENT_TYPE, crate::metrics::CONTENT_TYPE)], body).into_response()
 }
 
+/// `GET /ready`: 200 when every model has at least one healthy replica, else 503;
+/// the body lists each model's replicas and names the ones down (see
+/// [`readiness`]).
+async fn ready(State(state): State<ServerState>) -> Response {
+    let (ready, body) = readiness(state.models());
+    let status = if ready {
+        axum::http::StatusCode::OK
+    } else {
+        axum::http::StatusCode::SERVICE_UNAVAILABLE
+    };
+    (status, Json(body)).into_response()
+}
+
 async fn not_found(request: Request) -> ApiError {
     ApiError::new(
         ApiErrorKind::NotFound,
         format!(
-            "No route for {} {}; the routes are POST /v1/chat/completions, GET /v1/models, GET /v1/models/{{id}}, GET /health and GET /metrics.",
+            "No route for {} {}; the routes are POST /v1/chat/completions, GET /v1/models, GET /v1/models/{{id}}, GET /health, GET /ready and GET /metrics.",
             request.method(),
             request.uri().path()
         ),

@@ -52,6 +52,7 @@ proxy_core::register_backend! {
         streaming: false,
         images: None,
         chat_template: None,
+        health: None,
     },
     build: || Box::new(EchoBackend),
 }
@@ -92,6 +93,7 @@ impl WireFormat for JsonServer {
         tokenizer: None,
         images: None,
         chat_template: None,
+        health: None,
     };
     type Reply = GenerateReply;
 

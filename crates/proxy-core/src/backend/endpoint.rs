@@ -61,6 +61,16 @@ impl Endpoint {
         &self.text
     }
 
+    /// Its `host:port` (the scheme's port when none is given), without scheme, path
+    /// or credentials: how operators' routes (`/ready`) and metrics name a server.
+    pub fn authority(&self) -> String {
+        let host = self.base.host_str().unwrap_or_default();
+        match self.base.port_or_known_default() {
+            Some(port) => format!("{host}:{port}"),
+            None => host.to_owned(),
+        }
+    }
+
     /// The URL of the API `path` on this server, joined without parsing the endpoint
     /// again.
     pub fn url(&self, path: &str) -> Url {

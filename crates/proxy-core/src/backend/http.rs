@@ -132,6 +132,49 @@ pub async fn get_json<T: DeserializeOwned>(
     read_json(response, uri, call).await
 }
 
+/// GETs the call's path as a health check, waiting at most `timeout`: `Ok` when the
+/// server answers with anything but a 5xx (a 4xx still shows a server that is up,
+/// e.g. one that wants a key the probe lacks); the body is not read.
+///
+/// Errors: a connection failure, a timeout, another transport failure; a 5xx is
+/// [`BackendError::Unavailable`] (503) or [`BackendError::Http`], without its body.
+pub async fn probe(
+    http: &reqwest::Client,
+    call: &BackendCall<'_>,
+    timeout: std::time::Duration,
+) -> Result<(), BackendError> {
+    let url = call.endpoint.url(call.path);
+    let uri = url.as_str().to_owned();
+    let mut request = http.get(url).timeout(timeout);
+    if let Some(auth) = call.auth {
+        let (name, value) = auth_header(auth)?;
+        request = request.header(name, value);
+    }
+    let response = request
+        .send()
+        .await
+        .map_err(|error| transport_error(error, call.endpoint.as_str(), call.server, &uri))?;
+    let status = response.status();
+    if !status.is_server_error() {
+        return Ok(());
+    }
+    if status == StatusCode::SERVICE_UNAVAILABLE {
+        return Err(BackendError::Unavailable {
+            status: status.as_u16(),
+            retry_after: retry_after(response.headers()),
+            body: String::new(),
+            uri,
+            server: call.server,
+        });
+    }
+    Err(BackendError::Http {
+        status: status.as_u16(),
+        body: String::new(),
+        uri,
+        server: call.server,
+    })
+}
+
 /// Reads a successful reply's body and decodes it as `T`.
 async fn read_json<T: DeserializeOwned>(
     response: reqwest::Response,

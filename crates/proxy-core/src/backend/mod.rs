@@ -64,15 +64,15 @@ pub use constraint::{
 };
 pub use endpoint::Endpoint;
 pub use error::BackendError;
-pub use http::{get_json, post_json, send_json, BackendCall, JsonReply};
+pub use http::{get_json, post_json, probe, send_json, BackendCall, JsonReply};
 pub use registration::{
     available_backends, backend_registry, find_backend, BackendRegistration, RegisteredBackend,
 };
 pub use request::{BackendRequest, DefaultMaxTokens, SamplingOverrides, TokenCountRequest};
 pub use streaming::{BackendStream, BackendStreamEvent, StreamChunk};
 pub use wire::{
-    BackendCapabilities, ChatTemplateRoute, StreamFraming, StreamRoute, TokenizerRoute, WireFormat,
-    WireSpec,
+    BackendCapabilities, ChatTemplateRoute, HealthRoute, StreamFraming, StreamRoute,
+    TokenizerRoute, WireFormat, WireSpec,
 };
 
 /// One inference server's raw-completion API. Implementations must be stateless

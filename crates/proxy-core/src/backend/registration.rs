@@ -111,6 +111,7 @@ pub fn find_backend(name: &str) -> Result<&'static RegisteredBackend, RegistryEr
 ///         streaming: false,
 ///         images: None,
 ///         chat_template: None,
+///         health: None,
 ///     },
 ///     build: || Box::new(MyServerBackend),
 /// }

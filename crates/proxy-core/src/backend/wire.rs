@@ -44,6 +44,9 @@ pub struct BackendCapabilities {
     /// ([`CompletionBackend::chat_template`]); `None`: it does not, and a template
     /// must be given locally.
     pub chat_template: Option<ChatTemplateRoute>,
+    /// Where its server answers a health check (the active probe of an ejected
+    /// replica); `None`: it has none, and replicas are judged by real traffic only.
+    pub health: Option<HealthRoute>,
 }
 
 impl BackendCapabilities {
@@ -65,6 +68,10 @@ impl BackendCapabilities {
         }
         if self.model_required {
             items.push("model required".into());
+        }
+        match &self.health {
+            Some(route) => items.push(route.summary()),
+            None => items.push("no health route".into()),
         }
         match &self.images {
             Some(images) => items.push(images.summary()),
@@ -204,6 +211,22 @@ impl ChatTemplateRoute {
     }
 }
 
+/// Where a backend's server answers a health check: `GET path`; a 2xx, 4xx (the
+/// server answers, even if it wants a key) is up, a refused connection, a timeout or
+/// a 5xx is down (llama.cpp answers 503 while it loads the model).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct HealthRoute {
+    /// The path to `GET` (`/health`).
+    pub path: &'static str,
+}
+
+impl HealthRoute {
+    /// `health at GET /health`.
+    pub fn summary(&self) -> String {
+        format!("health at GET {}", self.path)
+    }
+}
+
 /// Everything about a backend's server that is fixed: stated once, where the backend
 /// is defined; its registration and the driver read it from here.
 #[derive(Debug, Clone, Copy)]
@@ -235,6 +258,8 @@ pub struct WireSpec {
     pub images: Option<ImageInput>,
     /// Where its server serves the model's chat template; `None`: it does not.
     pub chat_template: Option<ChatTemplateRoute>,
+    /// Where its server answers a health check; `None`: it has none.
+    pub health: Option<HealthRoute>,
 }
 
 impl WireSpec {
@@ -247,6 +272,7 @@ impl WireSpec {
             streaming: self.stream.is_some(),
             images: self.images,
             chat_template: self.chat_template,
+            health: self.health,
         }
     }
 }
@@ -422,6 +448,7 @@ fn announced_marker(reply: &Value, field: &str) -> Option<String> {
 ///         tokenizer: None,
 ///         images: None,
 ///         chat_template: None,
+///         health: None,
 ///     };
 ///     type Reply = Value;
 ///

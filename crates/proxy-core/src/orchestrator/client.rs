@@ -132,6 +132,13 @@ impl ProxyClient {
         }
     }
 
+    /// Starts the health checks of `target`'s replicas on this client's connection
+    /// pool ([`ReplicaSet::start_health_checks`](super::ReplicaSet::start_health_checks));
+    /// they stop when the returned value is dropped. Inside a tokio runtime only.
+    pub fn start_health_checks(&self, target: &super::ResolvedTarget) -> super::HealthChecks {
+        target.replicas().start_health_checks(self.http.clone())
+    }
+
     /// The grammar generator: the one given to the builder, else the registered one.
     pub fn grammar_generator(&self) -> Option<&dyn GrammarGenerator> {
         self.grammars.generator()

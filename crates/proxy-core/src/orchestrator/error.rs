@@ -59,6 +59,15 @@ pub enum ProxyError {
     /// backend on the first request).
     #[error(transparent)]
     ChatTemplate(#[from] TemplateSourceError),
+    /// Every replica of the model is at its concurrency limit and `waiting` requests
+    /// already wait for a slot, the most the model queues; nothing was sent.
+    #[error("every replica of model `{model}` is busy and {waiting} requests already wait for one (the model's `max_queue`); retry in a moment, or raise `max_in_flight`/`max_queue` if the servers have room")]
+    Overloaded {
+        /// The model (its name in logs and metrics).
+        model: String,
+        /// The requests waiting when this one was refused.
+        waiting: usize,
+    },
     /// The HTTP client could not be built (e.g. no TLS backend).
     #[error("cannot build the HTTP client: {0}")]
     HttpClient(String),
@@ -82,6 +91,29 @@ impl ProxyError {
             ProxyError::Backend(error) => error.kind(),
             ProxyError::ChatTemplate(error) => error.kind(),
             ProxyError::HttpClient(_) => ErrorKind::HttpClientError,
+            ProxyError::Overloaded { .. } => ErrorKind::Overloaded,
+        }
+    }
+
+    /// Whether the error says the model's servers failed rather than the request:
+    /// every replica tried was unreachable, timed out or answered 5xx, or all were
+    /// busy ([`ProxyError::Overloaded`]). A server tries the model's `fallbacks` on
+    /// these.
+    pub fn is_replica_failure(&self) -> bool {
+        match self {
+            ProxyError::Backend(error) => super::replicas::is_fault(error),
+            ProxyError::Overloaded { .. } => true,
+            _ => false,
+        }
+    }
+
+    /// The `Retry-After` (delta-seconds or an HTTP date) a client should wait: the
+    /// backend's, or one second when every replica was busy.
+    pub fn retry_after(&self) -> Option<&str> {
+        match self {
+            ProxyError::Backend(error) => error.retry_after(),
+            ProxyError::Overloaded { .. } => Some("1"),
+            _ => None,
         }
     }
 

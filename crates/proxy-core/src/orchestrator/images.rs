@@ -12,7 +12,10 @@ use crate::backend::wire::{ImageInput, ImagePlacement};
 use crate::chat::{ChatMessage, ContentPart, MessageContent};
 use crate::image::{ImageDetail, ImageFormat};
 
+use std::borrow::Cow;
+
 use super::error::ProxyError;
+use super::replicas::Replica;
 use super::target::ResolvedTarget;
 use crate::backend::BackendError;
 
@@ -106,10 +109,11 @@ async fn announced_image_marker(
     let ImagePlacement::AnnouncedMarker { path, default, .. } = input.placement else {
         return Ok(None);
     };
+    let replica = target.replicas().preferred();
     match target
         .backend()
         .backend
-        .image_marker(http, target.endpoint(), target.auth())
+        .image_marker(http, replica.endpoint(), replica.auth())
         .await
     {
         Ok(marker) => Ok(marker),
@@ -126,6 +130,61 @@ async fn announced_image_marker(
             Ok(None)
         }
     }
+}
+
+/// The marker text `prompt` marks images with where the backend's server announces
+/// it (llama.cpp's, new at each server start), for a model with several replicas:
+/// the server a call goes to may announce another one. `None`: nothing to re-mark.
+pub(super) fn announced_marker(target: &ResolvedTarget, images: &PromptImages) -> Option<String> {
+    let input = target.backend().registration.capabilities.images?;
+    match (&images.marking, input.placement) {
+        (Marking::Same(marker), ImagePlacement::AnnouncedMarker { .. })
+            if target.replicas().len() > 1 && !images.images.is_empty() =>
+        {
+            Some(marker.clone())
+        }
+        _ => None,
+    }
+}
+
+/// `prompt`, whose images are marked with `used`, marked with the marker the server
+/// at `replica` announces (the placement's default when it names none or lacks the
+/// route). Errors: that server cannot be reached (the call fails on it, and may go
+/// to another replica).
+pub(super) async fn remark<'a>(
+    http: &reqwest::Client,
+    target: &ResolvedTarget,
+    replica: &Replica,
+    prompt: &'a str,
+    used: &str,
+) -> Result<Cow<'a, str>, BackendError> {
+    let Some(ImageInput {
+        placement: ImagePlacement::AnnouncedMarker { default, .. },
+        ..
+    }) = target.backend().registration.capabilities.images
+    else {
+        return Ok(Cow::Borrowed(prompt));
+    };
+    let marker = match target
+        .backend()
+        .backend
+        .image_marker(http, replica.endpoint(), replica.auth())
+        .await
+    {
+        Ok(marker) => marker.unwrap_or_else(|| default.to_owned()),
+        Err(
+            error @ (BackendError::Connection { .. }
+            | BackendError::Timeout { .. }
+            | BackendError::InvalidEndpoint { .. }
+            | BackendError::InvalidAuth { .. }),
+        ) => return Err(error),
+        Err(_) => default.to_owned(),
+    };
+    Ok(if marker == used {
+        Cow::Borrowed(prompt)
+    } else {
+        Cow::Owned(prompt.replace(used, &marker))
+    })
 }
 
 /// Whether any message has an image part.

@@ -33,6 +33,7 @@ mod error;
 mod grammar_selection;
 mod images;
 mod pipeline;
+mod replicas;
 mod request_fields;
 mod response;
 mod response_format;
@@ -51,6 +52,12 @@ pub use client::{
 };
 pub use error::ProxyError;
 pub use pipeline::{CompletionReport, CompletionTimings};
+pub use replicas::metric_names as replica_metrics;
+pub use replicas::{
+    FaultPolicy, HealthChecks, ReplicaConfig, ReplicaSet, ReplicaStatus, DEFAULT_COOLDOWN,
+    DEFAULT_EJECT_AFTER, DEFAULT_MAX_QUEUE, DEFAULT_PROBE_INTERVAL, DEFAULT_RETRY_MIN_PER_SEC,
+    DEFAULT_RETRY_RATIO,
+};
 pub use response::{ResponseHeader, SYSTEM_FINGERPRINT};
 pub use stream::{ChatCompletionEvent, ChatCompletionStream};
 pub use target::{

@@ -6,6 +6,7 @@
 //! the response need, so the plain call here and
 //! the streamed one ([`super::stream`]) share every step but the call itself.
 
+use std::borrow::Cow;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -17,14 +18,15 @@ use super::call_policy::{
 use super::client::ProxyClient;
 use super::error::ProxyError;
 use super::grammar_selection::PreparedConstraint;
-use super::images::prompt_images;
+use super::images::{announced_marker, prompt_images, remark};
+use super::replicas::Replica;
 use super::response::{build_response, ResponseHeader};
 use super::response_format::JsonAnswer;
 use super::target::{ResolvedTarget, TargetWrapper};
 use super::token_counting::TokenCounting;
 use super::validation::check_request;
 use crate::backend::{
-    BackendCompletion, BackendError, BackendFinishReason, BackendRequest, Endpoint,
+    BackendCompletion, BackendError, BackendFinishReason, BackendRequest, BackendStream, Endpoint,
     RegisteredBackend, SamplingOverrides, TokenCountRequest,
 };
 use crate::chat::{AssistantMessage, FunctionSchema};
@@ -115,6 +117,9 @@ pub(super) struct PreparedCall {
     json_answer: Option<JsonAnswer>,
     /// The request's images (base64), in the order of their markers in the prompt.
     images: Vec<String>,
+    /// The image marker in the prompt, where the server announces its own and the
+    /// model has several replicas (each call re-marks the prompt for its server).
+    announced_marker: Option<String>,
 }
 
 impl PreparedCall {
@@ -123,9 +128,9 @@ impl PreparedCall {
         self.target.backend()
     }
 
-    /// The HTTP client.
-    pub(super) fn http(&self) -> &reqwest::Client {
-        &self.http
+    /// The model's replicas.
+    pub(super) fn replicas(&self) -> &super::replicas::ReplicaSet {
+        self.target.replicas()
     }
 
     /// The server's base URL.
@@ -136,8 +141,13 @@ impl PreparedCall {
     /// The backend request for call `attempt` (0: the first call of the first choice):
     /// the seed (`base_seed`, else the request's) plus `attempt`, so a deterministic
     /// sampler neither repeats an answer that was refused nor gives two choices alike.
-    fn backend_request_for(&self, attempt: u32, base_seed: Option<i64>) -> BackendRequest<'_> {
-        let mut request = self.backend_request();
+    fn backend_request_for<'a>(
+        &'a self,
+        replica: &'a Replica,
+        attempt: u32,
+        base_seed: Option<i64>,
+    ) -> BackendRequest<'a> {
+        let mut request = self.backend_request(replica);
         if base_seed.is_some() {
             request.overrides.seed = base_seed;
         }
@@ -149,11 +159,57 @@ impl PreparedCall {
         request
     }
 
-    /// The backend request for this prompt.
-    pub(super) fn backend_request(&self) -> BackendRequest<'_> {
+    /// The prompt for `replica`: this one, re-marked with its server's image marker
+    /// where that differs.
+    async fn prompt_on<'a>(&'a self, replica: &Replica) -> Result<Cow<'a, str>, BackendError> {
+        match &self.announced_marker {
+            Some(used) => remark(&self.http, &self.target, replica, &self.prompt, used).await,
+            None => Ok(Cow::Borrowed(&self.prompt)),
+        }
+    }
+
+    /// Call `attempt` (see [`backend_request_for`](Self::backend_request_for)) on
+    /// `replica`.
+    async fn complete_on(
+        &self,
+        replica: &Replica,
+        attempt: u32,
+        base_seed: Option<i64>,
+    ) -> Result<BackendCompletion, BackendError> {
+        let prompt = self.prompt_on(replica).await?;
+        let mut request = self.backend_request_for(replica, attempt, base_seed);
+        request.prompt = &prompt;
+        self.backend().backend.complete(&self.http, &request).await
+    }
+
+    /// The plain call on `replica` (the streamed call's stand-in where the backend
+    /// cannot stream).
+    pub(super) async fn complete_plain_on(
+        &self,
+        replica: &Replica,
+    ) -> Result<BackendCompletion, BackendError> {
+        self.complete_on(replica, 0, None).await
+    }
+
+    /// The streamed call on `replica`; `None` where the backend cannot stream.
+    pub(super) async fn stream_on(
+        &self,
+        replica: &Replica,
+    ) -> Result<Option<BackendStream>, BackendError> {
+        let prompt = self.prompt_on(replica).await?;
+        let mut request = self.backend_request(replica);
+        request.prompt = &prompt;
+        self.backend()
+            .backend
+            .complete_streaming(&self.http, &request)
+            .await
+    }
+
+    /// The backend request for this prompt, to `replica`.
+    pub(super) fn backend_request<'a>(&'a self, replica: &'a Replica) -> BackendRequest<'a> {
         BackendRequest {
-            endpoint: self.target.endpoint(),
-            auth: self.target.auth(),
+            endpoint: replica.endpoint(),
+            auth: replica.auth(),
             prompt: &self.prompt,
             context_window: self.target.context_window(),
             prompt_tokens: self
@@ -369,11 +425,13 @@ impl ProxyClient {
         loop {
             let backend_started = Instant::now();
             let offset = choice * (prepared.target.max_retries() + 1) + attempt;
-            let completion = prepared
-                .backend()
-                .backend
-                .complete(&self.http, &prepared.backend_request_for(offset, base_seed))
-                .await?;
+            let (completion, _lease) =
+                prepared
+                    .replicas()
+                    .call(|replica| async move {
+                        prepared.complete_on(&replica, offset, base_seed).await
+                    })
+                    .await?;
             backend_time += backend_started.elapsed();
             if prepared.may_retry_cut_off(&completion, attempt) {
                 attempt += 1;
@@ -532,6 +590,9 @@ impl ProxyClient {
             validators: Arc::clone(&self.validators),
             json_answer,
             wrapper,
+            announced_marker: images
+                .as_ref()
+                .and_then(|images| announced_marker(target, images)),
             images: images.map(|images| images.images).unwrap_or_default(),
         })
     }
@@ -597,9 +658,10 @@ async fn count_tokens(
     server_count: bool,
 ) -> Result<u64, ProxyError> {
     if server_count {
+        let replica = target.replicas().preferred();
         let request = TokenCountRequest {
-            endpoint: target.endpoint(),
-            auth: target.auth(),
+            endpoint: replica.endpoint(),
+            auth: replica.auth(),
             model,
             text: prompt,
         };

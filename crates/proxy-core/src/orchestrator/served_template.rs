@@ -45,15 +45,16 @@ impl ServedTemplate {
             .wrapper
             .get_or_try_init(|| async {
                 let backend = target.backend();
+                let replica = target.replicas().preferred();
                 let mut spec = backend
                     .backend
-                    .chat_template(http, target.endpoint(), target.auth())
+                    .chat_template(http, replica.endpoint(), replica.auth())
                     .await?;
                 spec.tool_call_format.clone_from(&self.tool_call_format);
                 let wrapper = crate::chat_template_plugin::build_chat_template_wrapper(&spec)?;
                 tracing::info!(
                     "model served by {}: using the chat template from {}",
-                    target.endpoint(),
+                    replica.endpoint(),
                     spec.origin
                 );
                 Ok::<_, ProxyError>(Arc::from(wrapper))

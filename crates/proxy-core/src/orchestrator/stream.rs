@@ -35,6 +35,7 @@ use futures::stream::{BoxStream, Stream, StreamExt};
 use super::client::ProxyClient;
 use super::error::ProxyError;
 use super::pipeline::{CompletionReport, PreparedCall};
+use super::replicas::Lease;
 use super::response::ResponseHeader;
 use super::target::ResolvedTarget;
 use crate::backend::{BackendError, BackendStream, BackendStreamEvent};
@@ -119,13 +120,22 @@ impl ProxyClient {
         let prepared = self.prepare(target, request).await?;
         let header = prepared.header.clone();
         let backend_started = Instant::now();
-        let backend = &prepared.backend().backend;
-        let streamed = backend
-            .complete_streaming(prepared.http(), &prepared.backend_request())
-            .await?;
-        let Some(backend_stream) = streamed else {
-            let completion = backend
-                .complete(prepared.http(), &prepared.backend_request())
+        let replicas = prepared.replicas().clone();
+        // Retried on another replica only while the stream is being opened: once the
+        // backend accepted it, what it sends goes to the client and is never replayed.
+        let opened = if prepared.backend().registration.capabilities.streaming {
+            let prepared = &prepared;
+            let (streamed, lease) = replicas
+                .call(|replica| async move { prepared.stream_on(&replica).await })
+                .await?;
+            streamed.map(|stream| (stream, lease))
+        } else {
+            None
+        };
+        let Some((backend_stream, lease)) = opened else {
+            let prepared = &prepared;
+            let (completion, _lease) = replicas
+                .call(|replica| async move { prepared.complete_plain_on(&replica).await })
                 .await?;
             let (response, report) = prepared
                 .respond(&completion, backend_started.elapsed())
@@ -145,6 +155,7 @@ impl ProxyClient {
         let state = LiveStream {
             prepared,
             backend_stream,
+            lease,
             backend_started,
             raw: String::new(),
             sent: Sent::default(),
@@ -163,6 +174,8 @@ impl ProxyClient {
 struct LiveStream {
     prepared: PreparedCall,
     backend_stream: BackendStream,
+    /// The replica's slot, held until the stream ends.
+    lease: Lease,
     backend_started: Instant,
     /// The model's text so far.
     raw: String,
@@ -198,6 +211,7 @@ impl LiveStream {
                 }
                 Some(Err(error)) => {
                     self.done = true;
+                    self.lease.record(Some(&error));
                     self.pending.push_back(Err(error.into()));
                 }
                 None => {

@@ -7,6 +7,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use super::error::ProxyError;
+use super::replicas::{FaultPolicy, ReplicaConfig, ReplicaSet};
 use super::served_template::ServedTemplate;
 use super::token_counting::TokenCounting;
 use crate::backend::{
@@ -80,8 +81,17 @@ pub struct ModelTarget {
     /// [`available_backends`](crate::backend::available_backends)).
     pub endpoint_type: String,
     /// The server's base URL (`http://localhost:8080`); `None`: the endpoint type's
-    /// usual address.
+    /// usual address (unless [`replicas`](Self::replicas) are given).
     pub endpoint: Option<String>,
+    /// Several servers of the same model, spread by load (see
+    /// [`ReplicaSet`]); empty: the one [`endpoint`](Self::endpoint). Not with an
+    /// `endpoint`.
+    pub replicas: Vec<ReplicaConfig>,
+    /// How replicas are ejected, probed, queued and retried.
+    pub faults: FaultPolicy,
+    /// The model's name in logs and metrics (a server's entry name); `None`: the
+    /// public name, else the backend's model name, else the endpoint type.
+    pub name: Option<String>,
     /// The model's context window, in tokens; a longer prompt is refused before sending.
     pub context_window: u64,
     /// The name responses carry (a server's public model name). `None`: the
@@ -149,6 +159,9 @@ impl ModelTarget {
         ModelTarget {
             endpoint_type: endpoint_type.into(),
             endpoint: None,
+            replicas: Vec::new(),
+            faults: FaultPolicy::default(),
+            name: None,
             context_window,
             public_name: None,
             model: None,
@@ -179,15 +192,7 @@ impl ModelTarget {
             ));
         }
         let (_, backend) = backend_registry().resolve(&self.endpoint_type)?;
-        let endpoint = match &self.endpoint {
-            Some(endpoint) if endpoint.trim().is_empty() => {
-                return Err(ProxyError::invalid(
-                    "the endpoint is empty; set it to the server's base URL (e.g. `http://localhost:8080`) or leave it out for the usual address",
-                ))
-            }
-            Some(endpoint) => Endpoint::parse(endpoint)?,
-            None => Endpoint::parse(backend.registration.default_endpoint)?,
-        };
+        let replicas = ReplicaSet::for_target(self, backend)?;
         if self.context_window == 0 {
             return Err(ProxyError::invalid(
                 "no context window given; set it to the model's context length in tokens (e.g. 8192)",
@@ -237,8 +242,7 @@ impl ModelTarget {
         }
         Ok(ResolvedTarget(Arc::new(Resolved {
             backend,
-            endpoint,
-            auth: self.auth.clone(),
+            replicas,
             context_window: self.context_window,
             wrapper,
             summary: find_wrapper(SUMMARY_WRAPPER).ok(),
@@ -372,8 +376,7 @@ pub struct ResolvedTarget(Arc<Resolved>);
 
 struct Resolved {
     backend: &'static RegisteredBackend,
-    endpoint: Endpoint,
-    auth: Option<BackendAuth>,
+    replicas: ReplicaSet,
     context_window: u64,
     wrapper: WrapperSource,
     summary: Option<&'static dyn PromptWrapper>,
@@ -392,8 +395,7 @@ impl fmt::Debug for ResolvedTarget {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("ResolvedTarget")
             .field("endpoint_type", &self.endpoint_type())
-            .field("endpoint", &self.0.endpoint)
-            .field("auth", &self.0.auth)
+            .field("replicas", &self.0.replicas)
             .field("context_window", &self.0.context_window)
             .field("wrapper", &self.wrapper_name())
             .field("public_name", &self.0.public_name)
@@ -423,9 +425,14 @@ impl ResolvedTarget {
         self.0.backend.registration.name
     }
 
-    /// The server's base URL, checked and parsed.
+    /// The server's base URL, checked and parsed (the first replica's).
     pub fn endpoint(&self) -> &Endpoint {
-        &self.0.endpoint
+        self.0.replicas.first().endpoint()
+    }
+
+    /// The model's replicas and their state (one for a single endpoint).
+    pub fn replicas(&self) -> &ReplicaSet {
+        &self.0.replicas
     }
 
     /// The model's context window, in tokens.
@@ -477,10 +484,6 @@ impl ResolvedTarget {
 
     pub(super) fn backend(&self) -> &'static RegisteredBackend {
         self.0.backend
-    }
-
-    pub(super) fn auth(&self) -> Option<&BackendAuth> {
-        self.0.auth.as_ref()
     }
 
     pub(super) fn settings_preset(&self) -> SettingsPreset {

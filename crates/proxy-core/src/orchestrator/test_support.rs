@@ -42,6 +42,7 @@ crate::register_backend! {
         streaming: false,
         images: None,
         chat_template: None,
+        health: None,
     },
     build: || Box::new(Unreachable),
 }

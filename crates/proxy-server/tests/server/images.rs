@@ -120,3 +120,42 @@ async fn a_remote_image_url_is_a_400_naming_the_part_and_nothing_is_fetched() {
     assert!(backend.received_requests().await.unwrap().is_empty());
     proxy.stop().await.unwrap();
 }
+
+#[tokio::test]
+async fn each_replica_gets_the_image_marker_its_own_server_names() {
+    let (a, b) = (
+        vision_llamacpp("<__media_aaaa__>", "It is red.").await,
+        vision_llamacpp("<__media_bbbb__>", "It is red.").await,
+    );
+    let mut config = config("http://unused.invalid");
+    config.models[0].endpoint = None;
+    config.models[0].endpoints = Some(
+        [a.uri(), b.uri()]
+            .into_iter()
+            .map(|url| proxy_server::EndpointConfig {
+                url,
+                ..Default::default()
+            })
+            .collect(),
+    );
+    let mut proxy = Proxy::start(config).await;
+    for _ in 0..16 {
+        let response = proxy
+            .chat(&image_request(&format!("data:image/png;base64,{PNG}")))
+            .await;
+        assert_eq!(response.status(), 200);
+    }
+    for (server, own, other) in [
+        (&a, "<__media_aaaa__>", "<__media_bbbb__>"),
+        (&b, "<__media_bbbb__>", "<__media_aaaa__>"),
+    ] {
+        let sent = completion_bodies(server).await;
+        assert!(!sent.is_empty(), "{own}: no request");
+        for body in sent {
+            let prompt = body["prompt"]["prompt_string"].as_str().unwrap();
+            assert_eq!(prompt.matches(own).count(), 1, "{prompt}");
+            assert!(!prompt.contains(other), "{prompt}");
+        }
+    }
+    proxy.stop().await.unwrap();
+}

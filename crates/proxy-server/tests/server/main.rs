@@ -14,4 +14,5 @@ mod lifecycle;
 mod logging;
 mod metrics;
 mod models;
+mod replicas;
 mod streaming;
