@@ -128,6 +128,40 @@ async fn a_refused_connection_is_retried_on_another_replica() {
     proxy.stop().await.unwrap();
 }
 
+/// A server that reads each request and closes the connection without answering (a
+/// server killed mid-generation); counts the requests it took.
+async fn dropping() -> (String, std::sync::Arc<std::sync::atomic::AtomicUsize>) {
+    use tokio::io::AsyncReadExt;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let taken = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let counter = taken.clone();
+    tokio::spawn(async move {
+        while let Ok((mut socket, _)) = listener.accept().await {
+            counter.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            let mut buffer = [0_u8; 4096];
+            let _ = socket.read(&mut buffer).await;
+            drop(socket);
+        }
+    });
+    (url, taken)
+}
+
+#[tokio::test]
+async fn a_connection_broken_before_the_answer_is_retried_on_another_replica() {
+    let ((dropping, taken), up) = (dropping().await, llamacpp(CALL_REPLY).await);
+    let mut proxy = Proxy::start(replicated(&[&dropping, &up.uri()], |_| {})).await;
+    for _ in 0..8 {
+        assert_eq!(proxy.chat(&request(false)).await.status(), 200);
+    }
+    assert_eq!(completions(&up).await, 8);
+    assert!(
+        taken.load(std::sync::atomic::Ordering::SeqCst) > 0,
+        "the dropping replica was asked"
+    );
+    proxy.stop().await.unwrap();
+}
+
 #[tokio::test]
 async fn a_failing_replica_is_ejected_and_gets_nothing_during_its_cooldown() {
     let (failing, up) = (failing(503).await, llamacpp(CALL_REPLY).await);

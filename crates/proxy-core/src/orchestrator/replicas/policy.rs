@@ -125,10 +125,14 @@ pub(crate) fn is_fault(error: &BackendError) -> bool {
 }
 
 /// Whether a request that failed with `error` before anything reached the client may
-/// go to another replica: a refused connection, a timeout, a 502, 503 or 504.
+/// go to another replica: a refused connection, a timeout, a connection broken before
+/// the answer was read (a server killed mid-generation: the client has had nothing
+/// yet, and a stream is only retried while it opens), a 502, 503 or 504.
 pub(super) fn is_retryable(error: &BackendError) -> bool {
     match error {
-        BackendError::Connection { .. } | BackendError::Timeout { .. } => true,
+        BackendError::Connection { .. }
+        | BackendError::Timeout { .. }
+        | BackendError::Transport { .. } => true,
         BackendError::Http { status, .. } | BackendError::Unavailable { status, .. } => {
             matches!(status, 502..=504)
         }
