@@ -283,10 +283,14 @@ pub fn start() -> Result<Service> {
 
 /// [`start`], with `extra` appended to the server's command line (e.g. `--jinja`).
 pub fn start_with(extra: &[&str]) -> Result<Service> {
+    start_on(free_port()?, extra)
+}
+
+/// [`start_with`] on `port` (a server restarted where it was).
+pub fn start_on(port: u16, extra: &[&str]) -> Result<Service> {
     let cache = cache_dir()?;
     let binary = ensure_server(&cache)?;
     let model = ensure_model(&cache)?;
-    let port = free_port()?;
     let mut command = Command::new(&binary);
     command
         .env("LD_LIBRARY_PATH", binary.parent().unwrap_or(Path::new(".")))

@@ -11,6 +11,8 @@
 //! - `e2e-memgpt`: only MemGPT's suite.
 //! - `fidelity`: valid-call rates, latency and tokens on that model, per wrapper through
 //!   the proxy and for llama.cpp's own tool calling (`--jinja`, `tools`).
+//! - `failover`: one model on three real llama-servers behind `serve`, under load,
+//!   while one is killed and restarted, then hung and resumed: no request lost.
 //! - `bench`: the end-to-end load benchmark (stub backend: direct, through a
 //!   pass-through floor and through `serve`).
 
@@ -20,6 +22,7 @@ mod chat_templates;
 mod clients;
 mod demo;
 mod e2e;
+mod failover;
 mod llama_server;
 mod plugins;
 mod service;
@@ -43,6 +46,7 @@ fn main() -> ExitCode {
         }
         Some("bench") => bench::run(&workspace::workspace_root(), &args[1..]),
         Some("fidelity") => e2e::fidelity(&workspace::workspace_root(), &args[1..]),
+        Some("failover") => failover::run(&workspace::workspace_root(), &args[1..]),
         Some(other) => Err(anyhow::anyhow!("unknown task `{other}`\n\n{USAGE}")),
         None => Err(anyhow::anyhow!("{USAGE}")),
     };
@@ -76,6 +80,11 @@ tasks:
              OpenAI's Python and Node SDKs, LangChain, LiteLLM and MemGPT against `serve`
   e2e-clients  only those client suites (their environments are cached the same way)
   e2e-memgpt   only MemGPT (pymemgpt 0.3.25) stepping agents through `serve`
+  failover   [--requests N] [--concurrency N] one model on three real llama-servers
+             behind `serve`, under load; one server SIGKILLed and restarted, then
+             SIGSTOPped (hung) and resumed: every request must get a valid answer, the
+             failed server's share drop to zero and come back; prints the answers per
+             replica and phase and the latency of the requests hit by the failure
   fidelity   [--runs N] [--max-tokens N] [--wrappers chatml,...,native] on the real model
              (a measurement): each fixture conversation through the proxy with each
              wrapper and through llama-server's own tool calling (--jinja, tools,
@@ -84,4 +93,4 @@ tasks:
   test-all   fmt check, clippy -D warnings, docs -D warnings, all tests with all features, the facade with
              each plugin feature alone and with none, the CLI's forwarded features, and the
              shared chat templates against jinja2, the reference fixtures through the
-             release binary, then e2e";
+             release binary, then e2e, then failover";

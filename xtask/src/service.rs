@@ -83,6 +83,22 @@ impl Service {
         )
     }
 
+    /// Sends `signal` (`KILL`, `STOP`, `CONT`, …) to the service, as an operator's
+    /// `kill -SIGNAL` would; after `KILL` the process is reaped.
+    pub fn signal(&mut self, signal: &str) -> Result<()> {
+        let pid = self.child.id().to_string();
+        let sent = Command::new("kill")
+            .args([&format!("-{signal}"), &pid])
+            .status()?;
+        if !sent.success() {
+            bail!("cannot send SIG{signal} to {} (pid {pid})", self.name);
+        }
+        if signal == "KILL" {
+            self.child.wait()?;
+        }
+        Ok(())
+    }
+
     fn wait_healthy(&mut self, limit: Duration) -> Result<()> {
         let started = Instant::now();
         let health = format!("{}/health", self.url);

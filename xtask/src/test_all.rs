@@ -84,6 +84,8 @@ pub fn run() -> Result<()> {
     crate::chat_templates::run(&root)?;
     check_fixtures_through_cli(&root)?;
     crate::e2e::run(&root)?;
+    // One model on three real servers, one killed and one hung under load.
+    crate::failover::run(&root, &[])?;
     println!(
         "xtask test-all: every check passed in {:.0?}",
         started.elapsed()
