@@ -8,9 +8,10 @@
 //! string `message`): none lost, none an error. The failed server's share of the
 //! answers must drop to zero while it is down and come back after it returns. The run
 //! prints, per scenario and phase, the answers per replica (from `serve`'s
-//! `/metrics`), the retries, and the latency of the requests that were in flight when
-//! the server failed against the others'.
+//! `/metrics`), the retries, and the latency of the requests the proxy retried on
+//! another replica (their ids from its log) against the others'.
 
+use std::collections::HashSet;
 use std::fs;
 use std::path::Path;
 use std::process::Command;
@@ -72,6 +73,7 @@ pub fn run(root: &Path, args: &[String]) -> Result<()> {
         let report = run_scenario(
             scenario,
             &serve.url,
+            &serve.log,
             &mut servers,
             &ports,
             requests,
@@ -165,13 +167,16 @@ struct Outcome {
     started: Instant,
     ended: Instant,
     problem: Option<String>,
+    /// `serve`'s id for it (`x-request-id`).
+    request_id: Option<String>,
 }
 
 /// What one scenario measured.
 struct Report {
     scenario: Scenario,
     outcomes: Vec<Outcome>,
-    failed_at: Instant,
+    /// The ids of the requests `serve` retried on another replica (its log).
+    retried: HashSet<String>,
     /// Answers per replica: before the failure, while down, after it returned.
     phases: [Vec<(String, f64)>; 3],
     victim_label: String,
@@ -181,6 +186,7 @@ struct Report {
 fn run_scenario(
     scenario: Scenario,
     serve_url: &str,
+    serve_log: &Path,
     servers: &mut [Service],
     ports: &[u16],
     requests: usize,
@@ -203,11 +209,12 @@ fn run_scenario(
                     .new_agent();
                 while next.fetch_add(1, Ordering::SeqCst) < requests {
                     let started = Instant::now();
-                    let problem = one_request(&agent, &url).err();
+                    let (request_id, answer) = one_request(&agent, &url);
                     let outcome = Outcome {
                         started,
                         ended: Instant::now(),
-                        problem,
+                        problem: answer.err(),
+                        request_id,
                     };
                     if let Ok(mut all) = outcomes.lock() {
                         all.push(outcome);
@@ -226,7 +233,6 @@ fn run_scenario(
     let retries_0 = metric_sum(serve_url, "ccp_backend_retries_total")?;
     wait_for(requests / 3);
     let answers_1 = answers_per_replica(serve_url)?;
-    let failed_at = Instant::now();
     match scenario {
         Scenario::Kill => servers[victim].signal("KILL")?,
         Scenario::Hang => servers[victim].signal("STOP")?,
@@ -259,7 +265,7 @@ fn run_scenario(
     Ok(Report {
         scenario,
         outcomes,
-        failed_at,
+        retried: retried_requests(serve_log)?,
         phases: [
             delta(&answers_0, &answers_1),
             delta(&answers_1, &answers_2),
@@ -271,7 +277,18 @@ fn run_scenario(
 }
 
 /// One chat completion with a required call; `Err` says what was wrong with it.
-fn one_request(agent: &ureq::Agent, url: &str) -> std::result::Result<(), String> {
+fn one_request(agent: &ureq::Agent, url: &str) -> (Option<String>, Result<(), String>) {
+    let mut request_id = None;
+    let answer = answer(agent, url, &mut request_id);
+    (request_id, answer)
+}
+
+/// [`one_request`]'s request; `request_id` gets `serve`'s id for it.
+fn answer(
+    agent: &ureq::Agent,
+    url: &str,
+    request_id: &mut Option<String>,
+) -> std::result::Result<(), String> {
     let body = json!({
         "model": MODEL,
         "messages": [
@@ -291,6 +308,11 @@ fn one_request(agent: &ureq::Agent, url: &str) -> std::result::Result<(), String
         .post(url)
         .send_json(&body)
         .map_err(|error| format!("no answer: {error}"))?;
+    *request_id = response
+        .headers()
+        .get("x-request-id")
+        .and_then(|id| id.to_str().ok())
+        .map(str::to_owned);
     let status = response.status().as_u16();
     let text = response
         .body_mut()
@@ -313,6 +335,21 @@ fn one_request(agent: &ureq::Agent, url: &str) -> std::result::Result<(), String
         return Err(format!("no string `message`: {text}"));
     }
     Ok(())
+}
+
+/// The ids of the requests `serve`'s log says it retried on another replica (its
+/// `retrying on another replica` lines, inside the request's span `request{id=…}`).
+fn retried_requests(serve_log: &Path) -> Result<HashSet<String>> {
+    let log = fs::read_to_string(serve_log)
+        .with_context(|| format!("cannot read {}", serve_log.display()))?;
+    Ok(log
+        .lines()
+        .filter(|line| line.contains("retrying on another replica"))
+        .filter_map(|line| {
+            let rest = line.split_once("request{id=")?.1;
+            rest.split([' ', '}']).next().map(str::to_owned)
+        })
+        .collect())
 }
 
 /// The replica label `serve` uses for a server at `url` (its host and port).
@@ -425,13 +462,16 @@ impl Report {
     }
 
     fn print(&self) {
-        let latencies = |in_flight: bool| {
+        let latencies = |retried: bool| {
             let mut seconds: Vec<f64> = self
                 .outcomes
                 .iter()
                 .filter(|outcome| {
-                    (outcome.started <= self.failed_at && outcome.ended > self.failed_at)
-                        == in_flight
+                    outcome
+                        .request_id
+                        .as_ref()
+                        .is_some_and(|id| self.retried.contains(id))
+                        == retried
                 })
                 .map(|outcome| (outcome.ended - outcome.started).as_secs_f64())
                 .collect();
@@ -463,13 +503,57 @@ impl Report {
             println!("  answers per replica {phase:>6}: {}", cells.join(", "));
         }
         println!(
-            "  latency of the {} requests in flight at the failure: median {}, max {}; of the other {}: median {}, p99 {}",
+            "  latency of the {} requests retried on another replica: median {}, max {}; of the other {}: median {}, p99 {}",
             hit.len(),
             at(&hit, 0.5),
             at(&hit, 1.0),
             others.len(),
             at(&others, 0.5),
             at(&others, 0.99)
+        );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_retried_requests_are_read_off_the_log_by_their_span_id() {
+        let dir = std::env::temp_dir().join(format!("xtask-failover-{}", std::process::id()));
+        fs::create_dir_all(&dir).unwrap();
+        let log = dir.join("serve.log");
+        fs::write(
+            &log,
+            "2026-12-03T12:38:48Z  WARN request{id=req_aa method=POST path=/v1/chat/completions model=smol}: proxy_core::orchestrator::replicas: retrying on another replica: timed out\n\
+             2026-12-03T12:38:49Z  INFO request{id=req_bb method=POST}: proxy_server::telemetry: request finished status=200\n\
+             2026-12-03T12:38:50Z  WARN request{id=req_cc}: proxy_core::orchestrator::replicas: retrying on another replica: refused\n\
+             2026-12-03T12:38:51Z  INFO proxy_core::orchestrator::replicas: replica 3 is back\n",
+        )
+        .unwrap();
+        let retried = retried_requests(&log).unwrap();
+        assert_eq!(
+            retried,
+            HashSet::from(["req_aa".to_owned(), "req_cc".to_owned()])
+        );
+        fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn answers_per_phase_are_differences_per_replica() {
+        let before = vec![("a:1".to_owned(), 3.0), ("b:2".to_owned(), 5.0)];
+        let after = vec![
+            ("b:2".to_owned(), 9.0),
+            ("a:1".to_owned(), 3.0),
+            ("c:3".to_owned(), 2.0),
+        ];
+        assert_eq!(
+            delta(&before, &after),
+            vec![
+                ("b:2".to_owned(), 4.0),
+                ("a:1".to_owned(), 0.0),
+                ("c:3".to_owned(), 2.0)
+            ]
         );
     }
 }

@@ -13,6 +13,7 @@
 //! (`ccp_fallbacks_total{model,to}`). A stream switches only while it is being
 //! opened, never after its first event.
 
+use futures::future::BoxFuture;
 use proxy_core::{
     ChatCompletionRequest, ChatCompletionResponse, ChatCompletionStream, CompletionReport,
     ErrorKind, ProxyError,
@@ -68,28 +69,17 @@ fn switch(
 pub(crate) async fn complete_with_fallbacks(
     table: &ModelTable,
     entry: &ModelEntry,
-    mut request: ChatCompletionRequest,
+    request: ChatCompletionRequest,
 ) -> Result<(ChatCompletionResponse, CompletionReport), ApiError> {
-    let mut asked = vec![entry.name.clone()];
-    let mut current = entry;
-    loop {
-        let error = match current
-            .client
-            .get_chat_completion_timed(&current.target, &request)
-            .await
-        {
-            Ok(answer) => return Ok(answer),
-            Err(error) => error,
-        };
-        match next_model(table, entry, current, &error, &asked) {
-            Some(next) => {
-                switch(current, next, &error, &mut request);
-                asked.push(next.name.clone());
-                current = next;
-            }
-            None => return Err(ApiError::from_proxy(&error)),
-        }
-    }
+    with_fallbacks(table, entry, request, |model, request| {
+        Box::pin(
+            model
+                .client
+                .get_chat_completion_timed(&model.target, request),
+        )
+    })
+    .await
+    .map_err(|error| ApiError::from_proxy(&error))
 }
 
 /// A stream opened on the model named `name`, else on its fallbacks (see the module
@@ -97,32 +87,43 @@ pub(crate) async fn complete_with_fallbacks(
 pub(crate) async fn stream_with_fallbacks(
     table: &ModelTable,
     name: &str,
-    mut request: ChatCompletionRequest,
+    request: ChatCompletionRequest,
 ) -> Result<ChatCompletionStream, ProxyError> {
     let Some(entry) = table.find(name) else {
         return Err(ProxyError::InvalidRequest {
             reason: format!("the model `{name}` is not served"),
         });
     };
+    with_fallbacks(table, entry, request, |model, request| {
+        Box::pin(model.client.stream_chat_completion(&model.target, request))
+    })
+    .await
+}
+
+/// `call` on `entry`, then on the next model [`next_model`] names after each failure,
+/// each asked once; the last failure is the answer.
+async fn with_fallbacks<T>(
+    table: &ModelTable,
+    entry: &ModelEntry,
+    mut request: ChatCompletionRequest,
+    call: impl for<'a> Fn(
+        &'a ModelEntry,
+        &'a ChatCompletionRequest,
+    ) -> BoxFuture<'a, Result<T, ProxyError>>,
+) -> Result<T, ProxyError> {
     let mut asked = vec![entry.name.clone()];
     let mut current = entry;
     loop {
-        let error = match current
-            .client
-            .stream_chat_completion(&current.target, &request)
-            .await
-        {
-            Ok(stream) => return Ok(stream),
+        let error = match call(current, &request).await {
+            Ok(answer) => return Ok(answer),
             Err(error) => error,
         };
-        match next_model(table, entry, current, &error, &asked) {
-            Some(next) => {
-                switch(current, next, &error, &mut request);
-                asked.push(next.name.clone());
-                current = next;
-            }
-            None => return Err(error),
-        }
+        let Some(next) = next_model(table, entry, current, &error, &asked) else {
+            return Err(error);
+        };
+        switch(current, next, &error, &mut request);
+        asked.push(next.name.clone());
+        current = next;
     }
 }
 
