@@ -41,6 +41,9 @@ const FIRST_BYTE_TIMEOUT_SECS: u64 = 15;
 /// busy-waiting threads slow every server to a crawl when they outnumber the cores.
 const SERVER_ARGS: &[&str] = &["--threads", "1", "--threads-batch", "1", "--poll", "0"];
 
+/// How long after the failure the answers are counted (see [`run_scenario`]).
+const SETTLE: Duration = Duration::from_millis(500);
+
 /// Runs both scenarios; `args` are `[--requests N] [--concurrency N]`.
 pub fn run(root: &Path, args: &[String]) -> Result<()> {
     let requests = flag(args, "--requests")?.unwrap_or(REQUESTS);
@@ -232,11 +235,15 @@ fn run_scenario(
     let answers_0 = answers_per_replica(serve_url)?;
     let retries_0 = metric_sum(serve_url, "ccp_backend_retries_total")?;
     wait_for(requests / 3);
-    let answers_1 = answers_per_replica(serve_url)?;
     match scenario {
         Scenario::Kill => servers[victim].signal("KILL")?,
         Scenario::Hang => servers[victim].signal("STOP")?,
     }
+    // Counted after the failure, once an answer the server had already written has
+    // reached `serve`: such an answer belongs before, and nothing after it can come
+    // from the failed server.
+    std::thread::sleep(SETTLE);
+    let answers_1 = answers_per_replica(serve_url)?;
     println!(
         "failover: replica {} ({}) failed after {} answers",
         victim + 1,
