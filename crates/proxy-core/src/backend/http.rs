@@ -145,15 +145,7 @@ pub async fn probe(
 ) -> Result<(), BackendError> {
     let url = call.endpoint.url(call.path);
     let uri = url.as_str().to_owned();
-    let mut request = http.get(url).timeout(timeout);
-    if let Some(auth) = call.auth {
-        let (name, value) = auth_header(auth)?;
-        request = request.header(name, value);
-    }
-    let response = request
-        .send()
-        .await
-        .map_err(|error| transport_error(error, call.endpoint.as_str(), call.server, &uri))?;
+    let response = dispatch(http.get(url).timeout(timeout), call, &uri).await?;
     let status = response.status();
     if !status.is_server_error() {
         return Ok(());
@@ -173,6 +165,23 @@ pub async fn probe(
         uri,
         server: call.server,
     })
+}
+
+/// Sends `request` (to `uri`) with the call's credentials; any answer is returned,
+/// whatever its status; a failure to get one is the transport's error.
+async fn dispatch(
+    mut request: reqwest::RequestBuilder,
+    call: &BackendCall<'_>,
+    uri: &str,
+) -> Result<reqwest::Response, BackendError> {
+    if let Some(auth) = call.auth {
+        let (name, value) = auth_header(auth)?;
+        request = request.header(name, value);
+    }
+    request
+        .send()
+        .await
+        .map_err(|error| transport_error(error, call.endpoint.as_str(), call.server, uri))
 }
 
 /// Reads a successful reply's body and decodes it as `T`.
@@ -198,7 +207,7 @@ async fn send(
 ) -> Result<(reqwest::Response, String), BackendError> {
     let url = call.endpoint.url(call.path);
     let uri = url.as_str().to_owned();
-    let mut request = match body {
+    let request = match body {
         Some(body) => {
             tracing::debug!("POST {uri} ({})", call.server);
             http.post(url)
@@ -210,14 +219,7 @@ async fn send(
             http.get(url)
         }
     };
-    if let Some(auth) = call.auth {
-        let (name, value) = auth_header(auth)?;
-        request = request.header(name, value);
-    }
-    let response = request
-        .send()
-        .await
-        .map_err(|error| transport_error(error, call.endpoint.as_str(), call.server, &uri))?;
+    let response = dispatch(request, call, &uri).await?;
     let status = response.status();
     if status.is_success() {
         return Ok((response, uri));
