@@ -32,6 +32,9 @@ impl ServerState {
     /// wrapper-file loader).
     pub fn from_config(config: &ServerConfig) -> Result<Self, ConfigError> {
         config.validate()?;
+        // Before the models: resolving them sets each replica's health gauge, which a
+        // recorder installed later would never see.
+        let metrics = config.metrics.then(crate::metrics::install);
         let entries = config
             .models
             .iter()
@@ -42,7 +45,7 @@ impl ServerState {
             models,
             ApiKeys::new(config.api_keys.clone()),
             config.max_body_bytes,
-            config.metrics,
+            metrics,
         )
         .with_cors_origins(config.cors_origins.clone()))
     }
@@ -50,11 +53,21 @@ impl ServerState {
     /// State from parts already resolved, with metrics on (the process's recorder is
     /// installed, see [`crate::metrics::install`]).
     pub fn new(models: ModelTable, api_keys: ApiKeys, max_body_bytes: usize) -> Self {
-        Self::build(models, api_keys, max_body_bytes, true)
+        Self::build(
+            models,
+            api_keys,
+            max_body_bytes,
+            Some(crate::metrics::install()),
+        )
     }
 
-    /// State from parts; `metrics`: install the recorder and serve `GET /metrics`.
-    fn build(models: ModelTable, api_keys: ApiKeys, max_body_bytes: usize, metrics: bool) -> Self {
+    /// State from parts; `metrics`: the recorder's handle, to serve `GET /metrics`.
+    fn build(
+        models: ModelTable,
+        api_keys: ApiKeys,
+        max_body_bytes: usize,
+        metrics: Option<PrometheusHandle>,
+    ) -> Self {
         let started = SystemTime::now()
             .duration_since(UNIX_EPOCH)
             .map(|elapsed| elapsed.as_secs())
@@ -65,7 +78,7 @@ impl ServerState {
             max_body_bytes,
             cors_origins: Vec::new(),
             started,
-            metrics: metrics.then(crate::metrics::install),
+            metrics,
         }))
     }
 
